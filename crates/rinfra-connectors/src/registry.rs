@@ -1,0 +1,201 @@
+//! The connector registry: resolves pyinfra's host names (`@local`, `@name/arg`, bare names for
+//! SSH) to connectors.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::base::{Connector, HostContext, InventoryConnector, NameData};
+use crate::error::{ConnectError, InventoryError};
+
+/// A host name split the way pyinfra splits it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostName<'a> {
+    /// `@name` or `@name/arg`.
+    Connector {
+        /// The connector name after `@`.
+        name: &'a str,
+        /// The argument after the first `/`.
+        arg: Option<&'a str>,
+    },
+    /// Any other name: an SSH host.
+    Ssh(&'a str),
+}
+
+impl<'a> HostName<'a> {
+    /// Split `name` into connector and argument.
+    pub fn parse(name: &'a str) -> Self {
+        match name.strip_prefix('@') {
+            Some(rest) => match rest.split_once('/') {
+                Some((name, arg)) => HostName::Connector {
+                    name,
+                    arg: Some(arg),
+                },
+                None => HostName::Connector {
+                    name: rest,
+                    arg: None,
+                },
+            },
+            None => HostName::Ssh(name),
+        }
+    }
+}
+
+/// The connectors rinfra knows, by name.
+#[derive(Clone, Default)]
+pub struct ConnectorRegistry {
+    connectors: BTreeMap<String, Arc<dyn InventoryConnector>>,
+}
+
+impl std::fmt::Debug for ConnectorRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.connectors.keys()).finish()
+    }
+}
+
+/// The name of the connector that executes bare host names and inventory-only hosts.
+pub const SSH: &str = "ssh";
+
+impl ConnectorRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A registry with the connectors built into this crate.
+    pub fn with_builtins() -> Self {
+        let mut r = Self::new();
+        r.register(Arc::new(crate::local::LocalInventory));
+        r.register(Arc::new(crate::fake::FakeInventory));
+        r
+    }
+
+    /// Add (or replace) a connector under its [`name`](InventoryConnector::name).
+    pub fn register(&mut self, connector: Arc<dyn InventoryConnector>) {
+        self.connectors
+            .insert(connector.name().to_string(), connector);
+    }
+
+    /// The connector called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn InventoryConnector>> {
+        self.connectors.get(name)
+    }
+
+    /// Every registered connector, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn InventoryConnector>> {
+        self.connectors.values()
+    }
+
+    fn lookup(&self, name: &str) -> Result<&Arc<dyn InventoryConnector>, InventoryError> {
+        self.connectors.get(name).ok_or_else(|| {
+            if name == SSH {
+                InventoryError::NotAvailable(SSH.into())
+            } else {
+                InventoryError::UnknownConnector {
+                    name: name.to_string(),
+                    known: self.connectors.keys().cloned().collect(),
+                }
+            }
+        })
+    }
+
+    /// Expand one inventory host name into hosts: `@name/arg` through that connector's
+    /// `make_names_data`, a bare name into one SSH host. Returns the connector name with them.
+    pub fn make_names_data(
+        &self,
+        host_name: &str,
+    ) -> Result<(String, Vec<NameData>), InventoryError> {
+        match HostName::parse(host_name) {
+            HostName::Connector { name, arg } => {
+                if name.is_empty() {
+                    return Err(InventoryError::InvalidHost {
+                        host: host_name.into(),
+                        reason: "no connector name after `@`".into(),
+                    });
+                }
+                let connector = self.lookup(name)?;
+                Ok((name.to_string(), connector.make_names_data(arg)?))
+            }
+            HostName::Ssh(name) => {
+                if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(InventoryError::InvalidHost {
+                        host: host_name.into(),
+                        reason: "host names cannot be empty or contain spaces".into(),
+                    });
+                }
+                let connector = self.lookup(SSH)?;
+                Ok((SSH.to_string(), connector.make_names_data(Some(name))?))
+            }
+        }
+    }
+
+    /// The executing connector for a host made by connector `connector_name`: that connector
+    /// if it handles execution, SSH otherwise (as pyinfra does for `@terraform`/`@vagrant`).
+    pub fn new_connector(
+        &self,
+        connector_name: &str,
+        host: HostContext,
+    ) -> Result<Arc<dyn Connector>, ConnectError> {
+        let connector = self
+            .lookup(connector_name)
+            .map_err(|e| ConnectError::new(e.to_string()))?;
+        if connector.handles_execution() {
+            connector.new_connector(host)
+        } else {
+            self.lookup(SSH)
+                .map_err(|e| ConnectError::new(e.to_string()))?
+                .new_connector(host)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names() {
+        assert_eq!(
+            HostName::parse("@local"),
+            HostName::Connector {
+                name: "local",
+                arg: None
+            }
+        );
+        assert_eq!(
+            HostName::parse("@docker/debian:12"),
+            HostName::Connector {
+                name: "docker",
+                arg: Some("debian:12")
+            }
+        );
+        assert_eq!(
+            HostName::parse("@chroot/srv/root"),
+            HostName::Connector {
+                name: "chroot",
+                arg: Some("srv/root")
+            }
+        );
+        assert_eq!(HostName::parse("web1.net"), HostName::Ssh("web1.net"));
+    }
+
+    #[test]
+    fn resolves_builtins_and_reports_unknown() {
+        let r = ConnectorRegistry::with_builtins();
+        let (name, hosts) = r.make_names_data("@local").unwrap();
+        assert_eq!(name, "local");
+        assert_eq!(hosts[0].name, "@local");
+        assert_eq!(hosts[0].groups, ["@local"]);
+        let (_, hosts) = r.make_names_data("@fake/a,b").unwrap();
+        assert_eq!(
+            hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+            ["@fake/a", "@fake/b"]
+        );
+        assert!(matches!(
+            r.make_names_data("@nope/x"),
+            Err(InventoryError::UnknownConnector { .. })
+        ));
+        assert!(r.make_names_data("@local/x").is_err());
+        let err = r.make_names_data("web1").unwrap_err();
+        assert_eq!(err.to_string(), "the ssh connector is not available yet");
+    }
+}
