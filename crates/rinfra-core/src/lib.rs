@@ -1,26 +1,48 @@
-//! rinfra's engine (pyinfra's `api`): global arguments, facts, operations, inventory, ordering
-//! and the two-phase run.
+//! rinfra's engine (pyinfra's `api`): global arguments, facts, operations, ordering and the
+//! two-phase run.
 //!
 //! * [`Fact`] and [`FactRegistry`]: a command plus a parser, returning pyinfra-shaped JSON;
 //! * [`Operation`] and [`OperationRegistry`]: arguments + facts → [`OpCommand`]s or a noop;
-//! * [`GlobalArguments`]: `_sudo`, `_env`, `name`, ... with pyinfra's precedence.
+//! * [`GlobalArguments`]: `_sudo`, `_env`, `name`, ... with pyinfra's precedence;
+//! * [`State`], [`build_plan`], [`detect_changes`], [`execute`]: the run itself. Deploy code
+//!   (evaluated per host by the language layer) produces [`OpCall`]s; the engine merges their
+//!   order across hosts, detects changes without touching hosts, then executes.
 #![deny(missing_docs)]
 
 mod arguments;
 mod call;
+mod config;
+mod context;
+mod events;
+mod execute;
 mod fact;
+mod host;
 mod operation;
+mod order;
+mod plan;
+mod pyrepr;
+mod state;
 
 pub use arguments::{
     all_global_arguments, apply_overrides, is_global_argument, ArgumentError, GlobalArguments,
     CONNECTOR_ARGUMENTS, EXECUTION_ARGUMENTS, META_ARGUMENTS,
 };
 pub use call::{Condition, ConditionKind, OpCall};
+pub use config::{default_parallel, RunConfig};
+pub use events::{Events, HostOpStatus, NoEvents};
+pub use execute::{execute, OpResultJson, Results, ResultsJson, RunStop, TotalsJson};
 pub use fact::{
     bind_fact_args, fact_command_with_requirement, Fact, FactArgs, FactError, FactRegistry,
     NO_COMMAND_MARKER,
 };
+pub use host::Host;
 pub use operation::{
     validate_op_args, ArgOverrides, Callback, ExecHost, FileDiff, OpArgs, OpCommand, OpHost,
     OpOutcome, Operation, OperationError, OperationRegistry, Param,
 };
+pub use order::{merge_order, OpId, OpOrder, OrderError};
+pub use plan::{
+    build_plan, detect_changes, HostPlan, Plan, PlanError, PlanJson, PlanOpJson, PlannedOp,
+};
+pub use pyrepr::{py_repr, py_str};
+pub use state::State;

@@ -1,0 +1,162 @@
+//! Command-line arguments, pyinfra's forms: `rinfra [OPTIONS] INVENTORY OPERATIONS...`.
+//! The doc comments are the `--help` text.
+
+use clap::Parser;
+
+/// rinfra: pyinfra's model (Python-syntax deploys → shell commands on many hosts) as one fast
+/// binary.
+///
+/// OPERATIONS is one of:
+///   deploy.py [more.py...]         run deploy files
+///   module.op [ARG...] [key=value...]  run one operation, e.g. files.directory path=/srv mode=755
+///   exec -- COMMAND...             run a shell command
+///   fact NAME [key=value...]...    print facts, e.g. fact server.Hostname files.File path=/etc/hosts
+///   debug-inventory                print hosts, groups and data
+#[derive(Parser, Debug)]
+#[command(
+    name = "rinfra",
+    version,
+    verbatim_doc_comment,
+    arg_required_else_help = true
+)]
+pub(crate) struct Args {
+    /// Inventory: a file (inventory.py), `@local`, `@connector/arg`, or a comma list of hosts.
+    #[arg(required_unless_present = "list_connectors")]
+    pub(crate) inventory: Option<String>,
+
+    /// What to run (see above).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub(crate) operations: Vec<String>,
+
+    /// Verbosity: -v facts and noop reasons, -vv commands, -vvv command output.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    /// Prepare and show detected changes, change nothing.
+    #[arg(long)]
+    pub(crate) dry: bool,
+
+    /// Show unified diffs of file changes.
+    #[arg(long)]
+    pub(crate) diff: bool,
+
+    /// Execute without change detection or confirmation.
+    #[arg(short = 'y', long = "yes", env = "RINFRA_YES")]
+    pub(crate) yes: bool,
+
+    /// Write the plan and results as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Only these hosts: host names, group names or globs (repeatable).
+    #[arg(long)]
+    pub(crate) limit: Vec<String>,
+
+    /// Not these hosts: host names, group names or globs (repeatable, applied after --limit).
+    #[arg(long)]
+    pub(crate) exclude: Vec<String>,
+
+    /// Stop when more than this percentage of hosts failed.
+    #[arg(long)]
+    pub(crate) fail_percent: Option<f64>,
+
+    /// Override host data, key=value (repeatable; values parsed as pyinfra does).
+    #[arg(long = "data")]
+    pub(crate) data: Vec<String>,
+
+    /// Extra group_data directories, applied last (repeatable).
+    #[arg(long = "group-data")]
+    pub(crate) group_data: Vec<String>,
+
+    /// Config file (default: config.py next to the deploy).
+    #[arg(long)]
+    pub(crate) config: Option<String>,
+
+    /// Run every operation in this remote directory (`_chdir`).
+    #[arg(long)]
+    pub(crate) chdir: Option<String>,
+
+    /// Run commands with sudo.
+    #[arg(long)]
+    pub(crate) sudo: bool,
+
+    /// sudo to this user.
+    #[arg(long)]
+    pub(crate) sudo_user: Option<String>,
+
+    /// Use `sudo -i`.
+    #[arg(long)]
+    pub(crate) use_sudo_login: bool,
+
+    /// Ask for the sudo password once, before running.
+    #[arg(long)]
+    pub(crate) use_sudo_password: bool,
+
+    /// Run commands with su as this user.
+    #[arg(long)]
+    pub(crate) su_user: Option<String>,
+
+    /// Run commands with doas.
+    #[arg(long)]
+    pub(crate) doas: bool,
+
+    /// doas to this user.
+    #[arg(long)]
+    pub(crate) doas_user: Option<String>,
+
+    /// Shell that wraps commands (`None` to disable wrapping).
+    #[arg(long)]
+    pub(crate) shell_executable: Option<String>,
+
+    /// Hosts to run at once (default: bounded by the open-file limit).
+    #[arg(long)]
+    pub(crate) parallel: Option<usize>,
+
+    /// Each host runs all its operations without waiting for the others.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+
+    /// Run host by host.
+    #[arg(long)]
+    pub(crate) serial: bool,
+
+    /// Retry failed operations this many times.
+    #[arg(long)]
+    pub(crate) retry: Option<u32>,
+
+    /// Seconds between retries.
+    #[arg(long)]
+    pub(crate) retry_delay: Option<f64>,
+
+    /// SSH user.
+    #[arg(long, alias = "ssh-user")]
+    pub(crate) user: Option<String>,
+
+    /// SSH port.
+    #[arg(long, alias = "ssh-port")]
+    pub(crate) port: Option<u16>,
+
+    /// SSH private key file.
+    #[arg(long, alias = "ssh-key")]
+    pub(crate) key: Option<String>,
+
+    /// Password of the SSH key.
+    #[arg(long, alias = "ssh-key-password")]
+    pub(crate) key_password: Option<String>,
+
+    /// SSH password.
+    #[arg(long, alias = "ssh-password")]
+    pub(crate) password: Option<String>,
+
+    /// Seconds to wait for a connection.
+    #[arg(long)]
+    pub(crate) connect_timeout: Option<f64>,
+
+    /// Print debug information.
+    #[arg(long)]
+    pub(crate) debug: bool,
+
+    /// List the connectors rinfra can use and exit.
+    #[arg(long)]
+    pub(crate) list_connectors: bool,
+}

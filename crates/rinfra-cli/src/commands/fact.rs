@@ -1,0 +1,93 @@
+//! `rinfra INVENTORY fact NAME [key=value...] [NAME ...]`: print facts per host as JSON.
+
+use std::sync::Arc;
+
+use rinfra_core::{bind_fact_args, FactArgs, GlobalArguments, State};
+use serde_json::{Map, Value};
+
+use crate::error::CliError;
+use crate::output;
+use crate::settings::parse_key_value;
+
+/// Gather each requested fact on every active host; returns the exit code.
+pub(crate) async fn run(state: &Arc<State>, raw: &[String], json: bool) -> Result<u8, CliError> {
+    // `key=value` binds to the fact before it.
+    let mut requests: Vec<(String, FactArgs)> = Vec::new();
+    for item in raw {
+        if item.contains('=') {
+            let Some(last) = requests.last_mut() else {
+                return Err(CliError::usage(format!("`{item}` must follow a fact name")));
+            };
+            let (k, v) = parse_key_value(item, "fact argument")?;
+            last.1.insert(k, v);
+        } else {
+            requests.push((item.clone(), FactArgs::new()));
+        }
+    }
+    if requests.is_empty() {
+        return Err(
+            CliError::usage("no fact given").with_hint("e.g. rinfra @local fact server.Hostname")
+        );
+    }
+    let globals = GlobalArguments::resolve(&[&state.config.global_defaults])
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let mut bound = Vec::new();
+    for (name, args) in requests {
+        let fact = state.facts.get(&name).map_err(|e| {
+            CliError::usage(e.to_string())
+                .with_hint("facts are written module.Name, e.g. server.Hostname or files.File")
+        })?;
+        let args = bind_fact_args(fact.as_ref(), &[], &args)
+            .map_err(|e| CliError::usage(e.to_string()))?;
+        bound.push((name, args));
+    }
+
+    output::section("Gathering facts...");
+    let mut all = Map::new();
+    let mut failed = false;
+    for (name, args) in &bound {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in state.active_hosts() {
+            let (state, name, args, conn) = (
+                Arc::clone(state),
+                name.clone(),
+                args.clone(),
+                globals.connector.clone(),
+            );
+            tasks.spawn(async move { (i, state.get_fact(i, &name, &args, &conn).await) });
+        }
+        let mut per_host: Vec<(usize, Value)> = Vec::new();
+        while let Some(Ok((i, r))) = tasks.join_next().await {
+            match r {
+                Ok(v) => per_host.push((i, v)),
+                Err(e) => {
+                    failed = true;
+                    output::line(&format!(
+                        "    [{}] {} {e}",
+                        state.hosts[i].name,
+                        output::red("Error:")
+                    ));
+                }
+            }
+        }
+        per_host.sort_by_key(|(i, _)| *i);
+        let obj: Map<String, Value> = per_host
+            .into_iter()
+            .map(|(i, v)| (state.hosts[i].name.clone(), v))
+            .collect();
+        let text = serde_json::to_string_pretty(&obj).unwrap_or_default();
+        output::section(&format!("Fact data for: {name}"));
+        for l in text.lines() {
+            output::line(l);
+        }
+        all.insert(name.clone(), Value::Object(obj));
+    }
+    if json {
+        output::json_stdout(&Value::Object(all));
+    }
+    Ok(if failed || !state.failed_hosts().is_empty() {
+        1
+    } else {
+        0
+    })
+}

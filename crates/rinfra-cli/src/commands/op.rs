@@ -1,0 +1,74 @@
+//! `rinfra INVENTORY module.op ARG... key=value...`: one ad-hoc operation.
+
+use rinfra_core::{is_global_argument, OpCall, OperationRegistry, State};
+use serde_json::{Map, Value};
+
+use crate::error::CliError;
+use crate::settings::{parse_cli_value, parse_key_value};
+
+/// The calls for an ad-hoc operation: positional arguments map to the operation's parameters
+/// in order; `_`-prefixed keys are global arguments.
+pub(crate) fn calls(
+    state: &State,
+    ops: &OperationRegistry,
+    name: &str,
+    raw: &[String],
+) -> Result<Vec<Vec<OpCall>>, CliError> {
+    let op = ops.get(name).ok_or_else(|| {
+        let module = name.split('.').next().unwrap_or("");
+        let similar: Vec<&str> = ops
+            .names()
+            .filter(|n| n.starts_with(&format!("{module}.")))
+            .collect();
+        let err = CliError::usage(format!("unknown operation `{name}`"));
+        if similar.is_empty() {
+            err.with_hint(
+                "operations are written module.name, e.g. files.directory or server.shell",
+            )
+        } else {
+            err.with_hint(format!("operations in `{module}`: {}", similar.join(", ")))
+        }
+    })?;
+    let mut args = Map::new();
+    let mut globals = Map::new();
+    let mut positional = 0;
+    for item in raw {
+        let is_kv = item
+            .split_once('=')
+            .is_some_and(|(k, _)| !k.is_empty() && !k.contains(' '));
+        if is_kv {
+            let (k, v) = parse_key_value(item, "argument")?;
+            if is_global_argument(&k) {
+                globals.insert(k, v);
+            } else {
+                args.insert(k, v);
+            }
+        } else {
+            let param = op.params().get(positional).ok_or_else(|| {
+                CliError::usage(format!(
+                    "{name} takes {} positional argument(s); got `{item}`",
+                    op.params().len()
+                ))
+            })?;
+            let value = parse_cli_value(item);
+            // server.shell's `commands` is a list; a single positional command becomes one.
+            let value = match (param.name, value) {
+                ("commands", Value::String(s)) => Value::Array(vec![Value::String(s)]),
+                (_, v) => v,
+            };
+            args.insert(param.name.to_string(), value);
+            positional += 1;
+        }
+    }
+    rinfra_core::validate_op_args(op.as_ref(), &args)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    Ok(state
+        .hosts
+        .iter()
+        .map(|_| {
+            let mut call = OpCall::new(name, args.clone(), vec![0], "command line");
+            call.global_args = globals.clone();
+            vec![call]
+        })
+        .collect())
+}

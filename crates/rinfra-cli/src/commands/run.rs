@@ -1,0 +1,72 @@
+//! The shared run flow: connect, plan, detect changes, confirm, execute, report, disconnect.
+
+use std::sync::Arc;
+
+use rinfra_core::{build_plan, detect_changes, execute, OpCall, State};
+
+use crate::error::CliError;
+use crate::output::{self, section};
+
+/// How a run is presented.
+pub(crate) struct RunMode {
+    /// `exec`: no change detection, no confirmation (pyinfra's `can_diff=False`).
+    pub(crate) exec: bool,
+    pub(crate) dry: bool,
+    pub(crate) yes: bool,
+    pub(crate) json: bool,
+}
+
+/// Run `calls` (one list per host of `state`); returns the exit code.
+pub(crate) async fn run_calls(
+    state: &Arc<State>,
+    calls: Vec<Vec<OpCall>>,
+    mode: RunMode,
+) -> Result<u8, CliError> {
+    let mut plan = build_plan(state, calls).map_err(|e| CliError::usage(e.to_string()))?;
+
+    if !mode.exec {
+        if !mode.yes || mode.dry {
+            detect_changes(state, &mut plan).await;
+        }
+        if !mode.yes || mode.dry {
+            output::print_plan(state, &plan);
+        }
+        if mode.dry {
+            if mode.json {
+                output::json_stdout(&serde_json::to_value(plan.to_json(state)).unwrap_or_default());
+            }
+            return Ok(if state.failed_hosts().is_empty() {
+                0
+            } else {
+                1
+            });
+        }
+        if !mode.yes {
+            output::line("    Detected changes displayed above, skip this step with -y");
+            if !crate::prompt::confirm("    Press enter to execute...") {
+                return Err(CliError::usage("no terminal to confirm on")
+                    .with_hint("pass -y to execute without confirming"));
+            }
+        }
+    }
+
+    section("Beginning operation run...");
+    let plan = Arc::new(plan);
+    let results = execute(state, Arc::clone(&plan)).await;
+    if let Some(stop) = &results.stopped {
+        output::error(&stop.to_string());
+    }
+    output::print_results(&results);
+    if mode.json {
+        let v = serde_json::json!({
+            "plan": plan.to_json(state).plan,
+            "results": results.to_json(state),
+        });
+        output::json_stdout(&v);
+    }
+    Ok(if state.failed_hosts().is_empty() {
+        0
+    } else {
+        1
+    })
+}

@@ -1,0 +1,151 @@
+//! The `rinfra` binary: argument parsing, the error edge and dispatch to the CLI forms.
+//! Everything printed goes through `output`.
+
+mod args;
+mod commands;
+mod diff;
+mod error;
+mod inventory;
+mod output;
+mod prompt;
+mod registries;
+mod settings;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use rinfra_core::State;
+
+use crate::args::Args;
+use crate::error::CliError;
+use crate::output::{section, Printer};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            output::error(&format!("cannot start the async runtime: {e}"));
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            output::error(&e.message);
+            if let Some(h) = &e.hint {
+                output::line(&format!("    hint: {h}"));
+            }
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<u8, CliError> {
+    let connectors = registries::connectors();
+    if args.list_connectors {
+        commands_list_connectors(&connectors);
+        return Ok(0);
+    }
+    let printer = Printer {
+        verbose: args.verbose,
+    };
+    let inventory_arg = args.inventory.clone().unwrap_or_default();
+    let Some(first) = args.operations.first().cloned() else {
+        return Err(CliError::usage("no operations given").with_hint(
+            "e.g. `rinfra @local exec -- uname -a` or `rinfra inventory.py deploy.py`",
+        ));
+    };
+
+    section("Loading config...");
+    let mut defaults = serde_json::Map::new();
+    if args.use_sudo_password {
+        let pw = prompt::read_secret("sudo password: ")
+            .ok_or_else(|| CliError::usage("--use-sudo-password needs a terminal to ask on"))?;
+        defaults.insert("_sudo_password".into(), serde_json::Value::String(pw));
+    }
+    let mut config = settings::run_config(&args, defaults);
+
+    section("Loading inventory...");
+    let overrides = settings::data_overrides(&args)?;
+    let mut hosts = inventory::from_host_list(&connectors, &inventory_arg)?;
+    for h in &mut hosts {
+        h.data.extend(overrides.clone());
+    }
+    let hosts = inventory::apply_limits(hosts, &args.limit, &args.exclude);
+    if first == "debug-inventory" {
+        commands::debug_inventory::run(&hosts, args.json);
+        return Ok(0);
+    }
+    if hosts.is_empty() {
+        return Err(CliError::usage("no hosts selected")
+            .with_hint("check the inventory and --limit/--exclude"));
+    }
+
+    let is_exec = first == "exec";
+    if is_exec {
+        // `exec` always shows the command's output, as pyinfra does.
+        config.print_output = true;
+    }
+    let (facts, ops) = registries::facts_and_ops();
+    let reporter: Arc<Printer> = Arc::new(printer);
+    let hosts = inventory::make_hosts(&connectors, hosts, reporter.clone())?;
+    let state = Arc::new(State::new(hosts, facts, ops, config, reporter.clone()));
+
+    // Validate what can be validated before connecting to anything.
+    let rest = &args.operations[1..];
+    let calls = if is_exec {
+        if rest.is_empty() {
+            return Err(
+                CliError::usage("exec needs a command").with_hint("rinfra @local exec -- uname -a")
+            );
+        }
+        Some(commands::exec::calls(&state, &rest.join(" ")))
+    } else if first == "fact" {
+        None
+    } else if first.ends_with(".py") {
+        return Err(CliError::usage(
+            "running deploy files is not available yet in this build",
+        ));
+    } else {
+        Some(commands::op::calls(&state, &state.ops, &first, rest)?)
+    };
+
+    section("Connecting to hosts...");
+    state.connect_all().await;
+    let result = match calls {
+        None => commands::fact::run(&state, rest, args.json).await,
+        Some(calls) => {
+            let mode = commands::run::RunMode {
+                exec: is_exec,
+                dry: args.dry,
+                yes: args.yes || is_exec,
+                json: args.json,
+            };
+            commands::run::run_calls(&state, calls, mode).await
+        }
+    };
+    section("Disconnecting from hosts...");
+    state.disconnect_all().await;
+    result
+}
+
+fn commands_list_connectors(connectors: &rinfra_connectors::ConnectorRegistry) {
+    section("Connectors:");
+    for c in connectors.iter() {
+        let kind = if c.handles_execution() {
+            "executes"
+        } else {
+            "inventory only"
+        };
+        output::line(&format!(
+            "    @{:<12} {kind:<15} {}",
+            c.name(),
+            c.description()
+        ));
+    }
+}

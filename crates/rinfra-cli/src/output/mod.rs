@@ -1,0 +1,245 @@
+//! Everything rinfra prints. Human output goes to stderr (as pyinfra); stdout only carries
+//! `--json` and nothing else, so it can be piped.
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
+mod style;
+mod table;
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use rinfra_connectors::{CommandOutput, OutputLine, Reporter, Secret, Stream};
+use rinfra_core::{Events, FileDiff, HostOpStatus, Plan, Results, State};
+
+pub(crate) use style::{bold, red};
+
+/// Verbosity and modes that change what is printed.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Printer {
+    /// `-v` count.
+    pub(crate) verbose: u8,
+}
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// Print one line to stderr without interleaving with other threads' lines.
+pub(crate) fn line(s: &str) {
+    let _g = LOCK.lock();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{s}");
+}
+
+/// A `--> Title` section header.
+pub(crate) fn section(title: &str) {
+    line(&format!("--> {}", bold(title)));
+}
+
+/// An error line for the operator: `--> rinfra error: ...`.
+pub(crate) fn error(msg: &str) {
+    line(&format!("--> {} {msg}", red("rinfra error:")));
+}
+
+/// Write JSON to stdout.
+pub(crate) fn json_stdout(v: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    );
+}
+
+impl Reporter for Printer {
+    fn command_input(&self, host: &str, masked_command: &str) {
+        line(&format!("[{host}] >>> {masked_command}"));
+    }
+
+    fn command_output(&self, host: &str, l: &OutputLine) {
+        match l.stream {
+            Stream::Stdout => line(&format!("[{host}] {}", l.line)),
+            Stream::Stderr => line(&format!("[{host}] {}", red(&l.line))),
+        }
+    }
+
+    fn notice(&self, host: &str, text: &str) {
+        line(&format!("    [{host}] {text}"));
+    }
+
+    fn prompt_secret(&self, _host: &str, prompt: &str) -> Option<Secret> {
+        crate::prompt::read_secret(prompt).map(Secret::new)
+    }
+}
+
+impl Events for Printer {
+    fn host_connected(&self, host: &str) {
+        line(&format!("    [{host}] {}", style::green("Connected")));
+    }
+
+    fn host_connect_error(&self, host: &str, message: &str) {
+        line(&format!(
+            "    [{host}] {} {message}",
+            red("Could not connect:")
+        ));
+    }
+
+    fn fact_loaded(&self, host: &str, fact: &str, args: &str) {
+        if self.verbose >= 1 {
+            let args = if args == "{}" {
+                String::new()
+            } else {
+                format!(" ({args})")
+            };
+            line(&format!("    [{host}] Loaded fact {fact}{args}"));
+        }
+    }
+
+    fn noop(&self, host: &str, reason: &str) {
+        if self.verbose >= 1 {
+            line(&format!("    [{host}] noop: {reason}"));
+        }
+    }
+
+    fn diff(&self, host: &str, d: &FileDiff) {
+        let verb = if d.old.is_some() {
+            "Will modify"
+        } else {
+            "Will create"
+        };
+        line(&format!("    [{host}] {verb} {}", style::bold(&d.path)));
+        for l in crate::diff::unified(d.old.as_deref().unwrap_or(""), &d.new) {
+            let painted = if l.starts_with('+') {
+                style::green(&l)
+            } else if l.starts_with('-') {
+                red(&l)
+            } else if l.starts_with("@@") {
+                style::cyan(&l)
+            } else {
+                l
+            };
+            line(&format!("    {painted}"));
+        }
+    }
+
+    fn host_prepare_error(&self, host: &str, op: &str, message: &str) {
+        line(&format!("    [{host}] {} {op}: {message}", red("Error:")));
+    }
+
+    fn op_start(&self, op: &str) {
+        section(&format!("Starting operation: {op}"));
+    }
+
+    fn host_op_done(
+        &self,
+        host: &str,
+        _op: &str,
+        status: &HostOpStatus,
+        output: Option<&CommandOutput>,
+    ) {
+        let text = match status {
+            HostOpStatus::Success { retry, .. } => {
+                let r = if *retry > 0 {
+                    format!(" on retry {retry}")
+                } else {
+                    String::new()
+                };
+                style::green(&format!("Success{r}"))
+            }
+            HostOpStatus::NoChange => style::cyan("No changes"),
+            HostOpStatus::Skipped => style::cyan("Skipped"),
+            HostOpStatus::Error {
+                commands,
+                ignored,
+                message,
+            } => {
+                let label = if *ignored { "Error (ignored)" } else { "Error" };
+                let color = if *ignored { style::yellow } else { red };
+                format!(
+                    "{}: {message} (executed {commands} command(s))",
+                    color(label)
+                )
+            }
+        };
+        line(&format!("    [{host}] {text}"));
+        // Without -vvv the output was not streamed: show the failed command's output.
+        if let (Some(out), true) = (output, self.verbose < 3) {
+            for l in &out.combined_lines {
+                line(&format!("    [{host}] {}", red(&l.line)));
+            }
+        }
+    }
+}
+
+/// The "Detected changes" table.
+pub(crate) fn print_plan(state: &State, plan: &Plan) {
+    section("Detected changes:");
+    let mut rows = vec![vec![
+        "Operation".into(),
+        "Change".into(),
+        "Conditional Change".into(),
+    ]];
+    for op in &plan.ops {
+        let (c, cc) = op.change_counts();
+        let fmt = |n: usize| {
+            if n == 0 {
+                "-".to_string()
+            } else if op.hosts.len() == 1 {
+                format!("{n} ({})", state.hosts[op.hosts[0].host].name)
+            } else {
+                n.to_string()
+            }
+        };
+        rows.push(vec![op.name.clone(), fmt(c), fmt(cc)]);
+    }
+    eprint!("{}", table::render(&rows));
+    line("");
+    line("    Detected changes may not include every change rinfra will execute: operations run again,");
+    line("    with fresh facts, when they execute.");
+    line("");
+}
+
+/// The "Results" table.
+pub(crate) fn print_results(results: &Results) {
+    section("Results:");
+    let mut rows = vec![vec![
+        "Operation".into(),
+        "Hosts".into(),
+        "Success".into(),
+        "Error".into(),
+        "No Change".into(),
+    ]];
+    let (mut ts, mut te, mut tn, mut th) = (0, 0, 0, 0);
+    let dash = |n: usize| {
+        if n == 0 {
+            "-".to_string()
+        } else {
+            n.to_string()
+        }
+    };
+    for (name, hosts) in &results.ops {
+        let s = hosts
+            .iter()
+            .filter(|(_, s)| matches!(s, HostOpStatus::Success { .. }))
+            .count();
+        let e = hosts
+            .iter()
+            .filter(|(_, s)| matches!(s, HostOpStatus::Error { .. }))
+            .count();
+        let n = hosts.len() - s - e;
+        (ts, te, tn, th) = (ts + s, te + e, tn + n, th + hosts.len());
+        rows.push(vec![
+            name.clone(),
+            hosts.len().to_string(),
+            dash(s),
+            dash(e),
+            dash(n),
+        ]);
+    }
+    rows.push(vec![
+        "Grand total".into(),
+        th.to_string(),
+        dash(ts),
+        dash(te),
+        dash(tn),
+    ]);
+    eprint!("{}", table::render(&rows));
+}

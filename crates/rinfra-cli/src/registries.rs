@@ -1,0 +1,14 @@
+//! The connectors, facts and operations this binary ships.
+
+use rinfra_connectors::ConnectorRegistry;
+use rinfra_core::{FactRegistry, OperationRegistry};
+
+/// Every built-in connector.
+pub(crate) fn connectors() -> ConnectorRegistry {
+    ConnectorRegistry::with_builtins()
+}
+
+/// Every built-in fact and operation.
+pub(crate) fn facts_and_ops() -> (FactRegistry, OperationRegistry) {
+    (FactRegistry::new(), OperationRegistry::new())
+}

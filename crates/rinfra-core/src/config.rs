@@ -1,0 +1,64 @@
+//! Run-wide settings (pyinfra's `Config` plus CLI state such as verbosity).
+
+use serde_json::{Map, Value};
+
+/// Settings of one run.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// Global-argument defaults from `config.py` and CLI flags (`--sudo` → `_sudo`), the
+    /// lowest-precedence layer.
+    pub global_defaults: Map<String, Value>,
+    /// Hosts running an operation at once (`--parallel`); 0 = derived from the open-file limit.
+    pub parallel: usize,
+    /// `--fail-percent`: stop when more than this share of hosts failed.
+    pub fail_percent: Option<f64>,
+    /// `--diff`: show file diffs in the prepare phase.
+    pub diff: bool,
+    /// `-y`: skip change detection before executing (pyinfra: `check_for_changes=False`).
+    pub skip_change_detection: bool,
+    /// `--serial`: run all operations host by host.
+    pub serial: bool,
+    /// `--no-wait`: each host runs its operations without waiting for the others.
+    pub no_wait: bool,
+    /// `-vv`: print each command before it runs.
+    pub print_input: bool,
+    /// `-vvv`: stream each command's output.
+    pub print_output: bool,
+    /// Directory that relative local paths in operations are resolved against.
+    pub deploy_dir: std::path::PathBuf,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            global_defaults: Map::new(),
+            parallel: 0,
+            fail_percent: None,
+            diff: false,
+            skip_change_detection: false,
+            serial: false,
+            no_wait: false,
+            print_input: false,
+            print_output: false,
+            deploy_dir: std::path::PathBuf::from("."),
+        }
+    }
+}
+
+/// The default number of hosts to run at once: bounded by the open-file limit (each host needs
+/// a connection plus pipes for local processes), not by a fixed batch.
+pub fn default_parallel(host_count: usize) -> usize {
+    let mut limit = libc_nofile().unwrap_or(1024);
+    limit = limit.saturating_sub(32) / 4;
+    host_count.clamp(1, limit.max(1) as usize)
+}
+
+fn libc_nofile() -> Option<u64> {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) };
+    (rc == 0).then_some(rl.rlim_cur)
+}

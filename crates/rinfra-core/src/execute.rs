@@ -1,0 +1,423 @@
+//! The execute phase: operation by operation across hosts (or host by host with `--serial`,
+//! or each host on its own with `--no-wait`), regenerating each operation's commands from fresh
+//! facts right before running them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rinfra_connectors::CommandOutput;
+use serde::Serialize;
+
+use crate::arguments::apply_overrides;
+use crate::call::{Condition, ConditionKind};
+use crate::context::{ExecContext, OpContext};
+use crate::events::HostOpStatus;
+use crate::operation::OpCommand;
+use crate::plan::{HostPlan, Plan, PlannedOp};
+use crate::state::State;
+
+/// Why the run stopped before the end.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum RunStop {
+    /// Every host failed.
+    #[error("No hosts remaining!")]
+    NoHostsRemaining,
+    /// More hosts failed than `--fail-percent` allows.
+    #[error("Over {0}% of hosts failed")]
+    FailPercent(f64),
+}
+
+/// What happened: per operation, per host.
+#[derive(Debug, Default)]
+pub struct Results {
+    /// `(operation label, [(host index, status)])` in execution order.
+    pub ops: Vec<(String, Vec<(usize, HostOpStatus)>)>,
+    /// Set when the run stopped early.
+    pub stopped: Option<RunStop>,
+}
+
+/// Results as `--json` shows them.
+#[derive(Serialize)]
+pub struct ResultsJson {
+    /// Per operation.
+    pub operations: Vec<OpResultJson>,
+    /// Counts over every operation and host.
+    pub totals: TotalsJson,
+    /// `[host, reason]` for hosts out of the run.
+    pub failed_hosts: Vec<(String, String)>,
+}
+
+/// One operation's results in `--json`.
+#[derive(Serialize)]
+pub struct OpResultJson {
+    /// The label.
+    pub name: String,
+    /// Hosts that ran it.
+    pub hosts: usize,
+    /// Hosts where it changed something and succeeded.
+    pub success: Vec<String>,
+    /// Hosts where it failed.
+    pub error: Vec<String>,
+    /// Hosts where nothing needed doing (or an `_if` was false).
+    pub no_change: Vec<String>,
+}
+
+/// Totals in `--json`.
+#[derive(Serialize, Default)]
+pub struct TotalsJson {
+    /// Host-operations that changed something.
+    pub success: usize,
+    /// Host-operations that failed.
+    pub error: usize,
+    /// Host-operations with nothing to do.
+    pub no_change: usize,
+}
+
+impl Results {
+    /// The results as JSON data.
+    pub fn to_json(&self, state: &State) -> ResultsJson {
+        let mut totals = TotalsJson::default();
+        let operations = self
+            .ops
+            .iter()
+            .map(|(name, hosts)| {
+                let mut r = OpResultJson {
+                    name: name.clone(),
+                    hosts: hosts.len(),
+                    success: vec![],
+                    error: vec![],
+                    no_change: vec![],
+                };
+                for (i, s) in hosts {
+                    let n = state.hosts[*i].name.clone();
+                    match s {
+                        HostOpStatus::Success { .. } => (r.success.push(n), totals.success += 1),
+                        HostOpStatus::Error { .. } => (r.error.push(n), totals.error += 1),
+                        HostOpStatus::NoChange | HostOpStatus::Skipped => {
+                            (r.no_change.push(n), totals.no_change += 1)
+                        }
+                    };
+                }
+                r
+            })
+            .collect();
+        ResultsJson {
+            operations,
+            totals,
+            failed_hosts: state.failed_hosts(),
+        }
+    }
+}
+
+type Statuses = Arc<Mutex<HashMap<(usize, usize), HostOpStatus>>>;
+/// Per planned operation, the statuses of the hosts that ran it.
+type Collected = Arc<Mutex<Vec<Vec<(usize, HostOpStatus)>>>>;
+
+fn check(cond: &Condition, host: usize, statuses: &HashMap<(usize, usize), HostOpStatus>) -> bool {
+    match cond {
+        Condition::Constant(b) => *b,
+        Condition::Any(c) => c.iter().any(|c| check(c, host, statuses)),
+        Condition::All(c) => c.iter().all(|c| check(c, host, statuses)),
+        Condition::Op { call_index, kind } => {
+            let s = statuses.get(&(host, *call_index));
+            match kind {
+                ConditionKind::DidChange => {
+                    matches!(s, Some(HostOpStatus::Success { commands, .. }) if *commands > 0)
+                }
+                ConditionKind::DidNotChange => matches!(s, Some(HostOpStatus::NoChange)),
+                ConditionKind::DidSucceed => matches!(
+                    s,
+                    Some(HostOpStatus::Success { .. } | HostOpStatus::NoChange)
+                ),
+                ConditionKind::DidError => matches!(s, Some(HostOpStatus::Error { .. })),
+            }
+        }
+    }
+}
+
+/// Run one command; `Err` carries the reason and the failed command's output.
+async fn run_command(
+    state: &Arc<State>,
+    i: usize,
+    hp: &HostPlan,
+    command: &OpCommand,
+) -> Result<(), (String, Option<CommandOutput>)> {
+    let host = &state.hosts[i];
+    let cfg = &state.config;
+    let args = &hp.globals.connector;
+    match command {
+        OpCommand::Shell { command, overrides } => {
+            let args = apply_overrides(args, overrides).map_err(|e| (e.to_string(), None))?;
+            match host
+                .connector
+                .run_shell_command(command, cfg.print_output, cfg.print_input, &args)
+                .await
+            {
+                Ok((true, _)) => Ok(()),
+                Ok((false, out)) => {
+                    let code = out.exit_code.map_or("none".into(), |c| c.to_string());
+                    Err((format!("command failed (exit code {code})"), Some(out)))
+                }
+                Err(e) => Err((e.to_string(), None)),
+            }
+        }
+        OpCommand::Upload {
+            src,
+            dest,
+            remote_temp,
+        } => host
+            .connector
+            .put_file(
+                src,
+                dest,
+                remote_temp.as_deref(),
+                cfg.print_output,
+                cfg.print_input,
+                args,
+            )
+            .await
+            .map_err(|e| (e.to_string(), None))
+            .and_then(|ok| {
+                if ok {
+                    Ok(())
+                } else {
+                    Err((format!("upload to {dest} failed"), None))
+                }
+            }),
+        OpCommand::Download { src, dest } => host
+            .connector
+            .get_file(src, dest, None, cfg.print_output, cfg.print_input, args)
+            .await
+            .map_err(|e| (e.to_string(), None))
+            .and_then(|ok| {
+                if ok {
+                    Ok(())
+                } else {
+                    Err((format!("download of {src} failed"), None))
+                }
+            }),
+        OpCommand::Callback(cb) => {
+            let ctx = ExecContext {
+                state,
+                index: i,
+                args,
+            };
+            cb.call(&ctx).await.map_err(|e| (e, None))
+        }
+    }
+}
+
+/// Run one operation on one host: conditions, generate from fresh facts, commands, retries.
+async fn run_host_op(
+    state: &Arc<State>,
+    op: &PlannedOp,
+    hp: &HostPlan,
+    statuses: &Statuses,
+) -> HostOpStatus {
+    let i = hp.host;
+    let host = &state.hosts[i];
+    let conditions_hold = {
+        let s = statuses.lock().expect("not poisoned");
+        hp.call.conditions.iter().all(|c| check(c, i, &s))
+    };
+    let (status, output) = if !conditions_hold {
+        (HostOpStatus::Skipped, None)
+    } else {
+        let mut attempt = 0;
+        loop {
+            let ctx = OpContext {
+                state,
+                index: i,
+                args: &hp.globals.connector,
+            };
+            let (status, output) = match op.op.generate(&hp.call.args, &ctx).await {
+                Err(e) => (
+                    HostOpStatus::Error {
+                        commands: 0,
+                        ignored: hp.globals.ignore_errors,
+                        message: e.to_string(),
+                    },
+                    None,
+                ),
+                Ok(outcome) if outcome.commands.is_empty() => {
+                    if let Some(reason) = &outcome.noop {
+                        state.events.noop(&host.name, reason);
+                    }
+                    (HostOpStatus::NoChange, None)
+                }
+                Ok(outcome) => {
+                    let mut ran = 0;
+                    let mut failure = None;
+                    for command in &outcome.commands {
+                        ran += 1;
+                        if let Err(f) = run_command(state, i, hp, command).await {
+                            failure = Some(f);
+                            if !(hp.globals.ignore_errors && hp.globals.continue_on_error) {
+                                break;
+                            }
+                        }
+                    }
+                    // The host may have changed, even partly: facts must be loaded again.
+                    host.invalidate_facts();
+                    match failure {
+                        None => (
+                            HostOpStatus::Success {
+                                commands: ran,
+                                retry: attempt,
+                            },
+                            None,
+                        ),
+                        Some((message, out)) => (
+                            HostOpStatus::Error {
+                                commands: ran,
+                                ignored: hp.globals.ignore_errors,
+                                message,
+                            },
+                            out,
+                        ),
+                    }
+                }
+            };
+            if matches!(status, HostOpStatus::Error { .. }) && attempt < hp.globals.retries {
+                attempt += 1;
+                tokio::time::sleep(hp.globals.retry_delay).await;
+                continue;
+            }
+            break (status, output);
+        }
+    };
+    state
+        .events
+        .host_op_done(&host.name, &op.name, &status, output.as_ref());
+    statuses
+        .lock()
+        .expect("not poisoned")
+        .insert((i, hp.call_index), status.clone());
+    if let HostOpStatus::Error {
+        ignored: false,
+        message,
+        ..
+    } = &status
+    {
+        state.fail_host(i, format!("{}: {message}", op.name));
+    }
+    status
+}
+
+fn check_stop(state: &State) -> Option<RunStop> {
+    let active = state.active_hosts().len();
+    if active == 0 {
+        return Some(RunStop::NoHostsRemaining);
+    }
+    if let Some(pct) = state.config.fail_percent {
+        let failed = state.hosts.len() - active;
+        if failed as f64 * 100.0 / state.hosts.len() as f64 > pct {
+            return Some(RunStop::FailPercent(pct));
+        }
+    }
+    None
+}
+
+/// Execute the plan.
+pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
+    let statuses: Statuses = Arc::default();
+    let total: usize = plan.ops.iter().map(|o| o.hosts.len()).sum();
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut results = Results::default();
+    let collected: Collected = Arc::new(Mutex::new(vec![Vec::new(); plan.ops.len()]));
+
+    let bump = |done: &std::sync::atomic::AtomicUsize| {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        state.events.progress(n, total);
+    };
+
+    if state.config.serial || state.config.no_wait {
+        // Each host runs its own sequence: one at a time (--serial) or all at once (--no-wait).
+        let parallel = if state.config.serial {
+            1
+        } else {
+            state.parallel()
+        };
+        let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..state.hosts.len() {
+            let (state, plan, statuses, limit, collected, done) = (
+                Arc::clone(state),
+                Arc::clone(&plan),
+                Arc::clone(&statuses),
+                Arc::clone(&limit),
+                Arc::clone(&collected),
+                Arc::clone(&done),
+            );
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await.expect("never closed");
+                for (o, op) in plan.ops.iter().enumerate() {
+                    if !state.is_active(i) {
+                        break;
+                    }
+                    let Some(hp) = op.hosts.iter().find(|h| h.host == i) else {
+                        continue;
+                    };
+                    let status = run_host_op(&state, op, hp, &statuses).await;
+                    collected.lock().expect("not poisoned")[o].push((i, status));
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    state.events.progress(n, total);
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        results.stopped = check_stop(state);
+    } else {
+        for (o, op) in plan.ops.iter().enumerate() {
+            let hosts: Vec<usize> = (0..op.hosts.len())
+                .filter(|h| state.is_active(op.hosts[*h].host))
+                .collect();
+            if hosts.is_empty() {
+                continue;
+            }
+            state.events.op_start(&op.name);
+            let parallel = if op.serial {
+                1
+            } else {
+                op.parallel.unwrap_or_else(|| state.parallel())
+            };
+            let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
+            let mut tasks = tokio::task::JoinSet::new();
+            for h in hosts {
+                let (state, plan, statuses, limit) = (
+                    Arc::clone(state),
+                    Arc::clone(&plan),
+                    Arc::clone(&statuses),
+                    Arc::clone(&limit),
+                );
+                tasks.spawn(async move {
+                    let _permit = limit.acquire_owned().await.expect("never closed");
+                    let op = &plan.ops[o];
+                    let hp = &op.hosts[h];
+                    (hp.host, run_host_op(&state, op, hp, &statuses).await)
+                });
+            }
+            while let Some(r) = tasks.join_next().await {
+                if let Ok(r) = r {
+                    collected.lock().expect("not poisoned")[o].push(r);
+                    bump(&done);
+                }
+            }
+            if let Some(stop) = check_stop(state) {
+                results.stopped = Some(stop);
+                break;
+            }
+        }
+    }
+
+    let mut collected = std::mem::take(&mut *collected.lock().expect("not poisoned"));
+    for (o, op) in plan.ops.iter().enumerate() {
+        let mut hosts = std::mem::take(&mut collected[o]);
+        if hosts.is_empty() {
+            continue;
+        }
+        hosts.sort_by_key(|(i, _)| *i);
+        results.ops.push((op.name.clone(), hosts));
+    }
+    results
+}
