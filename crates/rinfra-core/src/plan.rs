@@ -382,3 +382,11 @@ pub async fn detect_changes(state: &Arc<State>, plan: &mut Plan) {
         }
     }
 }
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.ops.iter().map(|o| &o.name))
+            .finish()
+    }
+}

@@ -1,0 +1,428 @@
+//! The two-phase run end to end on real `@local` hosts (and `@fake` ones), with small test
+//! operations: change detection without side effects, idempotence, `_if`, failures, retries,
+//! `_run_once`, `--serial`/`--no-wait`, `--fail-percent`.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rinfra_connectors::{
+    quoted, Bit, ConnectorRegistry, HostContext, SilentReporter, StringCommand,
+};
+use rinfra_core::*;
+use serde_json::{json, Map, Value};
+
+/// `test.Content(path)`: the file's content, or None when it does not exist.
+struct ContentFact;
+
+impl Fact for ContentFact {
+    fn name(&self) -> &'static str {
+        "test.Content"
+    }
+    fn params(&self) -> &'static [&'static str] {
+        &["path"]
+    }
+    fn command(&self, args: &FactArgs) -> Result<StringCommand, FactError> {
+        let path = args["path"].as_str().unwrap_or_default().to_string();
+        Ok(StringCommand::new([
+            Bit::from("if test -f"),
+            quoted(path.clone()),
+            Bit::from("; then echo yes; cat"),
+            quoted(path),
+            Bit::from("; fi"),
+        ]))
+    }
+    fn process(&self, stdout: &[String], _: &FactArgs) -> Result<Value, FactError> {
+        Ok(json!(stdout[1..].join("\n")))
+    }
+}
+
+/// `test.file(path, content)`: write the file when its content differs.
+struct FileOp;
+
+#[async_trait]
+impl Operation for FileOp {
+    fn name(&self) -> &'static str {
+        "test.file"
+    }
+    fn params(&self) -> &'static [Param] {
+        const P: &[Param] = &[Param::required("path"), Param::required("content")];
+        P
+    }
+    async fn generate(
+        &self,
+        args: &OpArgs,
+        host: &dyn OpHost,
+    ) -> Result<OpOutcome, OperationError> {
+        let path = args["path"].as_str().unwrap().to_string();
+        let content = args["content"].as_str().unwrap().to_string();
+        let mut fa = FactArgs::new();
+        fa.insert("path".into(), json!(path));
+        let current = host.get_fact("test.Content", fa).await?;
+        if current.as_str() == Some(content.as_str()) {
+            return Ok(OpOutcome::noop(format!("file {path} is up to date")));
+        }
+        Ok(OpOutcome::commands(vec![OpCommand::shell(
+            StringCommand::new([
+                Bit::from("printf %s"),
+                quoted(content),
+                Bit::from(">"),
+                quoted(path),
+            ]),
+        )]))
+    }
+}
+
+/// `test.shell(commands)`: always runs.
+struct ShellOp;
+
+#[async_trait]
+impl Operation for ShellOp {
+    fn name(&self) -> &'static str {
+        "test.shell"
+    }
+    fn params(&self) -> &'static [Param] {
+        const P: &[Param] = &[Param::required("commands")];
+        P
+    }
+    fn is_idempotent(&self) -> bool {
+        false
+    }
+    async fn generate(&self, args: &OpArgs, _: &dyn OpHost) -> Result<OpOutcome, OperationError> {
+        let cmds = args["commands"].as_array().unwrap();
+        Ok(OpOutcome::commands(
+            cmds.iter()
+                .map(|c| OpCommand::shell(c.as_str().unwrap()))
+                .collect(),
+        ))
+    }
+}
+
+#[derive(Default)]
+struct Log(Mutex<Vec<String>>);
+
+impl Events for Log {
+    fn host_op_done(
+        &self,
+        host: &str,
+        op: &str,
+        status: &HostOpStatus,
+        _: Option<&rinfra_connectors::CommandOutput>,
+    ) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{host} {op} {status:?}"));
+    }
+}
+
+fn registries() -> (FactRegistry, OperationRegistry) {
+    let mut f = FactRegistry::new();
+    f.register(Arc::new(ContentFact));
+    let mut o = OperationRegistry::new();
+    o.register(Arc::new(FileOp));
+    o.register(Arc::new(ShellOp));
+    (f, o)
+}
+
+/// Hosts from names (`@local`, `@fake/x`), with per-host data.
+fn state(names: &[(&str, Value)], config: RunConfig) -> (Arc<State>, Arc<Log>) {
+    let registry = ConnectorRegistry::with_builtins();
+    let hosts = names
+        .iter()
+        .map(|(n, data)| {
+            let (conn_name, nd) = registry.make_names_data(n).unwrap();
+            let data: Map<String, Value> = data.as_object().cloned().unwrap_or_default();
+            let ctx = HostContext::new(nd[0].name.clone(), data.clone(), Arc::new(SilentReporter));
+            let conn = registry.new_connector(&conn_name, ctx).unwrap();
+            Arc::new(Host::new(
+                nd[0].name.clone(),
+                nd[0].groups.clone(),
+                data,
+                conn,
+            ))
+        })
+        .collect();
+    let (f, o) = registries();
+    let log = Arc::new(Log::default());
+    (Arc::new(State::new(hosts, f, o, config, log.clone())), log)
+}
+
+fn call(op: &str, args: Value, line: u64) -> OpCall {
+    OpCall::new(
+        op,
+        args.as_object().unwrap().clone(),
+        vec![0, line],
+        format!("deploy.py:{line}"),
+    )
+}
+
+async fn run(state: &Arc<State>, calls: Vec<Vec<OpCall>>) -> (Plan, Results) {
+    state.connect_all().await;
+    let mut plan = build_plan(state, calls).unwrap();
+    detect_changes(state, &mut plan).await;
+    let results = execute(state, Arc::new(plan.clone())).await;
+    state.disconnect_all().await;
+    (plan, results)
+}
+
+fn statuses(r: &Results) -> Vec<Vec<String>> {
+    r.ops
+        .iter()
+        .map(|(_, hs)| hs.iter().map(|(_, s)| format!("{s:?}")).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn detects_without_changing_then_executes_then_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("motd");
+    let calls = || {
+        vec![vec![call(
+            "test.file",
+            json!({"path": path.to_str().unwrap(), "content": "hello"}),
+            3,
+        )]]
+    };
+
+    let (st, _) = state(&[("@local", json!({}))], RunConfig::default());
+    st.connect_all().await;
+    let mut plan = build_plan(&st, calls()).unwrap();
+    detect_changes(&st, &mut plan).await;
+    assert_eq!(st.failed_hosts(), vec![]);
+    assert_eq!(plan.ops[0].change_counts(), (1, 0));
+    assert!(!path.exists(), "the prepare phase must not change the host");
+    let results = execute(&st, Arc::new(plan)).await;
+    assert_eq!(statuses(&results), [["Success { commands: 1, retry: 0 }"]]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello");
+
+    let (st, _) = state(&[("@local", json!({}))], RunConfig::default());
+    let (plan, results) = run(&st, calls()).await;
+    assert_eq!(plan.ops[0].change_counts(), (0, 0));
+    assert_eq!(statuses(&results), [["NoChange"]]);
+}
+
+#[tokio::test]
+async fn if_conditions_follow_earlier_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let marker = dir.path().join("changed");
+    let mut c2 = call(
+        "test.shell",
+        json!({"commands": [format!("touch {}", marker.display())]}),
+        5,
+    );
+    c2.conditions = vec![Condition::Op {
+        call_index: 0,
+        kind: ConditionKind::DidChange,
+    }];
+    let calls = vec![vec![
+        call(
+            "test.file",
+            json!({"path": a.to_str().unwrap(), "content": "x"}),
+            3,
+        ),
+        c2.clone(),
+    ]];
+    let (st, _) = state(&[("@local", json!({}))], RunConfig::default());
+    let (plan, results) = run(&st, calls).await;
+    assert_eq!(
+        plan.ops[1].change_counts(),
+        (0, 1),
+        "an `_if` op is a conditional change"
+    );
+    assert!(statuses(&results)[1][0].starts_with("Success"));
+    assert!(marker.exists());
+
+    std::fs::remove_file(&marker).unwrap();
+    let calls = vec![vec![
+        call(
+            "test.file",
+            json!({"path": a.to_str().unwrap(), "content": "x"}),
+            3,
+        ),
+        c2,
+    ]];
+    let (st, _) = state(&[("@local", json!({}))], RunConfig::default());
+    let (_, results) = run(&st, calls).await;
+    assert_eq!(statuses(&results)[1], ["Skipped"]);
+    assert!(!marker.exists());
+}
+
+#[tokio::test]
+async fn a_failed_host_leaves_the_run_and_others_finish() {
+    let fail = json!({"fake_responses": {"boom": {"success": false, "stderr": "it broke"}}});
+    let hosts = [("@fake/good", json!({})), ("@fake/bad", fail)];
+    let calls: Vec<Vec<OpCall>> = (0..2)
+        .map(|_| {
+            vec![
+                call("test.shell", json!({"commands": ["boom"]}), 1),
+                call("test.shell", json!({"commands": ["next"]}), 2),
+            ]
+        })
+        .collect();
+    let (st, log) = state(&hosts, RunConfig::default());
+    let (_, results) = run(&st, calls).await;
+    assert_eq!(results.stopped, None);
+    assert_eq!(st.failed_hosts().len(), 1);
+    assert_eq!(st.failed_hosts()[0].0, "@fake/bad");
+    assert!(
+        st.failed_hosts()[0].1.contains("exit code 1"),
+        "{:?}",
+        st.failed_hosts()
+    );
+    // the second operation ran on the good host only
+    assert_eq!(results.ops[1].1.len(), 1);
+    assert!(log
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.starts_with("@fake/bad test.shell") && l.contains(" Error")));
+}
+
+#[tokio::test]
+async fn ignore_errors_keeps_the_host_and_no_hosts_remaining_stops() {
+    let fail = json!({"fake_responses": {"boom": {"success": false}}});
+    let mut c = call("test.shell", json!({"commands": ["boom"]}), 1);
+    c.global_args.insert("_ignore_errors".into(), json!(true));
+    let (st, _) = state(&[("@fake/a", fail.clone())], RunConfig::default());
+    let (_, results) = run(
+        &st,
+        vec![vec![c, call("test.shell", json!({"commands": ["ok"]}), 2)]],
+    )
+    .await;
+    assert!(st.failed_hosts().is_empty());
+    assert!(statuses(&results)[0][0].contains("ignored: true"));
+    assert!(statuses(&results)[1][0].starts_with("Success"));
+
+    let (st, _) = state(&[("@fake/a", fail)], RunConfig::default());
+    let (_, results) = run(
+        &st,
+        vec![vec![call("test.shell", json!({"commands": ["boom"]}), 1)]],
+    )
+    .await;
+    assert_eq!(results.stopped, Some(RunStop::NoHostsRemaining));
+}
+
+#[tokio::test]
+async fn retries_rerun_the_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("n");
+    // fails the first time, succeeds the second
+    let cmd = format!(
+        "if [ -f {0} ]; then true; else touch {0}; false; fi",
+        counter.display()
+    );
+    let mut c = call("test.shell", json!({"commands": [cmd]}), 1);
+    c.global_args.insert("_retries".into(), json!(2));
+    c.global_args.insert("_retry_delay".into(), json!(0));
+    let (st, _) = state(&[("@local", json!({}))], RunConfig::default());
+    let (_, results) = run(&st, vec![vec![c]]).await;
+    assert_eq!(statuses(&results), [["Success { commands: 1, retry: 1 }"]]);
+}
+
+#[tokio::test]
+async fn run_once_serial_and_no_wait() {
+    let mut once = call("test.shell", json!({"commands": ["x"]}), 1);
+    once.global_args.insert("_run_once".into(), json!(true));
+    let hosts = [
+        ("@fake/a", json!({})),
+        ("@fake/b", json!({})),
+        ("@fake/c", json!({})),
+    ];
+    let (st, _) = state(&hosts, RunConfig::default());
+    let (_, results) = run(&st, (0..3).map(|_| vec![once.clone()]).collect()).await;
+    assert_eq!(results.ops[0].1.len(), 1);
+
+    for (serial, no_wait) in [(true, false), (false, true)] {
+        let cfg = RunConfig {
+            serial,
+            no_wait,
+            ..Default::default()
+        };
+        let (st, _) = state(&hosts, cfg);
+        let calls = (0..3)
+            .map(|_| {
+                vec![
+                    call("test.shell", json!({"commands": ["a"]}), 1),
+                    call("test.shell", json!({"commands": ["b"]}), 2),
+                ]
+            })
+            .collect();
+        let (_, results) = run(&st, calls).await;
+        assert_eq!(results.ops.len(), 2);
+        assert!(results.ops.iter().all(|(_, hs)| hs.len() == 3));
+    }
+}
+
+#[tokio::test]
+async fn fail_percent_stops_the_run() {
+    let fail = json!({"fake_responses": {"boom": {"success": false}}});
+    let hosts = [
+        ("@fake/a", fail),
+        ("@fake/b", json!({})),
+        ("@fake/c", json!({})),
+    ];
+    let cfg = RunConfig {
+        fail_percent: Some(10.0),
+        ..Default::default()
+    };
+    let (st, _) = state(&hosts, cfg);
+    let calls = (0..3)
+        .map(|_| {
+            vec![
+                call("test.shell", json!({"commands": ["boom"]}), 1),
+                call("test.shell", json!({"commands": ["b"]}), 2),
+            ]
+        })
+        .collect();
+    let (_, results) = run(&st, calls).await;
+    assert_eq!(results.stopped, Some(RunStop::FailPercent(10.0)));
+    assert_eq!(results.ops.len(), 1, "the second operation never started");
+}
+
+#[tokio::test]
+async fn ops_only_some_hosts_run_are_ordered_by_position() {
+    let hosts = [("@fake/a", json!({})), ("@fake/b", json!({}))];
+    let (st, _) = state(&hosts, RunConfig::default());
+    let a = vec![
+        call("test.shell", json!({"commands": ["1"]}), 1),
+        call("test.shell", json!({"commands": ["9"]}), 9),
+    ];
+    let b = vec![
+        call("test.shell", json!({"commands": ["1"]}), 1),
+        call("test.shell", json!({"commands": ["5"]}), 5),
+        call("test.shell", json!({"commands": ["9"]}), 9),
+    ];
+    let (plan, _) = run(&st, vec![a, b]).await;
+    let names: Vec<&str> = plan.ops.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "test.shell (commands=['1'])",
+            "test.shell (commands=['5'])",
+            "test.shell (commands=['9'])"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bad_calls_are_located_errors_before_anything_runs() {
+    let (st, _) = state(&[("@fake/a", json!({}))], RunConfig::default());
+    let e = build_plan(&st, vec![vec![call("test.nope", json!({}), 4)]]).unwrap_err();
+    assert_eq!(e.to_string(), "deploy.py:4: unknown operation `test.nope`");
+    let e = build_plan(
+        &st,
+        vec![vec![call("test.shell", json!({"comands": []}), 7)]],
+    )
+    .unwrap_err();
+    assert!(e.to_string().starts_with("deploy.py:7: invalid argument `comands` for test.shell: unknown argument (valid: commands)"), "{e}");
+    let mut c = call("test.shell", json!({"commands": []}), 8);
+    c.global_args.insert("_sudo".into(), json!("yes"));
+    let e = build_plan(&st, vec![vec![c]]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("global argument `_sudo` must be a bool"),
+        "{e}"
+    );
+}
