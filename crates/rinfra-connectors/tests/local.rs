@@ -2,7 +2,6 @@
 //! as real users (created by `tests/testbed/local-users.sh`, run by `scripts/testbed up`).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -350,6 +349,7 @@ fn askpass_files() -> Vec<std::path::PathBuf> {
         .collect()
 }
 
+#[allow(clippy::print_stdout)] // reports to the parent test on stdout
 #[tokio::test]
 #[ignore = "run by sudo_password_through_askpass_as_unprivileged_user as the user rinfra-pw"]
 async fn askpass_child() {
