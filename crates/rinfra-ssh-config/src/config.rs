@@ -39,6 +39,11 @@ mod resolve;
 mod resolved;
 mod values;
 
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_include;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
