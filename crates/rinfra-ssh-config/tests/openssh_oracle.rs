@@ -2,6 +2,9 @@
 //! `ssh -G` (prints the resolved configuration without connecting) and
 //! `ssh-keygen -F` (searches a known_hosts file). Skipped when missing.
 
+// The skip notice goes to stderr on purpose.
+#![allow(clippy::print_stderr)]
+
 use std::path::Path;
 use std::process::Command;
 
