@@ -290,20 +290,24 @@ impl ResolveContext {
         }
     }
 
-    /// A context describing this process: `$USER` (or `$LOGNAME`), `$HOME`,
-    /// the kernel host name, the uid of `/proc/self`, and the process environment.
+    /// A context describing this process: `$USER` (or `$LOGNAME`, or the
+    /// passwd name of the process uid), `$HOME`, the kernel host name, the uid
+    /// owning `/proc/self`, and the process environment.
     pub fn from_env() -> Self {
         let env: HashMap<String, String> = std::env::vars().collect();
+        let local_uid = expand::local_uid();
         let local_user = env
             .get("USER")
             .or_else(|| env.get("LOGNAME"))
+            .filter(|u| !u.is_empty())
             .cloned()
+            .or_else(|| local_uid.and_then(expand::passwd_name))
             .unwrap_or_else(|| "root".to_string());
         ResolveContext {
             local_user,
             home_dir: expand::env_home(),
             local_hostname: expand::local_hostname(),
-            local_uid: expand::local_uid(),
+            local_uid,
             user_override: None,
             port_override: None,
             env,

@@ -16,6 +16,24 @@
 //!   keys without ever rewriting or duplicating lines.
 //! * [`pattern`]: the wildcard and pattern-list matching both use.
 //!
+//! # Differences from OpenSSH (deliberate simplifications)
+//!
+//! * One resolution pass: no `CanonicalizeHostname` and no final pass, so
+//!   `Match canonical`/`final`, and also `exec`, `localnetwork`, `tagged`,
+//!   `version`, `sessiontype` and `command`, are [`ConfigError::Unsupported`]
+//!   when they are reached (a criterion after a failed one is not reached).
+//! * Unknown keywords are kept (in [`ResolvedHost::other`]) rather than
+//!   rejected; `IgnoreUnknown` is therefore not needed.
+//! * `Include` files are read when the configuration is parsed; missing
+//!   files and globs without matches are ignored, unreadable files are errors.
+//!   Permissions of configuration files are not checked.
+//! * A `ForwardAgent` socket path is returned raw (not expanded).
+//! * known_hosts: `CheckHostIP` lookups, `RevokedHostKeys` (KRL) files and
+//!   `KnownHostsCommand` are not implemented; new entries are always written
+//!   unhashed. As in OpenSSH, a presented key of a type not listed for the
+//!   host is [`HostKeyStatus::Changed`] when the host has other keys: prefer
+//!   the key types from [`KnownHosts::host_keys`] during key exchange.
+//!
 //! # Example
 //!
 //! ```

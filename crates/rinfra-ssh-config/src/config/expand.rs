@@ -47,6 +47,16 @@ fn passwd_home(user: &str) -> Option<PathBuf> {
     })
 }
 
+/// The user name of `uid` from `/etc/passwd`.
+pub(crate) fn passwd_name(uid: u32) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    let uid = uid.to_string();
+    text.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() >= 3 && fields[2] == uid).then(|| fields[0].to_string())
+    })
+}
+
 /// Expand a leading `~` or `~user`.
 pub(crate) fn expand_tilde(
     s: &str,
@@ -171,6 +181,12 @@ mod tests {
         assert_eq!(expand_tilde("~root/x", home, None).unwrap(), "/root/x");
         assert!(expand_tilde("~no-such-user-rinfra/x", home, None).is_err());
         assert_eq!(expand_tilde("~/x", Path::new("/"), None).unwrap(), "/x");
+    }
+
+    #[test]
+    fn passwd_lookup() {
+        assert_eq!(passwd_name(0).as_deref(), Some("root"));
+        assert_eq!(passwd_name(4_000_000_000), None);
     }
 
     #[test]

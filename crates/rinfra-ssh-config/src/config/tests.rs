@@ -568,3 +568,15 @@ fn missing_file_is_io_error() {
     assert!(matches!(err, ConfigError::Io { .. }));
     assert!(err.to_string().contains("/nonexistent/rinfra/config"));
 }
+
+#[test]
+fn context_from_env_describes_this_process() {
+    let c = ResolveContext::from_env();
+    assert!(!c.local_user.is_empty());
+    assert!(c.local_uid.is_some());
+    assert!(!c.local_hostname.is_empty());
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        assert_eq!(c.home_dir, PathBuf::from(home));
+    }
+    assert!(c.user_override.is_none() && c.port_override.is_none());
+}
