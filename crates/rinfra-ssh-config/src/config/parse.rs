@@ -205,17 +205,19 @@ impl<'a> Parser<'a> {
         }
         let mut files = Vec::new();
         for arg in args {
-            let expanded = if self.options.expand_tilde {
-                expand_tilde(arg, &self.options.home_dir, None)
-                    .map_err(|m| syntax(location, format!("Include: {m}")))?
+            // Directories we prepend are literal text, not glob patterns.
+            let escape = |p: &Path| glob::Pattern::escape(&p.to_string_lossy());
+            let pattern = if self.options.expand_tilde && arg.starts_with('~') {
+                let (head, tail) = arg.split_at(arg.find('/').unwrap_or(arg.len()));
+                let base = expand_tilde(head, &self.options.home_dir, None)
+                    .map_err(|m| syntax(location, format!("Include: {m}")))?;
+                format!("{}{tail}", escape(Path::new(&base)))
+            } else if Path::new(arg).is_relative() {
+                let dir = escape(&self.options.include_dir);
+                format!("{}/{arg}", dir.trim_end_matches('/'))
             } else {
                 arg.clone()
             };
-            let mut path = PathBuf::from(&expanded);
-            if path.is_relative() {
-                path = self.options.include_dir.join(path);
-            }
-            let pattern = path.to_string_lossy().into_owned();
             let paths = glob::glob(&pattern)
                 .map_err(|e| syntax(location, format!("Include: bad pattern `{arg}`: {e}")))?;
             let mut matched: Vec<PathBuf> = Vec::new();

@@ -221,3 +221,14 @@ fn load_default_reads_user_config() {
     );
     assert_eq!(c.files()[0], h.path().join(".ssh/config"));
 }
+
+#[test]
+fn glob_characters_in_home_are_literal() {
+    let base = tempfile::tempdir().unwrap();
+    let home = base.path().join("we[i]rd*home");
+    write(&home.join(".ssh/inc/a.conf"), "User literal\n");
+    write(&home.join("extra.conf"), "Port 2345\n");
+    let c = parse(&home, "Include inc/*.conf ~/extra.conf\n").unwrap();
+    let r = c.resolve("x", &ctx(&home)).unwrap();
+    assert_eq!((r.user.as_str(), r.port), ("literal", 2345));
+}
