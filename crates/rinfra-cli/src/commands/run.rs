@@ -53,6 +53,7 @@ pub(crate) async fn run_calls(
     section("Beginning operation run...");
     let plan = Arc::new(plan);
     let results = execute(state, Arc::clone(&plan)).await;
+    output::finish_progress();
     if let Some(stop) = &results.stopped {
         output::error(&stop.to_string());
     }

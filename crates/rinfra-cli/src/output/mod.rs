@@ -5,7 +5,7 @@
 mod style;
 mod table;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
 use rinfra_connectors::{CommandOutput, OutputLine, Reporter, Secret, Stream};
@@ -22,11 +22,45 @@ pub(crate) struct Printer {
 
 static LOCK: Mutex<()> = Mutex::new(());
 
-/// Print one line to stderr without interleaving with other threads' lines.
+/// The one aggregate progress bar of the execute phase, on a terminal only (one bar for the
+/// whole run, not one per host: many bars flicker and cost CPU at 1,000 hosts).
+static PROGRESS: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
+
+fn progress_bar(total: usize) -> &'static indicatif::ProgressBar {
+    PROGRESS.get_or_init(|| {
+        if !std::io::stderr().is_terminal()
+            || std::env::var_os("RINFRA_PROGRESS").is_some_and(|v| v == "off")
+        {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("    [{bar:30}] {pos}/{len} host-operations")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    })
+}
+
+/// Print one line to stderr without interleaving with other threads' lines (or the bar).
 pub(crate) fn line(s: &str) {
     let _g = LOCK.lock();
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{s}");
+    let write = || {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{s}");
+    };
+    match PROGRESS.get() {
+        Some(bar) if !bar.is_hidden() && !bar.is_finished() => bar.suspend(write),
+        _ => write(),
+    }
+}
+
+/// Finish and clear the progress bar, if one was shown.
+pub(crate) fn finish_progress() {
+    if let Some(bar) = PROGRESS.get() {
+        bar.finish_and_clear();
+    }
 }
 
 /// A `--> Title` section header.
@@ -167,6 +201,11 @@ impl Events for Printer {
             }
         }
     }
+
+    fn progress(&self, done: usize, total: usize) {
+        let bar = progress_bar(total);
+        bar.set_position(done as u64);
+    }
 }
 
 /// The "Detected changes" table.
@@ -190,7 +229,9 @@ pub(crate) fn print_plan(state: &State, plan: &Plan) {
         };
         rows.push(vec![op.name.clone(), fmt(c), fmt(cc)]);
     }
-    eprint!("{}", table::render(&rows));
+    for l in table::render(&rows).lines() {
+        line(l);
+    }
     line("");
     line("    Detected changes may not include every change rinfra will execute: operations run again,");
     line("    with fresh facts, when they execute.");
