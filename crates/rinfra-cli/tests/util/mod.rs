@@ -1,3 +1,6 @@
+// Shared by several test modules; not every module uses every helper.
+#![allow(dead_code, unreachable_pub)]
+
 //! Running the built `rinfra` binary in a fresh directory, as a user would.
 
 use std::path::{Path, PathBuf};
