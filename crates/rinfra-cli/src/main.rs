@@ -117,16 +117,28 @@ async fn run(args: Args) -> Result<u8, CliError> {
 
     section("Connecting to hosts...");
     state.connect_all().await;
-    let result = match calls {
-        None => commands::fact::run(&state, rest, args.json).await,
-        Some(calls) => {
-            let mode = commands::run::RunMode {
-                exec: is_exec,
-                dry: args.dry,
-                yes: args.yes || is_exec,
-                json: args.json,
-            };
-            commands::run::run_calls(&state, calls, mode).await
+    let work = async {
+        match calls {
+            None => commands::fact::run(&state, rest, args.json).await,
+            Some(calls) => {
+                let mode = commands::run::RunMode {
+                    exec: is_exec,
+                    dry: args.dry,
+                    yes: args.yes || is_exec,
+                    json: args.json,
+                };
+                commands::run::run_calls(&state, calls, mode).await
+            }
+        }
+    };
+    // Ctrl-C: stop where we are (dropping the run aborts its tasks and kills local processes),
+    // then still disconnect every host cleanly and exit 130, as a shell would.
+    let result = tokio::select! {
+        r = work => r,
+        _ = tokio::signal::ctrl_c() => {
+            output::finish_progress();
+            output::error("interrupted: stopping, operations that did not finish are reported above");
+            Ok(130)
         }
     };
     section("Disconnecting from hosts...");
