@@ -69,16 +69,27 @@ pub(crate) async fn run(
         .acquire_owned()
         .await
         .map_err(|_| lost("the connection is shutting down"))?;
-    let channel = conn
-        .handle
-        .channel_open_session()
-        .await
-        .map_err(|e| lost(format!("cannot open a channel: {e}")))?;
+    let channel = open_session(conn).await?;
     let (mut read, write) = channel.split();
     let write = Arc::new(write);
-    let _close = CloseOnDrop {
+    let close = CloseOnDrop {
         write: write.clone(),
         permit: Some(permit),
+    };
+
+    // With a timeout, have the login shell (sshd made it a session and process group leader)
+    // tell us its pid first, so a timeout can kill the whole group: sshd refuses `signal`
+    // requests in many set-ups ("session signalling requires privilege separation").
+    let command: std::borrow::Cow<'_, str> = if req.timeout.is_some() {
+        format!("printf '{PID_MARKER}%s\\n' \"$$\" >&2; {}", req.command).into()
+    } else {
+        req.command.into()
+    };
+    let mut pid: Option<u32> = None;
+    let mut first_stderr = if req.timeout.is_some() {
+        Some(Vec::new())
+    } else {
+        None
     };
 
     if req.get_pty {
@@ -91,7 +102,7 @@ pub(crate) async fn run(
     if conn.target.forward_agent {
         write.agent_forward(false).await.map_err(lost)?;
     }
-    write.exec(true, req.command).await.map_err(lost)?;
+    write.exec(true, command.as_bytes()).await.map_err(lost)?;
 
     let payload: Option<Vec<u8>> = match req.stdin {
         Stdin::None => None,
@@ -126,7 +137,18 @@ pub(crate) async fn run(
         while let Some(msg) = read.wait().await {
             match msg {
                 ChannelMsg::Data { data } => on_data(Stream::Stdout, &data),
-                ChannelMsg::ExtendedData { data, ext: 1 } => on_data(Stream::Stderr, &data),
+                ChannelMsg::ExtendedData { data, ext: 1 } => match first_stderr.as_mut() {
+                    None => on_data(Stream::Stderr, &data),
+                    Some(head) => {
+                        head.extend_from_slice(&data);
+                        if let Some(rest) = take_pid_line(head, &mut pid) {
+                            first_stderr = None;
+                            if !rest.is_empty() {
+                                on_data(Stream::Stderr, &rest);
+                            }
+                        }
+                    }
+                },
                 ChannelMsg::ExitStatus { exit_status } => {
                     code = Some(i32::try_from(exit_status).unwrap_or(i32::MAX))
                 }
@@ -146,16 +168,83 @@ pub(crate) async fn run(
         Ok(code)
     };
 
-    match req.timeout {
+    let result = match req.timeout {
         None => collect.await,
         Some(limit) => match tokio::time::timeout(limit, collect).await {
             Ok(r) => r,
-            Err(_) => {
-                // sshd (>= 7.9) delivers signal requests; the close follows from the guard.
-                let _ = write.signal(Sig::KILL).await;
-                Err(ConnectorError::Timeout(limit))
-            }
+            Err(_) => Err(ConnectorError::Timeout(limit)),
         },
+    };
+    if let Some(head) = first_stderr.filter(|h| !h.is_empty()) {
+        // Output ended before the marker line did: it was not ours, pass it on.
+        on_data(Stream::Stderr, &head);
+    }
+    if let Err(ConnectorError::Timeout(_)) = &result {
+        // Ask politely where sshd allows it, then close the channel (freeing our permit)
+        // before killing the process group on another channel.
+        let _ = write.signal(Sig::KILL).await;
+        drop(close);
+        if let Some(pid) = pid {
+            kill_group(conn, pid).await;
+        }
+    }
+    result
+}
+
+/// Prefix of the line that carries the login shell's pid (with a timeout set).
+const PID_MARKER: &str = "rinfra-pid:";
+
+/// If `head` holds a complete first line, take the pid from it (when it is our marker) and
+/// return what follows it (or the whole of `head`, when the line is not ours).
+fn take_pid_line(head: &mut Vec<u8>, pid: &mut Option<u32>) -> Option<Vec<u8>> {
+    let nl = head.iter().position(|&b| b == b'\n')?;
+    let line = &head[..nl];
+    match line
+        .strip_prefix(PID_MARKER.as_bytes())
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .and_then(|p| p.trim().parse().ok())
+    {
+        Some(p) => {
+            *pid = Some(p);
+            Some(head.split_off(nl + 1))
+        }
+        None => Some(std::mem::take(head)),
+    }
+}
+
+/// Kill the process group of a timed-out command (best effort, bounded).
+async fn kill_group(conn: &Connection, pid: u32) {
+    let command = format!("kill -KILL -- -{pid} 2>/dev/null || kill -KILL {pid} 2>/dev/null; true");
+    let req = ExecRequest {
+        command: &command,
+        stdin: Stdin::None,
+        timeout: None,
+        get_pty: false,
+    };
+    match tokio::time::timeout(Duration::from_secs(10), Box::pin(run(conn, req, |_, _| {}))).await {
+        Ok(Ok(_)) => tracing::debug!(pid, "killed the timed-out command"),
+        Ok(Err(e)) => tracing::debug!(pid, error = %e, "cannot kill the timed-out command"),
+        Err(_) => tracing::debug!(pid, "killing the timed-out command timed out"),
+    }
+}
+
+/// Open a session channel, retrying when the server refuses for a moment: sshd frees a
+/// closed session only when it next collects garbage, so an open that follows a close
+/// closely can still hit `MaxSessions` ("no more sessions").
+pub(crate) async fn open_session(conn: &Connection) -> Result<russh::Channel<Msg>, ConnectorError> {
+    let mut delay = Duration::from_millis(5);
+    let mut attempt = 0;
+    loop {
+        match conn.handle.channel_open_session().await {
+            Ok(c) => return Ok(c),
+            Err(russh::Error::ChannelOpenFailure(reason)) if attempt < 12 => {
+                tracing::debug!(?reason, attempt, "channel refused, retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(500));
+                attempt += 1;
+            }
+            Err(e) => return Err(lost(format!("cannot open a channel: {e}"))),
+        }
     }
 }
 

@@ -75,7 +75,7 @@ impl HostKeyVerifier for BasicKnownHosts {
                     }
                     return Ok(HostKeyStatus::Changed {
                         file: file.clone(),
-                        line: *line,
+                        line: real_line_number(file, *line),
                     });
                 }
             }
@@ -120,6 +120,23 @@ pub fn append_known_host(file: &Path, name: &str, key: &PublicKey) -> std::io::R
     let encoded = key.to_openssh().map_err(std::io::Error::other)?;
     line.push_str(&format!("{name} {}\n", encoded.trim_end()));
     f.write_all(line.as_bytes())
+}
+
+/// russh numbers known_hosts lines without counting `#` comment lines; give the real number.
+fn real_line_number(file: &Path, russh_line: usize) -> usize {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return russh_line;
+    };
+    let mut counted = 0;
+    for (i, line) in text.lines().enumerate() {
+        if !line.starts_with('#') {
+            counted += 1;
+            if counted == russh_line {
+                return i + 1;
+            }
+        }
+    }
+    russh_line
 }
 
 /// The key itself: for a host certificate, the key it certifies.

@@ -106,11 +106,7 @@ impl Connection {
 
     async fn open_sftp(&self) -> Result<SftpSession, String> {
         let open = async {
-            let channel = self
-                .handle
-                .channel_open_session()
-                .await
-                .map_err(|e| e.to_string())?;
+            let channel = exec::open_session(self).await.map_err(|e| e.to_string())?;
             if let Err(e) = channel.request_subsystem(true, "sftp").await {
                 let _ = channel.close().await;
                 return Err(e.to_string());
