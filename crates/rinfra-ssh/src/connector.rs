@@ -207,20 +207,24 @@ impl Connector for SshConnector {
     }
 
     async fn execute(&self, command: RawCommand<'_>) -> Result<CommandOutput, ConnectorError> {
-        let conn = self.live().await?;
         let raw = command.command.get_raw_value();
-        exec::run_lines(
-            &conn,
-            &self.host,
-            ExecRequest {
-                command: &raw,
-                stdin: command.stdin.map_or(Stdin::None, Stdin::Lines),
-                timeout: command.timeout,
-                get_pty: command.get_pty,
-            },
-            command.print_output,
-        )
-        .await
+        let req = ExecRequest {
+            command: &raw,
+            stdin: command.stdin.map_or(Stdin::None, Stdin::Lines),
+            timeout: command.timeout,
+            get_pty: command.get_pty,
+        };
+        let conn = self.live().await?;
+        match exec::run_lines(&conn, &self.host, req, command.print_output).await {
+            // The connection died before the command started (a reboot, an idle drop): connect
+            // again once and run it. A command that started is never re-run.
+            Err(e) if exec::not_started(&e) && conn.is_closed() => {
+                tracing::debug!(host = %self.host.name, error = %e, "reconnecting");
+                let conn = self.live().await?;
+                exec::run_lines(&conn, &self.host, req, command.print_output).await
+            }
+            other => other,
+        }
     }
 
     async fn put_file(

@@ -68,7 +68,7 @@ pub(crate) async fn run(
         .clone()
         .acquire_owned()
         .await
-        .map_err(|_| lost("the connection is shutting down"))?;
+        .map_err(|_| lost(format!("{NOT_STARTED}: the connection is shutting down")))?;
     let channel = open_session(conn).await?;
     let (mut read, write) = channel.split();
     let write = Arc::new(write);
@@ -228,6 +228,13 @@ async fn kill_group(conn: &Connection, pid: u32) {
     }
 }
 
+const NOT_STARTED: &str = "cannot open a channel";
+
+/// Whether `e` means the command never started (no channel could be opened).
+pub(crate) fn not_started(e: &ConnectorError) -> bool {
+    matches!(e, ConnectorError::ConnectionLost(m) if m.starts_with(NOT_STARTED))
+}
+
 /// Open a session channel, retrying when the server refuses for a moment: sshd frees a
 /// closed session only when it next collects garbage, so an open that follows a close
 /// closely can still hit `MaxSessions` ("no more sessions").
@@ -243,7 +250,7 @@ pub(crate) async fn open_session(conn: &Connection) -> Result<russh::Channel<Msg
                 delay = (delay * 2).min(Duration::from_millis(500));
                 attempt += 1;
             }
-            Err(e) => return Err(lost(format!("cannot open a channel: {e}"))),
+            Err(e) => return Err(lost(format!("{NOT_STARTED}: {e}"))),
         }
     }
 }

@@ -817,3 +817,94 @@ async fn sudo_password_is_masked_in_printed_input() {
     assert_eq!(ok(&conn, "ls /tmp | grep -c askpass || true").await, "0");
     conn.disconnect().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_when_the_connection_was_dropped() {
+    let tb = testbed();
+    let dir = tmp();
+    let kh = dir.path().join("known_hosts");
+    let host = tb.host(2);
+    // Keepalives every second: an idle connection stays up (and a dead one is noticed).
+    let conn = connector_tweaked(host, tb.data(host, "root", &kh), |t| {
+        t.server_alive_interval = Some(Duration::from_secs(1));
+    });
+    assert_eq!(ok(&conn, "echo a").await, "a");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let pid = ok(&conn, "echo $PPID").await;
+    // Kill this connection's sshd process (the login shell's parent): the command fails...
+    let r = conn
+        .run_shell_command(
+            &StringCommand::from(format!("kill -9 {pid}")),
+            false,
+            false,
+            &ConnectorArguments::default(),
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(ConnectorError::ConnectionLost(_)) | Ok((false, _))),
+        "{r:?}"
+    );
+    // ...and the next command runs on a new connection.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let new_pid = ok(&conn, "echo $PPID").await;
+    assert_ne!(pid, new_pid);
+    conn.disconnect().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_forwarding() {
+    let tb = testbed();
+    let dir = tmp();
+    let kh = dir.path().join("known_hosts");
+    let sock = dir.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent (openssh-client) is needed for this test");
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(std::process::Command::new("ssh-add")
+        .arg("-q")
+        .arg(&tb.key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success());
+    let host = tb.host(1);
+    let mut data = tb.data(host, "root", &kh);
+    data["ssh_forward_agent"] = json!(true);
+    let sock2 = sock.clone();
+    let conn = connector_tweaked(host, data, move |t| {
+        t.auth.agent = Some(rinfra_ssh::AgentSource::Path(sock2.clone()));
+    });
+    let listed = ok(&conn, "ssh-add -l").await;
+    assert!(listed.contains("ED25519"), "{listed}");
+    // Through the forwarded agent, the target can log into another host.
+    let hop = ok(
+        &conn,
+        &format!(
+            "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+             -o BatchMode=yes root@{} hostname",
+            tb.host(0)
+        ),
+    )
+    .await;
+    assert!(!hop.is_empty());
+    conn.disconnect().await;
+
+    // Off by default.
+    let conn = connector(host, tb.data(host, "root", &kh));
+    let (success, _) = sh(&conn, "ssh-add -l").await;
+    assert!(!success);
+    conn.disconnect().await;
+    agent.kill().unwrap();
+    let _ = agent.wait();
+}
