@@ -1,0 +1,388 @@
+//! `@ssh`: the inventory connector and the per-host executing connector.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rinfra_connectors::{
+    install_command, quoted, Bit, CommandOutput, ConnectError, Connector, ConnectorArguments,
+    ConnectorError, FileSource, HostContext, InventoryConnector, InventoryError, NameData,
+    RawCommand, StringCommand, DEFAULT_TEMP_DIR,
+};
+
+use crate::data::SshData;
+use crate::exec::{self, ExecRequest, Stdin};
+use crate::host_keys::{BasicKnownHosts, HostKeyVerifier};
+use crate::session::{self, Connection};
+use crate::target::{DataResolver, ResolvedTarget, TargetResolver};
+
+/// The `@ssh` inventory connector: bare host names and `@ssh/HOST`.
+///
+/// `rinfra web1.example.net exec -- uptime` (or `@ssh/web1.example.net`)
+///
+/// Hosts come out with `ssh_hostname` set to the name; inventory data (`ssh_user`,
+/// `ssh_port`, `ssh_key`, ...) is applied over it. Resolution of the connection target and
+/// host key verification are pluggable ([`TargetResolver`], [`HostKeyVerifier`]), so an
+/// ssh_config-aware resolver replaces the data-only default without touching the connection.
+#[derive(Clone)]
+pub struct SshInventory {
+    resolver: Arc<dyn TargetResolver>,
+    verifier: Arc<dyn HostKeyVerifier>,
+}
+
+impl std::fmt::Debug for SshInventory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshInventory").finish_non_exhaustive()
+    }
+}
+
+impl Default for SshInventory {
+    fn default() -> Self {
+        Self::new(Arc::new(DataResolver::default()), Arc::new(BasicKnownHosts))
+    }
+}
+
+impl SshInventory {
+    /// An `@ssh` connector resolving targets with `resolver` and checking host keys with
+    /// `verifier`.
+    pub fn new(resolver: Arc<dyn TargetResolver>, verifier: Arc<dyn HostKeyVerifier>) -> Self {
+        Self { resolver, verifier }
+    }
+}
+
+impl InventoryConnector for SshInventory {
+    fn name(&self) -> &str {
+        "ssh"
+    }
+
+    fn description(&self) -> &str {
+        "hosts over SSH (the default for bare host names)"
+    }
+
+    fn handles_execution(&self) -> bool {
+        true
+    }
+
+    fn make_names_data(&self, arg: Option<&str>) -> Result<Vec<NameData>, InventoryError> {
+        let Some(host) = arg.filter(|h| !h.is_empty()) else {
+            return Err(InventoryError::InvalidHost {
+                host: "@ssh".into(),
+                reason: "@ssh needs a host name: write `@ssh/HOST` or just `HOST`".into(),
+            });
+        };
+        let mut name_data = NameData::new(host, &[]);
+        name_data
+            .data
+            .insert("ssh_hostname".into(), serde_json::Value::from(host));
+        Ok(vec![name_data])
+    }
+
+    fn new_connector(&self, host: HostContext) -> Result<Arc<dyn Connector>, ConnectError> {
+        Ok(Arc::new(SshConnector::new(
+            host,
+            self.resolver.clone(),
+            self.verifier.clone(),
+        )?))
+    }
+}
+
+/// Executes on one host over one SSH connection, a channel per command.
+pub struct SshConnector {
+    host: HostContext,
+    data: SshData,
+    resolver: Arc<dyn TargetResolver>,
+    verifier: Arc<dyn HostKeyVerifier>,
+    connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
+}
+
+impl std::fmt::Debug for SshConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshConnector")
+            .field("host", &self.host.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SshConnector {
+    /// A connector for `host`; its `ssh_*` data is validated now.
+    pub fn new(
+        host: HostContext,
+        resolver: Arc<dyn TargetResolver>,
+        verifier: Arc<dyn HostKeyVerifier>,
+    ) -> Result<Self, ConnectError> {
+        let data = SshData::from_host_data(&host.data)?;
+        Ok(Self {
+            host,
+            data,
+            resolver,
+            verifier,
+            connection: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Where this host's connection goes (resolved from data and, with a config-aware
+    /// resolver, ssh_config).
+    pub fn target(&self) -> Result<ResolvedTarget, ConnectError> {
+        self.resolver.resolve(&self.host.name, &self.data)
+    }
+
+    /// The live connection, connecting (again) if there is none or it died (after a reboot).
+    async fn connection(&self) -> Result<Arc<Connection>, ConnectError> {
+        let mut slot = self.connection.lock().await;
+        if let Some(c) = slot.as_ref() {
+            if !c.is_closed() {
+                return Ok(c.clone());
+            }
+            tracing::debug!(host = %self.host.name, "connection lost, reconnecting");
+        }
+        let target = Arc::new(self.target()?);
+        let conn = Arc::new(session::connect(target, self.verifier.clone()).await?);
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    async fn live(&self) -> Result<Arc<Connection>, ConnectorError> {
+        self.connection()
+            .await
+            .map_err(|e| ConnectorError::ConnectionLost(e.message))
+    }
+
+    /// Run a helper command (temp files, ACLs) through the usual wrapping.
+    async fn helper(
+        &self,
+        bits: Vec<Bit>,
+        arguments: &ConnectorArguments,
+        print_output: bool,
+        print_input: bool,
+    ) -> Result<(bool, CommandOutput), ConnectorError> {
+        self.run_shell_command(
+            &StringCommand::new(bits),
+            print_output,
+            print_input,
+            arguments,
+        )
+        .await
+    }
+}
+
+/// A fresh temp path under `temp_dir` (pyinfra's `host.get_temp_filename`).
+fn temp_name(temp_dir: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    format!(
+        "{}/rinfra-{:016x}",
+        temp_dir.trim_end_matches('/'),
+        h.finish()
+    )
+}
+
+fn transfer_failed(what: &str, path: &str, output: &CommandOutput) -> ConnectorError {
+    let detail = output.stderr();
+    let detail = if detail.is_empty() {
+        output.output()
+    } else {
+        detail
+    };
+    ConnectorError::Transfer(format!("{what} `{path}` failed: {detail}"))
+}
+
+#[async_trait]
+impl Connector for SshConnector {
+    fn host(&self) -> &HostContext {
+        &self.host
+    }
+
+    async fn connect(&self) -> Result<(), ConnectError> {
+        self.connection().await.map(|_| ())
+    }
+
+    async fn disconnect(&self) {
+        if let Some(conn) = self.connection.lock().await.take() {
+            conn.close().await;
+        }
+    }
+
+    async fn execute(&self, command: RawCommand<'_>) -> Result<CommandOutput, ConnectorError> {
+        let raw = command.command.get_raw_value();
+        let req = ExecRequest {
+            command: &raw,
+            stdin: command.stdin.map_or(Stdin::None, Stdin::Lines),
+            timeout: command.timeout,
+            get_pty: command.get_pty,
+        };
+        let conn = self.live().await?;
+        match exec::run_lines(&conn, &self.host, req, command.print_output).await {
+            // The connection died before the command started (a reboot, an idle drop): connect
+            // again once and run it. A command that started is never re-run.
+            Err(e) if exec::not_started(&e) && conn.is_closed() => {
+                tracing::debug!(host = %self.host.name, error = %e, "reconnecting");
+                let conn = self.live().await?;
+                exec::run_lines(&conn, &self.host, req, command.print_output).await
+            }
+            other => other,
+        }
+    }
+
+    async fn put_file(
+        &self,
+        src: &FileSource,
+        remote: &str,
+        remote_temp: Option<&str>,
+        print_output: bool,
+        print_input: bool,
+        arguments: &ConnectorArguments,
+    ) -> Result<bool, ConnectorError> {
+        let data = src.read()?;
+        let conn = self.live().await?;
+        let temp_dir = arguments.temp_dir.as_deref().unwrap_or(DEFAULT_TEMP_DIR);
+        let temp = remote_temp.map_or_else(|| temp_name(temp_dir), str::to_string);
+        let login = arguments.unescalated();
+
+        conn.upload(&data, &temp).await?;
+
+        let installed = async {
+            if arguments.escalates() {
+                if let Some(user) = arguments.target_user() {
+                    // Let the target user read the temp file; ignored where there are no ACLs
+                    // (the file is world-readable by the usual umask anyway, as in pyinfra).
+                    let bits = vec![
+                        "setfacl".into(),
+                        "-m".into(),
+                        quoted(format!("u:{user}:r")),
+                        quoted(temp.as_str()),
+                    ];
+                    let _ = self.helper(bits, &login, false, false).await;
+                }
+            }
+            let (ok, output) = self
+                .run_shell_command(
+                    &install_command(&temp, remote),
+                    print_output,
+                    print_input,
+                    arguments,
+                )
+                .await?;
+            if !ok {
+                return Err(transfer_failed("upload to", remote, &output));
+            }
+            Ok(())
+        }
+        .await;
+
+        // Always remove the temp file, as the login user who wrote it.
+        let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
+        if let Err(e) = self.helper(rm, &login, false, false).await {
+            tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
+        }
+        installed?;
+        if print_output {
+            self.host
+                .reporter
+                .notice(&self.host.name, &format!("file uploaded: {remote}"));
+        }
+        Ok(true)
+    }
+
+    async fn get_file(
+        &self,
+        remote: &str,
+        dst: &Path,
+        remote_temp: Option<&str>,
+        print_output: bool,
+        print_input: bool,
+        arguments: &ConnectorArguments,
+    ) -> Result<bool, ConnectorError> {
+        let conn = self.live().await?;
+        let data = if arguments.escalates() {
+            let temp_dir = arguments.temp_dir.as_deref().unwrap_or(DEFAULT_TEMP_DIR);
+            let temp = remote_temp.map_or_else(|| temp_name(temp_dir), str::to_string);
+            let bits = vec![
+                "cp".into(),
+                quoted(remote),
+                quoted(temp.as_str()),
+                "&&".into(),
+                "chmod".into(),
+                "+r".into(),
+                quoted(temp.as_str()),
+            ];
+            let copied = self
+                .helper(bits, arguments, print_output, print_input)
+                .await;
+            let data = match copied {
+                Ok((true, _)) => conn.download(&temp).await.map_err(ConnectorError::from),
+                Ok((false, output)) => Err(transfer_failed("download of", remote, &output)),
+                Err(e) => Err(e),
+            };
+            // The copy belongs to the escalated user: remove it as that user.
+            let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
+            if let Err(e) = self.helper(rm, arguments, false, false).await {
+                tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
+            }
+            data?
+        } else {
+            conn.download(remote).await?
+        };
+        write_local_atomically(dst, &data)?;
+        if print_output {
+            self.host
+                .reporter
+                .notice(&self.host.name, &format!("file downloaded: {remote}"));
+        }
+        Ok(true)
+    }
+}
+
+/// Write `data` to `dst` through a temp file beside it and a rename.
+fn write_local_atomically(dst: &Path, data: &[u8]) -> Result<(), ConnectorError> {
+    let parent = dst
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = dst
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "download".into());
+    let tmp = parent.join(format!(
+        ".{file_name}.{}",
+        temp_name("x").trim_start_matches("x/")
+    ));
+    let result = std::fs::write(&tmp, data).and_then(|()| std::fs::rename(&tmp, dst));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(ConnectorError::io(
+            format!("cannot write `{}`", dst.display()),
+            e,
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_data() {
+        let inv = SshInventory::default();
+        let hosts = inv.make_names_data(Some("web1.example.net")).unwrap();
+        assert_eq!(hosts.len(), 1);
+        assert_eq!(hosts[0].name, "web1.example.net");
+        assert_eq!(hosts[0].data["ssh_hostname"], "web1.example.net");
+        assert!(hosts[0].groups.is_empty());
+        assert!(inv.make_names_data(None).is_err());
+        assert_eq!(inv.name(), "ssh");
+        assert!(inv.handles_execution());
+    }
+
+    #[test]
+    fn temp_names_are_unique() {
+        let a = temp_name("/tmp/");
+        let b = temp_name("/tmp");
+        assert_ne!(a, b);
+        assert!(a.starts_with("/tmp/rinfra-"), "{a}");
+    }
+}

@@ -1,0 +1,69 @@
+//! rinfra's SSH connector: pyinfra's `@ssh`, on [russh](https://docs.rs/russh).
+//!
+//! Bare host names in an inventory (`web1.example.net`) and `@ssh/HOST` execute through this
+//! crate. Each host gets **one** SSH connection ([`SshConnector::connect`]); every command runs
+//! on its own channel of that connection, and at most [`MAX_CHANNELS_PER_CONNECTION`] channels
+//! are open at once, each closed as soon as its command ends (sshd's `MaxSessions` is 10).
+//!
+//! * [`SshInventory`] registers as connector `ssh`; [`SshData`] is its host data
+//!   (`ssh_hostname`, `ssh_user`, `ssh_key`, `ssh_password`, `ssh_proxy_jump`, ...) with
+//!   pyinfra's names and defaults.
+//! * [`TargetResolver`] decides where to connect and how to log in ([`ResolvedTarget`]); the
+//!   default [`DataResolver`] reads host data only. An ssh_config-aware resolver plugs in here.
+//! * [`HostKeyVerifier`] looks host keys up in known_hosts; [`verify_host_key`] applies
+//!   `ssh_strict_host_key_checking` (`accept-new` by default, as pyinfra).
+//!
+//! Commands arrive already wrapped for `_sudo`/`_su_user`/`_env` (see
+//! [`rinfra_connectors::Connector::run_shell_command`]). Files move over SFTP, or `cat` over exec
+//! when the server has no SFTP; always into a temp file first, then into place with
+//! [`rinfra_connectors::install_command`] (with escalation when asked).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use rinfra_connectors::*;
+//! use rinfra_ssh::SshInventory;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut registry = ConnectorRegistry::with_builtins();
+//! registry.register(Arc::new(SshInventory::default()));
+//! let (connector, hosts) = registry.make_names_data("web1.example.net")?;
+//! let mut data = hosts[0].data.clone();
+//! data.insert("ssh_user".into(), "deploy".into());
+//! let host = HostContext::new(&hosts[0].name, data, Arc::new(SilentReporter));
+//! let conn = registry.new_connector(&connector, host)?;
+//! conn.connect().await?;
+//! let (ok, output) = conn
+//!     .run_shell_command(&"uptime".into(), false, false, &ConnectorArguments::default())
+//!     .await?;
+//! assert!(ok, "{}", output.stderr());
+//! conn.disconnect().await;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod auth;
+mod connector;
+mod data;
+mod error;
+mod exec;
+mod host_keys;
+mod session;
+mod target;
+mod transfer;
+
+pub use connector::{SshConnector, SshInventory};
+pub use data::{FileTransferProtocol, SshData, StrictHostKeyChecking};
+pub use host_keys::{
+    append_known_host, key_type_name, known_hosts_name, plain_key, verify_host_key,
+    BasicKnownHosts, HostKeyStatus, HostKeyVerifier,
+};
+pub use session::MAX_CHANNELS_PER_CONNECTION;
+pub use target::{
+    default_identity_files, expand_tilde, jump_target, local_user, parse_proxy_jump, AgentSource,
+    AuthSettings, DataResolver, JumpSpec, Proxy, ResolvedTarget, Retries, TargetResolver,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_SERVER_ALIVE_COUNT_MAX, DEFAULT_SERVER_ALIVE_INTERVAL,
+};
+
+/// Re-exported so resolvers and verifiers can name russh's key types without a direct
+/// dependency (and so at the same pinned version).
+pub use russh::keys::{PublicKey, PublicKeyOrCertificate};
