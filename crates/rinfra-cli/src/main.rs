@@ -117,6 +117,12 @@ async fn run(args: Args) -> Result<u8, CliError> {
 
     section("Connecting to hosts...");
     state.connect_all().await;
+    if state.active_hosts().is_empty() {
+        output::error("No hosts remaining!");
+        section("Disconnecting from hosts...");
+        state.disconnect_all().await;
+        return Ok(1);
+    }
     let work = async {
         match calls {
             None => commands::fact::run(&state, rest, args.json).await,

@@ -5,7 +5,9 @@ use rinfra_core::{FactRegistry, OperationRegistry};
 
 /// Every built-in connector.
 pub(crate) fn connectors() -> ConnectorRegistry {
-    ConnectorRegistry::with_builtins()
+    let mut registry = ConnectorRegistry::with_builtins();
+    registry.register(std::sync::Arc::new(rinfra_ssh::SshInventory::default()));
+    registry
 }
 
 /// Every built-in fact and operation.
