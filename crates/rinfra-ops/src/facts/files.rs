@@ -240,6 +240,14 @@ define_fact! {
 }
 
 define_fact! {
+    /// The SHA384 of a file, `null` if it does not exist.
+    Sha384File = "files.Sha384File";
+    params: ["path"];
+    command: |args| hash_command(args, &["sha384sum", "shasum -a 384", "sha384"]);
+    process: |lines, args| hash_process(lines, args, 96, "SHA384");
+}
+
+define_fact! {
     /// The MD5 of a file, `null` if it does not exist.
     Md5File = "files.Md5File";
     params: ["path"];

@@ -29,6 +29,7 @@ mod server;
 mod systemd;
 
 pub use crontab::format_crontab_item;
+pub(crate) use files::block_markers;
 pub use files::{ls_permissions_to_mode, EXISTS_MARKER, MISSING_MARKER};
 
 /// What a fact's command builder returns; the error says which argument is wrong.
@@ -124,6 +125,9 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(server::Mounts),
         Arc::new(server::Sysctl),
         Arc::new(server::KernelModules),
+        Arc::new(server::Locales),
+        Arc::new(server::Timezone),
+        Arc::new(server::Uptime),
         Arc::new(files::File),
         Arc::new(files::Directory),
         Arc::new(files::Link),
@@ -134,6 +138,7 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(files::FindDirectories),
         Arc::new(files::Sha1File),
         Arc::new(files::Sha256File),
+        Arc::new(files::Sha384File),
         Arc::new(files::Md5File),
         Arc::new(files::Block),
         Arc::new(deb::DebPackages),

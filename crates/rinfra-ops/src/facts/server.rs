@@ -498,6 +498,39 @@ fn process_kernel_modules(lines: &[String], _: &FactArgs) -> ProcessResult {
     Ok(Value::Object(modules))
 }
 
+define_fact! {
+    /// Enabled locales (`locale -a`), `utf8` spelled `UTF-8` as in `/etc/locale.gen`.
+    Locales = "server.Locales";
+    params: [];
+    command: |_| Ok(raw("locale -a"));
+    process: |lines, _| Ok(lines.iter().map(|l| json!(l.replace("utf8", "UTF-8"))).collect());
+    default: || json!([]);
+    requires: |_| Some("locale".into());
+}
+
+define_fact! {
+    /// The system timezone (`Europe/Amsterdam`), from the `/etc/localtime` link.
+    Timezone = "server.Timezone";
+    params: [];
+    command: |_| Ok(raw("readlink -f /etc/localtime | sed 's|.*/zoneinfo/||'"));
+    process: |lines, _| Ok(lines.first().map_or(Value::Null, |l| json!(l)));
+}
+
+define_fact! {
+    /// Seconds since boot.
+    Uptime = "server.Uptime";
+    params: [];
+    command: |_| Ok(raw("if [ \"$(uname -s)\" = Darwin ] || [ \"$(uname -s)\" = FreeBSD ]; then date +%s; sysctl -n kern.boottime | awk '{print $4}' | tr -d ','; else cut -d. -f1 /proc/uptime; fi"));
+    process: |lines, _| {
+        let n: Vec<i64> = lines.iter().filter_map(|l| l.trim().parse().ok()).collect();
+        Ok(match n[..] {
+            [now, boot] => json!(now - boot),
+            [up, ..] => json!(up),
+            [] => Value::Null,
+        })
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
