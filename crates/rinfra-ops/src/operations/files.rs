@@ -237,7 +237,8 @@ define_op! {
     Directory = "files.directory";
     params: [required "path", optional "present", optional "user", optional "group",
              optional "mode", optional "recursive", optional "force", optional "force_backup",
-             optional "force_backup_dir"];
+             optional "force_backup_dir", optional "_no_check_owner_mode",
+             optional "_no_fail_on_link"];
     generate: directory;
 }
 
@@ -256,8 +257,8 @@ pub(crate) async fn directory(
         force: a.bool_or("force", false),
         force_backup: a.bool_or("force_backup", true),
         force_backup_dir: a.nonempty("force_backup_dir"),
-        no_check_owner_mode: false,
-        no_fail_on_link: false,
+        no_check_owner_mode: a.bool_or("_no_check_owner_mode", false),
+        no_fail_on_link: a.bool_or("_no_fail_on_link", false),
     };
     ensure_directory(host, out, a.op, &spec).await
 }

@@ -1,6 +1,6 @@
 //! `files.put`, `files.get`, `files.download` and `files.sync`: moving whole files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rinfra_connectors::{Bit, FileSource, StringCommand};
 use rinfra_core::{OpCommand, OpHost, OperationError};
@@ -30,6 +30,9 @@ impl Source {
             Some(Value::Object(o)) if o.contains_key("content") => Ok(Source::Content(
                 crate::python::python_str(&o["content"]).into_bytes(),
             )),
+            Some(v) if !a.bool_or("add_deploy_dir", true) => {
+                Ok(Source::Path(PathBuf::from(crate::python::python_str(v))))
+            }
             Some(v) => Ok(Source::Path(host.local_path(&crate::python::python_str(v)))),
             None => Err(a.invalid(name, "missing required argument")),
         }
@@ -158,11 +161,11 @@ async fn timespec(
     a: &Args<'_>,
     host: &dyn OpHost,
     field: &str,
-    local: Option<&Path>,
+    local: Option<&std::fs::Metadata>,
     spec: &Value,
 ) -> Result<Option<Instant>, OperationError> {
     if spec == &Value::Bool(true) {
-        let Some(meta) = local.and_then(|p| std::fs::metadata(p).ok()) else {
+        let Some(meta) = local else {
             return Ok(None);
         };
         let t = if field == "atime" {
@@ -257,6 +260,10 @@ pub(crate) async fn put_source(
         Source::Path(p) => Some(p.clone()),
         Source::Content(_) => None,
     };
+    // read the local times before the content: reading updates the access time
+    let local_times = local_path
+        .as_deref()
+        .and_then(|p| std::fs::metadata(p).ok());
     let content: Option<Vec<u8>> =
         match &src {
             Source::Path(p) if p.is_file() => Some(src.read().map_err(|e| {
@@ -310,7 +317,7 @@ pub(crate) async fn put_source(
         create_remote_dir(host, out, &dest, user, group).await?;
     }
     let temp = crate::pinned::temp_filename(&host.temp_dir(), &dest);
-    let local_for_times = local_path.as_deref();
+    let local_for_times = local_times.as_ref();
     let upload = |out: &mut Out| {
         out.push(OpCommand::Upload {
             src: src.file_source(),

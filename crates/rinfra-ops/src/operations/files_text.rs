@@ -443,6 +443,9 @@ async fn block(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Ope
         }
     };
     let (before, after) = (a.bool_or("before", false), a.bool_or("after", false));
+    if a.get("line").is_some_and(|l| !l.is_string()) {
+        return Err(a.invalid("line", "'line' must be a regex or a string"));
+    }
     let line = a.nonempty("line");
     if line.is_some() {
         if before == after {

@@ -89,7 +89,53 @@ fn apply_meta(path: &Path, meta: &Map<String, Value>) -> Result<(), String> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(bits))
             .map_err(|e| e.to_string())?;
     }
+    let time = |k: &str| meta.get(k).and_then(Value::as_str).and_then(parse_time);
+    let mut times = std::fs::FileTimes::new();
+    if let Some(t) = time("atime") {
+        times = times.set_accessed(t);
+    }
+    if let Some(t) = time("mtime") {
+        times = times.set_modified(t);
+    }
+    if path.is_file() {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(path)
+            .map_err(|e| e.to_string())?;
+        f.set_times(times).map_err(|e| e.to_string())?;
+    }
     Ok(())
+}
+
+/// `datetime:2000-05-01T00:01:00[.fff][Z|+HH:MM]` (naive = UTC) as a system time.
+fn parse_time(s: &str) -> Option<std::time::SystemTime> {
+    let s = s.strip_prefix("datetime:").unwrap_or(s).trim();
+    let (date, rest) = s.split_once('T')?;
+    let d: Vec<i64> = date.split('-').filter_map(|x| x.parse().ok()).collect();
+    let (y, m, day) = (d[0], d[1], d[2]);
+    let (clock, offset) = if let Some(c) = rest.strip_suffix('Z') {
+        (c, 0)
+    } else if let Some(i) = rest.rfind(['+', '-']) {
+        let (c, o) = rest.split_at(i);
+        let sign = if o.starts_with('-') { -1 } else { 1 };
+        let hm: Vec<i64> = o[1..].split(':').filter_map(|x| x.parse().ok()).collect();
+        (
+            c,
+            sign * (hm[0] * 3600 + hm.get(1).copied().unwrap_or(0) * 60),
+        )
+    } else {
+        (rest, 0)
+    };
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, "0"));
+    let t: Vec<i64> = hms.split(':').filter_map(|x| x.parse().ok()).collect();
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + day - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let secs = days * 86_400 + t[0] * 3600 + t[1] * 60 + t.get(2).copied().unwrap_or(0) - offset;
+    let nanos: u32 = format!("{frac:0<9}")[..9].parse().ok()?;
+    Some(std::time::UNIX_EPOCH + std::time::Duration::new(secs as u64, nanos))
 }
 
 #[async_trait]
