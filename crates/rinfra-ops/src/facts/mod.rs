@@ -145,6 +145,8 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(deb::DebArch),
         Arc::new(apt::AptSources),
         Arc::new(rpm::RpmPackages),
+        Arc::new(rpm::RpmPackageProvides),
+        Arc::new(pacman::PacmanUnpackGroup),
         Arc::new(apk::ApkPackages),
         Arc::new(pacman::PacmanPackages),
         Arc::new(pip::PipPackages),

@@ -16,3 +16,20 @@ define_fact! {
     default: || json!({});
     requires: |_| Some("rpm".into());
 }
+
+define_fact! {
+    /// Packages providing a capability (command, file...): `[[name, version], ...]`.
+    RpmPackageProvides = "rpm.RpmPackageProvides";
+    params: ["package"];
+    command: |args| Ok(formatted(
+        "dnf repoquery --quiet --queryformat {0} --whatprovides {1} || true",
+        &[quoted("%{NAME} %{VERSION}-%{RELEASE}\\n"), quoted(super::arg_str(args, "package")?)],
+    ));
+    process: |lines, _| Ok(lines
+        .iter()
+        .filter_map(|l| super::parse::re_match(r"^(\S+)\ (\S+)$", l))
+        .map(|m| json!([&m[1], &m[2]]))
+        .collect());
+    default: || json!([]);
+    requires: |_| Some("dnf".into());
+}

@@ -86,11 +86,6 @@ impl<'a> Args<'a> {
         }
     }
 
-    /// Whether the argument was given (even as `None`).
-    pub(crate) fn has(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-
     /// A file mode (pyinfra's `ensure_mode_int`): `644`, `"0644"` and `"0o644"` become `644`;
     /// symbolic modes (`u+x`) pass through; other digits are an error.
     pub(crate) fn mode(&self, name: &str) -> Result<Option<Mode>, OperationError> {

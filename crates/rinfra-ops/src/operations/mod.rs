@@ -8,24 +8,24 @@ use rinfra_core::{Operation, OperationRegistry};
 mod args;
 mod out;
 
-// mod apk;
+mod apk;
 // mod apt;
 // mod crontab;
-// mod dnf;
+mod dnf;
 mod files;
 mod files_put;
 mod files_sync;
 mod files_text;
 // mod git;
-// mod pacman;
-// mod packaging;
+mod packaging;
+mod pacman;
 // mod pip;
 mod server;
 // mod server_services;
 // mod server_users;
 // mod systemd;
 mod template;
-// mod yum;
+mod yum;
 
 pub(crate) use args::Args;
 pub(crate) use out::{fact, Out};
@@ -119,10 +119,10 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         // Arc::new(apt::Repo),
         // Arc::new(apt::Key),
         // Arc::new(apt::Deb),
-        // Arc::new(dnf::Packages),
-        // Arc::new(yum::Packages),
-        // Arc::new(apk::Packages),
-        // Arc::new(pacman::Packages),
+        Arc::new(dnf::Packages),
+        Arc::new(yum::Packages),
+        Arc::new(apk::Packages),
+        Arc::new(pacman::Packages),
         // Arc::new(pip::Packages),
         // Arc::new(pip::Venv),
         // Arc::new(systemd::Service),

@@ -38,11 +38,6 @@ impl Out {
         });
     }
 
-    /// Whether nothing was yielded yet.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.commands.is_empty()
-    }
-
     pub(crate) fn finish(self) -> OpOutcome {
         OpOutcome {
             commands: self.commands,
