@@ -174,6 +174,12 @@ pub fn kernel_specific_command(fact: &str, kernel: &str) -> Option<StringCommand
     match fact {
         "server.Mounts" => Some(server::mounts_command_for(kernel)),
         "server.KernelModules" => Some(server::kernel_modules_command_for(kernel)),
+        "server.Uptime" => Some(match kernel.trim() {
+            "Darwin" | "FreeBSD" => {
+                shell::raw("date +%s; sysctl -n kern.boottime | awk '{print $4}' | tr -d ','")
+            }
+            _ => shell::raw("cut -d. -f1 /proc/uptime"),
+        }),
         _ => None,
     }
 }
