@@ -12,7 +12,7 @@
 //! let mut ops = rinfra_core::OperationRegistry::new();
 //! rinfra_ops::register_all(&mut facts, &mut ops);
 //! assert!(facts.get("server.Hostname").is_ok());
-//! # let _ = ops;
+//! assert!(ops.get("files.put").is_some());
 //! ```
 //!
 //! pyinfra's own test vectors (`tests/facts`, `tests/operations`) are the contract: see
