@@ -228,6 +228,12 @@ pub trait Operation: Send + Sync {
     fn is_idempotent(&self) -> bool {
         true
     }
+    /// True for operations that take arbitrary extra keyword arguments besides
+    /// [`params`](Operation::params) (pyinfra's `**data` of `files.template` and
+    /// `server.script_template`, which become template variables).
+    fn accepts_extra_kwargs(&self) -> bool {
+        false
+    }
     /// Decide what to do on `host`.
     async fn generate(&self, args: &OpArgs, host: &dyn OpHost)
         -> Result<OpOutcome, OperationError>;
@@ -264,7 +270,7 @@ impl OperationRegistry {
 /// Check `args` against an operation's parameters: unknown names and missing required ones.
 pub fn validate_op_args(op: &dyn Operation, args: &OpArgs) -> Result<(), OperationError> {
     let params = op.params();
-    for name in args.keys() {
+    for name in args.keys().filter(|_| !op.accepts_extra_kwargs()) {
         if !params.iter().any(|p| p.name == name) {
             let valid: Vec<&str> = params.iter().map(|p| p.name).collect();
             return Err(OperationError::InvalidArgument {

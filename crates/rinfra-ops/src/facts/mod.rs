@@ -1,0 +1,211 @@
+//! Facts, one module per pyinfra fact module, each fact registered under pyinfra's name.
+//!
+//! A fact is a command plus a parser of its stdout lines, returning JSON in pyinfra's shape
+//! (pyinfra's `tests/facts` vectors are the contract, see `tests/vectors.rs`).
+
+use std::sync::Arc;
+
+use rinfra_connectors::StringCommand;
+use rinfra_core::{FactArgs, FactRegistry};
+use serde_json::Value;
+
+use crate::python::python_str;
+
+pub(crate) mod parse;
+pub(crate) mod shell;
+
+mod apk;
+mod apt;
+mod crontab;
+mod deb;
+mod distro;
+mod files;
+mod git;
+mod hardware;
+mod pacman;
+mod pip;
+mod rpm;
+mod server;
+mod systemd;
+
+pub use crontab::format_crontab_item;
+pub(crate) use files::block_markers;
+pub use files::{ls_permissions_to_mode, EXISTS_MARKER, MISSING_MARKER};
+
+/// What a fact's command builder returns; the error says which argument is wrong.
+pub(crate) type CommandResult = Result<StringCommand, String>;
+/// What a fact's parser returns; the error quotes what it could not parse.
+pub(crate) type ProcessResult = Result<Value, String>;
+
+/// Define a unit struct implementing [`rinfra_core::Fact`] from plain functions.
+macro_rules! define_fact {
+    (
+        $(#[$meta:meta])*
+        $ty:ident = $name:literal;
+        params: [$($param:literal),* $(,)?];
+        command: $command:expr;
+        process: $process:expr;
+        $(default: $default:expr;)?
+        $(requires: $requires:expr;)?
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, Clone, Copy)]
+        pub(crate) struct $ty;
+
+        impl rinfra_core::Fact for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn params(&self) -> &'static [&'static str] {
+                &[$($param),*]
+            }
+
+            fn command(
+                &self,
+                args: &rinfra_core::FactArgs,
+            ) -> Result<rinfra_connectors::StringCommand, rinfra_core::FactError> {
+                let f: fn(&rinfra_core::FactArgs) -> $crate::facts::CommandResult = $command;
+                f(args).map_err(|reason| rinfra_core::FactError::InvalidArguments {
+                    fact: $name.into(),
+                    reason,
+                })
+            }
+
+            fn process(
+                &self,
+                stdout: &[String],
+                args: &rinfra_core::FactArgs,
+            ) -> Result<serde_json::Value, rinfra_core::FactError> {
+                let f: fn(&[String], &rinfra_core::FactArgs) -> $crate::facts::ProcessResult =
+                    $process;
+                f(stdout, args).map_err(|reason| rinfra_core::FactError::Process {
+                    fact: $name.into(),
+                    reason,
+                })
+            }
+
+            $(
+            fn default(&self) -> serde_json::Value {
+                let f: fn() -> serde_json::Value = $default;
+                f()
+            }
+            )?
+
+            $(
+            fn requires_command(&self, args: &rinfra_core::FactArgs) -> Option<String> {
+                let f: fn(&rinfra_core::FactArgs) -> Option<String> = $requires;
+                f(args)
+            }
+            )?
+        }
+    };
+}
+pub(crate) use define_fact;
+
+/// Register every fact of this crate.
+pub fn register_facts(registry: &mut FactRegistry) {
+    let facts: Vec<Arc<dyn rinfra_core::Fact>> = vec![
+        Arc::new(server::Kernel),
+        Arc::new(server::Os),
+        Arc::new(server::KernelVersion),
+        Arc::new(server::LinuxName),
+        Arc::new(server::LinuxDistribution),
+        Arc::new(server::OsRelease),
+        Arc::new(server::Arch),
+        Arc::new(server::Hostname),
+        Arc::new(server::Which),
+        Arc::new(server::Command),
+        Arc::new(server::Home),
+        Arc::new(server::User),
+        Arc::new(server::Users),
+        Arc::new(server::Groups),
+        Arc::new(server::Date),
+        Arc::new(server::TmpDir),
+        Arc::new(server::Mounts),
+        Arc::new(server::Sysctl),
+        Arc::new(server::KernelModules),
+        Arc::new(server::Locales),
+        Arc::new(server::Timezone),
+        Arc::new(server::Uptime),
+        Arc::new(files::File),
+        Arc::new(files::Directory),
+        Arc::new(files::Link),
+        Arc::new(files::FileContents),
+        Arc::new(files::FindInFile),
+        Arc::new(files::FindFiles),
+        Arc::new(files::FindLinks),
+        Arc::new(files::FindDirectories),
+        Arc::new(files::Sha1File),
+        Arc::new(files::Sha256File),
+        Arc::new(files::Sha384File),
+        Arc::new(files::Md5File),
+        Arc::new(files::Block),
+        Arc::new(deb::DebPackages),
+        Arc::new(deb::DebArch),
+        Arc::new(apt::AptSources),
+        Arc::new(rpm::RpmPackages),
+        Arc::new(rpm::RpmPackageProvides),
+        Arc::new(pacman::PacmanUnpackGroup),
+        Arc::new(apk::ApkPackages),
+        Arc::new(pacman::PacmanPackages),
+        Arc::new(pip::PipPackages),
+        Arc::new(pip::Pip3Packages),
+        Arc::new(systemd::SystemdStatus),
+        Arc::new(systemd::SystemdEnabled),
+        Arc::new(crontab::Crontab),
+        Arc::new(git::GitBranch),
+        Arc::new(git::GitConfig),
+        Arc::new(hardware::Memory),
+        Arc::new(hardware::Cpus),
+        Arc::new(hardware::NetworkDevices),
+        Arc::new(hardware::Ipv4Addrs),
+        Arc::new(hardware::Ipv6Addrs),
+    ];
+    for fact in facts {
+        registry.register(fact);
+    }
+}
+
+/// pyinfra's command for a fact whose command depends on the host's kernel (`server.Mounts`,
+/// `server.KernelModules`). rinfra's own command asks `uname -s` in the same shell instead of
+/// loading `server.Kernel` first; this gives pyinfra's per-kernel text, for the vector tests.
+pub fn kernel_specific_command(fact: &str, kernel: &str) -> Option<StringCommand> {
+    match fact {
+        "server.Mounts" => Some(server::mounts_command_for(kernel)),
+        "server.KernelModules" => Some(server::kernel_modules_command_for(kernel)),
+        "server.Uptime" => Some(match kernel.trim() {
+            "Darwin" | "FreeBSD" => {
+                shell::raw("date +%s; sysctl -n kern.boottime | awk '{print $4}' | tr -d ','")
+            }
+            _ => shell::raw("cut -d. -f1 /proc/uptime"),
+        }),
+        _ => None,
+    }
+}
+
+/// A required argument, as Python's `str()` of its value.
+pub(crate) fn arg_str(args: &FactArgs, name: &str) -> Result<String, String> {
+    match args.get(name) {
+        None | Some(Value::Null) => Err(format!("missing argument `{name}`")),
+        Some(v) => Ok(python_str(v)),
+    }
+}
+
+/// An optional argument (absent or `None` gives `None`).
+pub(crate) fn arg_opt(args: &FactArgs, name: &str) -> Option<String> {
+    match args.get(name) {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(python_str(v)),
+    }
+}
+
+/// A boolean argument by Python truthiness, `false` when absent.
+pub(crate) fn arg_bool(args: &FactArgs, name: &str) -> bool {
+    args.get(name).is_some_and(crate::python::truthy)
+}
+
+/// The process result for "no parse": pyinfra returns the lines joined by newlines.
+pub(crate) fn joined(lines: &[String]) -> Value {
+    Value::String(lines.join("\n"))
+}

@@ -1,0 +1,41 @@
+//! rinfra's facts and operations, named and shaped as pyinfra's.
+//!
+//! * facts (`server.Hostname`, `files.File`, `deb.DebPackages`, ...): a command plus a parser
+//!   returning pyinfra's JSON shapes, implementing [`rinfra_core::Fact`];
+//! * operations (`files.put`, `server.user`, `apt.packages`, ...): arguments plus facts in,
+//!   commands or a noop reason out, implementing [`rinfra_core::Operation`].
+//!
+//! [`register_all`] adds all of them to the engine's registries:
+//!
+//! ```
+//! let mut facts = rinfra_core::FactRegistry::new();
+//! let mut ops = rinfra_core::OperationRegistry::new();
+//! rinfra_ops::register_all(&mut facts, &mut ops);
+//! assert!(facts.get("server.Hostname").is_ok());
+//! assert!(ops.get("files.put").is_some());
+//! ```
+//!
+//! pyinfra's own test vectors (`tests/facts`, `tests/operations`) are the contract: see
+//! `tests/vectors.rs` and `DIFFERENCES.md` for where rinfra deliberately differs.
+
+mod facts;
+mod operations;
+mod pinned;
+mod python;
+
+pub use facts::{
+    format_crontab_item, kernel_specific_command, ls_permissions_to_mode, register_facts,
+    EXISTS_MARKER, MISSING_MARKER,
+};
+pub use operations::register_operations;
+#[doc(hidden)]
+pub use pinned::set_test_mode;
+pub use python::{python_repr, python_str, repr_str, truthy};
+
+use rinfra_core::{FactRegistry, OperationRegistry};
+
+/// Register every fact and operation of this crate.
+pub fn register_all(facts: &mut FactRegistry, ops: &mut OperationRegistry) {
+    register_facts(facts);
+    register_operations(ops);
+}

@@ -1,0 +1,44 @@
+//! `apk.packages`: Alpine packages.
+
+use rinfra_core::{OpHost, OperationError};
+
+use super::packaging::{ensure_packages, Manager};
+use super::{define_op, fact, Args, Out};
+
+define_op! {
+    /// Install, remove or upgrade apk packages (`name=version` pins a version).
+    ///
+    /// Deploy example: `apk.packages(packages=["curl", "git"], update=True)`
+    Packages = "apk.packages";
+    params: [optional "packages", optional "present", optional "latest", optional "update",
+             optional "upgrade"];
+    generate: packages;
+}
+
+async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    if a.bool_or("update", false) {
+        out.shell("apk update");
+    }
+    if a.bool_or("upgrade", false) {
+        out.shell("apk upgrade");
+    }
+    let current = fact(host, "apk.ApkPackages", &[]).await?;
+    let m = Manager {
+        install: "apk add",
+        uninstall: "apk del",
+        upgrade: Some("apk upgrade"),
+        version_join: Some("="),
+        expand_fact: None,
+        expand_match_any: false,
+    };
+    ensure_packages(
+        host,
+        out,
+        &a.list("packages")?,
+        &current,
+        a.bool_or("present", true),
+        a.bool_or("latest", false),
+        &m,
+    )
+    .await
+}

@@ -1,0 +1,53 @@
+//! `dnf.packages`: rpm packages through dnf.
+
+use rinfra_core::{OpHost, OperationError};
+
+use super::packaging::{ensure_packages, Manager};
+use super::{define_op, fact, Args, Out};
+
+define_op! {
+    /// Install, remove or upgrade packages with dnf (`name=version` pins a version).
+    ///
+    /// Deploy example: `dnf.packages(packages=["nginx"], latest=True)`
+    Packages = "dnf.packages";
+    params: [optional "packages", optional "present", optional "latest", optional "update",
+             optional "clean", optional "nobest", optional "extra_install_args",
+             optional "extra_uninstall_args"];
+    generate: packages;
+}
+
+async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    if a.bool_or("clean", false) {
+        out.shell("dnf clean all");
+    }
+    if a.bool_or("update", false) {
+        out.shell("dnf update -y");
+    }
+    let mut install = vec!["dnf install -y".to_string()];
+    if a.bool_or("nobest", false) {
+        install.push("--nobest".into());
+    }
+    install.extend(a.nonempty("extra_install_args"));
+    let mut uninstall = vec!["dnf remove -y".to_string()];
+    uninstall.extend(a.nonempty("extra_uninstall_args"));
+    let (install, uninstall) = (install.join(" "), uninstall.join(" "));
+    let current = fact(host, "rpm.RpmPackages", &[]).await?;
+    let m = Manager {
+        install: &install,
+        uninstall: &uninstall,
+        upgrade: Some("dnf update -y"),
+        version_join: Some("="),
+        expand_fact: Some("rpm.RpmPackageProvides"),
+        expand_match_any: true,
+    };
+    ensure_packages(
+        host,
+        out,
+        &a.list("packages")?,
+        &current,
+        a.bool_or("present", true),
+        a.bool_or("latest", false),
+        &m,
+    )
+    .await
+}

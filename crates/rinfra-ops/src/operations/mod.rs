@@ -1,0 +1,141 @@
+//! Operations, one module per pyinfra operation module, each registered under pyinfra's name
+//! with pyinfra's parameters in pyinfra's positional order.
+
+use std::sync::Arc;
+
+use rinfra_core::{Operation, OperationRegistry};
+
+mod args;
+mod out;
+
+mod apk;
+// mod apt;
+// mod crontab;
+mod dnf;
+mod files;
+mod files_put;
+mod files_sync;
+mod files_text;
+// mod git;
+mod packaging;
+mod pacman;
+// mod pip;
+mod server;
+// mod server_services;
+// mod server_users;
+// mod systemd;
+mod template;
+mod yum;
+
+pub(crate) use args::Args;
+pub(crate) use out::{fact, Out};
+
+/// Define a unit struct implementing [`rinfra_core::Operation`] around an async function
+/// `async fn(&Args<'_>, &dyn OpHost) -> Result<Out, OperationError>`.
+macro_rules! define_op {
+    (
+        $(#[$meta:meta])*
+        $ty:ident = $name:literal;
+        params: [$($kind:ident $param:literal),* $(,)?];
+        $(idempotent: $idem:expr;)?
+        $(extra_kwargs: $extra:expr;)?
+        generate: $gen:path;
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, Clone, Copy)]
+        pub(crate) struct $ty;
+
+        #[async_trait::async_trait]
+        impl rinfra_core::Operation for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn params(&self) -> &'static [rinfra_core::Param] {
+                const PARAMS: &[rinfra_core::Param] = &[$(rinfra_core::Param::$kind($param)),*];
+                PARAMS
+            }
+
+            $(
+            fn is_idempotent(&self) -> bool {
+                $idem
+            }
+            )?
+
+            $(
+            fn accepts_extra_kwargs(&self) -> bool {
+                $extra
+            }
+            )?
+
+            async fn generate(
+                &self,
+                args: &rinfra_core::OpArgs,
+                host: &dyn rinfra_core::OpHost,
+            ) -> Result<rinfra_core::OpOutcome, rinfra_core::OperationError> {
+                let a = $crate::operations::Args::new($name, args);
+                let mut out = $crate::operations::Out::default();
+                $gen(&a, host, &mut out).await?;
+                Ok(out.finish())
+            }
+        }
+    };
+}
+pub(crate) use define_op;
+
+/// Register every operation of this crate.
+pub fn register_operations(registry: &mut OperationRegistry) {
+    let ops: Vec<Arc<dyn Operation>> = vec![
+        Arc::new(files::File),
+        Arc::new(files::Directory),
+        Arc::new(files::Link),
+        Arc::new(files_text::Line),
+        Arc::new(files_text::Replace),
+        Arc::new(files_text::Block),
+        Arc::new(files_put::Put),
+        Arc::new(files_put::Get),
+        Arc::new(files_put::Download),
+        Arc::new(files_put::Sync),
+        Arc::new(template::Template),
+        Arc::new(server::Shell),
+        Arc::new(server::Script),
+        Arc::new(server::ScriptTemplate),
+        Arc::new(server::Reboot),
+        Arc::new(server::Wait),
+        Arc::new(server::Hostname),
+        Arc::new(server::Sysctl),
+        Arc::new(server::Mount),
+        Arc::new(server::Modprobe),
+        Arc::new(server::Locale),
+        Arc::new(server::Timezone),
+        // Arc::new(server_users::User),
+        // Arc::new(server_users::Group),
+        // Arc::new(server_users::UserAuthorizedKeys),
+        // Arc::new(server_services::Service),
+        // Arc::new(server_services::Packages),
+        // Arc::new(apt::Packages),
+        // Arc::new(apt::Update),
+        // Arc::new(apt::Upgrade),
+        // Arc::new(apt::Repo),
+        // Arc::new(apt::Key),
+        // Arc::new(apt::Deb),
+        Arc::new(dnf::Packages),
+        Arc::new(yum::Packages),
+        Arc::new(apk::Packages),
+        Arc::new(pacman::Packages),
+        // Arc::new(pip::Packages),
+        // Arc::new(pip::Venv),
+        // Arc::new(systemd::Service),
+        // Arc::new(systemd::DaemonReload),
+        // Arc::new(git::Repo),
+        // Arc::new(crontab::Crontab),
+    ];
+    for op in ops {
+        registry.register(op);
+    }
+}
+
+/// A shell-quoted bit from any string (pyinfra's `QuoteString`).
+pub(crate) fn q(s: impl AsRef<str>) -> rinfra_connectors::Bit {
+    rinfra_connectors::quoted(s.as_ref())
+}

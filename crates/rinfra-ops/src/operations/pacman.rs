@@ -1,0 +1,43 @@
+//! `pacman.packages`: Arch packages (groups expanded with `pacman.PacmanUnpackGroup`).
+
+use rinfra_core::{OpHost, OperationError};
+
+use super::packaging::{ensure_packages, Manager};
+use super::{define_op, fact, Args, Out};
+
+define_op! {
+    /// Install or remove pacman packages.
+    ///
+    /// Deploy example: `pacman.packages(packages=["vim"], update=True)`
+    Packages = "pacman.packages";
+    params: [optional "packages", optional "present", optional "update", optional "upgrade"];
+    generate: packages;
+}
+
+async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    if a.bool_or("update", false) {
+        out.shell("pacman -Sy");
+    }
+    if a.bool_or("upgrade", false) {
+        out.shell("pacman --noconfirm -Su");
+    }
+    let current = fact(host, "pacman.PacmanPackages", &[]).await?;
+    let m = Manager {
+        install: "pacman --noconfirm -S",
+        uninstall: "pacman --noconfirm -R",
+        upgrade: None,
+        version_join: None,
+        expand_fact: Some("pacman.PacmanUnpackGroup"),
+        expand_match_any: false,
+    };
+    ensure_packages(
+        host,
+        out,
+        &a.list("packages")?,
+        &current,
+        a.bool_or("present", true),
+        false,
+        &m,
+    )
+    .await
+}

@@ -1,0 +1,165 @@
+//! `files.template`: render a Jinja2 template (minijinja with Python compatibility) and upload
+//! the result like `files.put`.
+
+use rinfra_core::{OpArgs, OpHost, OperationError};
+use serde_json::{Map, Value};
+
+use super::files_put::{put_source, Source};
+use super::{define_op, Args, Out};
+
+/// Parameters of `files.template` that are not template data.
+const OWN_PARAMS: &[&str] = &[
+    "src",
+    "dest",
+    "user",
+    "group",
+    "mode",
+    "create_remote_dir",
+    "jinja_env_kwargs",
+];
+
+/// Render `source` with pyinfra's Jinja2 settings: strict undefined, trailing newline kept.
+/// Errors name the template, the line, and the offending expression.
+pub(crate) fn render(
+    name: &str,
+    source: &str,
+    context: &Map<String, Value>,
+) -> Result<String, OperationError> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| OperationError::Other(e.to_string()))?;
+    env.set_syntax(syntax);
+    minijinja_contrib::add_to_environment(&mut env);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    let ctx = minijinja::Value::from(minijinja::value::Serde(context));
+    let result = env
+        .template_from_named_str(name, source)
+        .and_then(|t| t.render(ctx));
+    result.map_err(|e| template_error(name, source, &e))
+}
+
+fn template_error(name: &str, source: &str, e: &minijinja::Error) -> OperationError {
+    let line = e.line().unwrap_or(1);
+    let lines: Vec<&str> = source.lines().map(str::trim).collect();
+    let start = line.saturating_sub(2);
+    let end = (line + 1).min(lines.len());
+    let context = lines
+        .get(start..end)
+        .map(|l| l.join("\n"))
+        .unwrap_or_default();
+    let mut what = e
+        .detail()
+        .map(String::from)
+        .unwrap_or_else(|| e.kind().to_string());
+    if e.kind() == minijinja::ErrorKind::UndefinedError {
+        if let Some(expr) = e.range().and_then(|r| source.get(r)) {
+            what = format!("undefined variable in `{}`", expr.trim());
+        }
+    }
+    OperationError::Other(format!(
+        "Error in template: {name} (L{line}): {what}\n...\n{context}\n..."
+    ))
+}
+
+define_op! {
+    /// Render a Jinja2 template with the host's data plus the call's extra keyword arguments,
+    /// and upload the result.
+    ///
+    /// Deploy example: `files.template(src="templates/app.conf.j2", dest="/etc/app.conf", port=8080)`
+    Template = "files.template";
+    params: [required "src", required "dest", optional "user", optional "group", optional "mode",
+             optional "create_remote_dir", optional "jinja_env_kwargs"];
+    extra_kwargs: true;
+    generate: template;
+}
+
+/// The template's data: the host's context, then the call's extra arguments.
+pub(crate) fn template_data(
+    a_args: &OpArgs,
+    host: &dyn OpHost,
+    own: &[&str],
+) -> Map<String, Value> {
+    let mut data = host.template_context();
+    for (k, v) in a_args {
+        if !own.contains(&k.as_str()) {
+            data.insert(k.clone(), v.clone());
+        }
+    }
+    data
+}
+
+/// Read and render the template named by the `src` argument.
+pub(crate) fn render_src(
+    a: &Args<'_>,
+    host: &dyn OpHost,
+    data: &Map<String, Value>,
+) -> Result<String, OperationError> {
+    let (name, source) = match a.get("src") {
+        Some(Value::Object(o)) if o.contains_key("content") => (
+            "<string>".to_string(),
+            crate::python::python_str(&o["content"]),
+        ),
+        Some(v) => {
+            let shown = crate::python::python_str(v);
+            let path = host.local_path(&shown);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                OperationError::Other(format!("cannot read template `{}`: {e}", path.display()))
+            })?;
+            let shown = if shown.starts_with('/') {
+                shown
+            } else {
+                format!("/{shown}")
+            };
+            (shown, text)
+        }
+        None => return Err(a.invalid("src", "missing required argument")),
+    };
+    render(&name, &source, data)
+}
+
+async fn template(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    let data = template_data(a.raw(), host, OWN_PARAMS);
+    let rendered = render_src(a, host, &data)?;
+    let mut args = OpArgs::new();
+    for k in ["dest", "user", "group", "mode", "create_remote_dir"] {
+        if let Some(v) = a.get(k) {
+            args.insert(k.to_string(), v.clone());
+        }
+    }
+    args.insert("add_deploy_dir".into(), Value::Bool(false));
+    let inner = Args::new(a.op, &args);
+    put_source(&inner, host, out, Source::Content(rendered.into_bytes())).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn renders_like_jinja2() {
+        let out = render(
+            "t",
+            "{{ x.upper() }} {{ d.items()|list|length }}\n",
+            &ctx(json!({"x": "a", "d": {"k": 1}})),
+        )
+        .unwrap();
+        assert_eq!(out, "A 1\n");
+    }
+
+    #[test]
+    fn undefined_names_file_line_and_variable() {
+        let err = render("/t.j2", "ok\n{{ missing_var }}\n", &ctx(json!({})))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/t.j2 (L2)"), "{err}");
+        assert!(err.contains("missing_var"), "{err}");
+    }
+}
