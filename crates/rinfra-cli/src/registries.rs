@@ -12,5 +12,8 @@ pub(crate) fn connectors() -> ConnectorRegistry {
 
 /// Every built-in fact and operation.
 pub(crate) fn facts_and_ops() -> (FactRegistry, OperationRegistry) {
-    (FactRegistry::new(), OperationRegistry::new())
+    let mut facts = FactRegistry::new();
+    let mut ops = OperationRegistry::new();
+    rinfra_ops::register_all(&mut facts, &mut ops);
+    (facts, ops)
 }
