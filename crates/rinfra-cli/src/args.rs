@@ -25,7 +25,7 @@ pub(crate) struct Args {
     pub(crate) inventory: Option<String>,
 
     /// What to run (see above).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(num_args = 0..)]
     pub(crate) operations: Vec<String>,
 
     /// Verbosity: -v facts and noop reasons, -vv commands, -vvv command output.

@@ -51,8 +51,10 @@ async fn run(args: Args) -> Result<u8, CliError> {
         commands_list_connectors(&connectors);
         return Ok(0);
     }
+    let is_exec = args.operations.first().is_some_and(|o| o == "exec");
     let printer = Printer {
         verbose: args.verbose,
+        streams_output: args.verbose >= 3 || is_exec,
     };
     let inventory_arg = args.inventory.clone().unwrap_or_default();
     let Some(first) = args.operations.first().cloned() else {
@@ -86,7 +88,6 @@ async fn run(args: Args) -> Result<u8, CliError> {
             .with_hint("check the inventory and --limit/--exclude"));
     }
 
-    let is_exec = first == "exec";
     if is_exec {
         // `exec` always shows the command's output, as pyinfra does.
         config.print_output = true;
@@ -97,7 +98,10 @@ async fn run(args: Args) -> Result<u8, CliError> {
     let state = Arc::new(State::new(hosts, facts, ops, config, reporter.clone()));
 
     // Validate what can be validated before connecting to anything.
-    let rest = &args.operations[1..];
+    let mut rest = &args.operations[1..];
+    if is_exec && rest.first().is_some_and(|a| a == "--") {
+        rest = &rest[1..];
+    }
     let calls = if is_exec {
         if rest.is_empty() {
             return Err(

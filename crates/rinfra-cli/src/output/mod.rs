@@ -18,6 +18,8 @@ pub(crate) use style::{bold, red};
 pub(crate) struct Printer {
     /// `-v` count.
     pub(crate) verbose: u8,
+    /// Command output is streamed as it arrives (`-vvv`, `exec`): don't print it again on error.
+    pub(crate) streams_output: bool,
 }
 
 static LOCK: Mutex<()> = Mutex::new(());
@@ -195,7 +197,7 @@ impl Events for Printer {
         };
         line(&format!("    [{host}] {text}"));
         // Without -vvv the output was not streamed: show the failed command's output.
-        if let (Some(out), true) = (output, self.verbose < 3) {
+        if let (Some(out), false) = (output, self.streams_output) {
             for l in &out.combined_lines {
                 line(&format!("    [{host}] {}", red(&l.line)));
             }
