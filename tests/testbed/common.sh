@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Sourced by every testbed script. Everything the testbed makes lives under $TB.
 # Needs root. Nothing here routes anywhere but loopback (see README.md).
 [ "$(id -u)" = 0 ] || { echo "testbed: must run as root" >&2; exit 1; }
@@ -17,7 +17,6 @@ PW_USER=pwuser PW_USER_PASSWORD=pw-secret-123
 SSH_NET=${SSH_NET:-127.0.20}    # ssh-hosts.sh: host K listens on $SSH_NET.K:22
 NSPAWN_NET=${NSPAWN_NET:-127.0.21}
 SSH_OPTS="-i $KEY -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=5"
-TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export DEBIAN_FRONTEND=noninteractive
 
 # Debian packages each part needs on the controller (scripts/testbed installs the union at once).

@@ -27,7 +27,7 @@ case "${1:-}" in
     need_pkgs $PKGS_DOCKER
     mkdir -p "$D"
     if [ -z "$(dockerd_pid)" ]; then
-      umount_under "$D/exec"; rm -f "$SOCK"
+      umount_under "$D"; rm -f "$SOCK"   # leftovers of a dockerd that was killed
       echo '{}' >"$D/daemon.json"
       t0=$(now)
       setsid dockerd --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
