@@ -1,0 +1,798 @@
+//! The pyinfra compatibility pass: a source rewrite run before Starlark parses a file.
+//!
+//! pyinfra files are Python; Starlark reserves Python keywords it does not implement (`from`,
+//! `import`, `is`, `class`, `try`, ...), so a typical `deploy.py` does not parse as is. This pass
+//! rewrites the few Python-only forms pyinfra files use, keeping every line where it was
+//! (errors and the operation order use line numbers), and rejects everything else with
+//! `file:line:col` and what to write instead.
+//!
+//! | Python | becomes |
+//! |---|---|
+//! | `from pyinfra import host`, `from pyinfra.operations import files`, `from pyinfra.facts.server import LinuxName`, `import os`, ... | a blank line; the names are predeclared (fact imports are recorded in [`CompatOutput::fact_imports`]) |
+//! | `x is None` / `x is not None` | `x == None` / `x !=     None` (same width) |
+//! | `@deploy("Name", data_defaults=...)` on `def f(...)` | `f = deploy("Name", ...)(lambda *a, **k: __rinfra_f(*a, **k))` and `def __rinfra_f(...)` |
+//! | `@operation()` on `def f(...)` | the same with `operation()`; `yield cmd` in its body becomes `__Y__(cmd)` (same width) |
+//!
+//! Only the decorator and `def` lines of decorated functions change width.
+
+use crate::error::{ErrorKind, LangError, Location};
+
+/// The rewritten source and what its import lines asked for.
+#[derive(Debug, Default)]
+pub struct CompatOutput {
+    /// The source to give Starlark: same lines as the input.
+    pub source: String,
+    /// `from pyinfra.facts.<module> import <Name>`: `(Name, "<module>.<Name>")`.
+    pub fact_imports: Vec<(String, String)>,
+    /// `from pyinfra.operations import <module>`: `(module, line)`.
+    pub op_module_imports: Vec<(String, usize)>,
+    /// Every name bound by an import line (group_data files leave them out of the data).
+    pub imported_names: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TokKind {
+    Name,
+    Punct,
+    Str,
+    Number,
+}
+
+#[derive(Clone, Debug)]
+struct Tok {
+    kind: TokKind,
+    start: usize,
+    end: usize,
+    line: usize,
+    col: usize,
+}
+
+#[derive(Debug)]
+struct Stmt {
+    toks: Vec<Tok>,
+    /// Indentation (column of the first token).
+    indent: usize,
+}
+
+impl Stmt {
+    fn first_line(&self) -> usize {
+        self.toks[0].line
+    }
+    fn last_line(&self) -> usize {
+        self.toks[self.toks.len() - 1].line
+    }
+}
+
+struct Lexer<'a> {
+    src: &'a [u8],
+    file: &'a str,
+    pos: usize,
+    line: usize,
+    line_start: usize,
+}
+
+fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+}
+
+fn is_ident_char(b: u8) -> bool {
+    is_ident_start(b) || b.is_ascii_digit()
+}
+
+impl<'a> Lexer<'a> {
+    fn col(&self, at: usize) -> usize {
+        // Columns are in characters, as Starlark counts them.
+        String::from_utf8_lossy(&self.src[self.line_start..at])
+            .chars()
+            .count()
+    }
+
+    fn error(&self, message: &str) -> LangError {
+        LangError::new(ErrorKind::Syntax, message).at(Location {
+            file: self.file.to_string(),
+            line: self.line + 1,
+            column: self.col(self.pos.min(self.src.len())) + 1,
+        })
+    }
+
+    fn newline(&mut self) {
+        self.line += 1;
+        self.line_start = self.pos;
+    }
+
+    /// Skip a string starting at the quote at `self.pos`.
+    fn skip_string(&mut self) -> Result<(), LangError> {
+        let q = self.src[self.pos];
+        let triple =
+            self.src.get(self.pos + 1) == Some(&q) && self.src.get(self.pos + 2) == Some(&q);
+        let start_line = self.line;
+        self.pos += if triple { 3 } else { 1 };
+        loop {
+            let Some(&b) = self.src.get(self.pos) else {
+                self.line = start_line;
+                return Err(self.error("unterminated string"));
+            };
+            match b {
+                b'\\' => {
+                    self.pos += 1;
+                    if self.src.get(self.pos) == Some(&b'\n') {
+                        self.pos += 1;
+                        self.newline();
+                    } else {
+                        self.pos += 1;
+                    }
+                }
+                b'\n' => {
+                    if !triple {
+                        // Let Starlark report it with its own message.
+                        return Ok(());
+                    }
+                    self.pos += 1;
+                    self.newline();
+                }
+                _ if b == q => {
+                    if !triple {
+                        self.pos += 1;
+                        return Ok(());
+                    }
+                    if self.src.get(self.pos + 1) == Some(&q)
+                        && self.src.get(self.pos + 2) == Some(&q)
+                    {
+                        self.pos += 3;
+                        return Ok(());
+                    }
+                    self.pos += 1;
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    fn statements(mut self) -> Result<Vec<Stmt>, LangError> {
+        let mut stmts = Vec::new();
+        let mut cur: Vec<Tok> = Vec::new();
+        let mut depth: i32 = 0;
+        while self.pos < self.src.len() {
+            let b = self.src[self.pos];
+            let start = self.pos;
+            let col = self.col(start);
+            match b {
+                b'#' => {
+                    while self.pos < self.src.len() && self.src[self.pos] != b'\n' {
+                        self.pos += 1;
+                    }
+                }
+                b'\n' => {
+                    self.pos += 1;
+                    self.newline();
+                    if depth <= 0 && !cur.is_empty() {
+                        let indent = cur[0].col;
+                        stmts.push(Stmt {
+                            toks: std::mem::take(&mut cur),
+                            indent,
+                        });
+                        depth = 0;
+                    }
+                }
+                b'\\' if self.src.get(self.pos + 1) == Some(&b'\n') => {
+                    self.pos += 2;
+                    self.newline();
+                }
+                b'\\'
+                    if self.src.get(self.pos + 1) == Some(&b'\r')
+                        && self.src.get(self.pos + 2) == Some(&b'\n') =>
+                {
+                    self.pos += 3;
+                    self.newline();
+                }
+                b' ' | b'\t' | b'\r' | b'\x0c' => self.pos += 1,
+                b'"' | b'\'' => {
+                    let line = self.line;
+                    self.skip_string()?;
+                    cur.push(Tok {
+                        kind: TokKind::Str,
+                        start,
+                        end: self.pos,
+                        line,
+                        col,
+                    });
+                }
+                _ if is_ident_start(b) => {
+                    while self.pos < self.src.len() && is_ident_char(self.src[self.pos]) {
+                        self.pos += 1;
+                    }
+                    let word = &self.src[start..self.pos];
+                    let is_prefix = word.len() <= 2
+                        && word
+                            .iter()
+                            .all(|c| matches!(c.to_ascii_lowercase(), b'r' | b'b' | b'f' | b'u'));
+                    if is_prefix && matches!(self.src.get(self.pos), Some(b'"' | b'\'')) {
+                        let line = self.line;
+                        self.skip_string()?;
+                        cur.push(Tok {
+                            kind: TokKind::Str,
+                            start,
+                            end: self.pos,
+                            line,
+                            col,
+                        });
+                    } else {
+                        cur.push(Tok {
+                            kind: TokKind::Name,
+                            start,
+                            end: self.pos,
+                            line: self.line,
+                            col,
+                        });
+                    }
+                }
+                _ if b.is_ascii_digit() => {
+                    while self.pos < self.src.len()
+                        && (self.src[self.pos].is_ascii_alphanumeric()
+                            || self.src[self.pos] == b'.')
+                    {
+                        self.pos += 1;
+                    }
+                    cur.push(Tok {
+                        kind: TokKind::Number,
+                        start,
+                        end: self.pos,
+                        line: self.line,
+                        col,
+                    });
+                }
+                _ => {
+                    match b {
+                        b'(' | b'[' | b'{' => depth += 1,
+                        b')' | b']' | b'}' => depth -= 1,
+                        _ => {}
+                    }
+                    self.pos += 1;
+                    cur.push(Tok {
+                        kind: TokKind::Punct,
+                        start,
+                        end: self.pos,
+                        line: self.line,
+                        col,
+                    });
+                }
+            }
+        }
+        if !cur.is_empty() {
+            let indent = cur[0].col;
+            stmts.push(Stmt { toks: cur, indent });
+        }
+        Ok(stmts)
+    }
+}
+
+/// Python keywords Starlark reserves, with what to write instead.
+fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
+    Some(match word {
+        "class" => (
+            "classes are not supported in deploy files",
+            "use a dict, or functions that take and return dicts",
+        ),
+        "try" | "except" | "finally" => (
+            "try/except is not supported in deploy files",
+            "check the condition first (`if x != None:`), use `host.data.get(\"key\", default)` for optional data, or `fail(\"message\")` to stop",
+        ),
+        "with" => (
+            "`with` blocks are not supported in deploy files",
+            "read local files with `local.read_file(path)`; instead of `host.when(...)`/`host.arguments(...)` pass `_if=`/global arguments to each operation",
+        ),
+        "while" => (
+            "`while` loops are not supported in deploy files",
+            "use `for i in range(n):` (Starlark loops are bounded)",
+        ),
+        "global" | "nonlocal" => (
+            "`global`/`nonlocal` are not supported in deploy files",
+            "return the value from the function, or keep state in a dict or list you mutate",
+        ),
+        "raise" => (
+            "`raise` is not supported in deploy files",
+            "use `fail(\"message\")`",
+        ),
+        "assert" => (
+            "`assert` is not supported in deploy files",
+            "use `if not condition: fail(\"message\")`",
+        ),
+        "del" => (
+            "`del` is not supported in deploy files",
+            "use `d.pop(key)` or build a new value",
+        ),
+        "async" | "await" => (
+            "async code is not supported in deploy files",
+            "call functions directly",
+        ),
+        "yield" => (
+            "`yield` is only supported in functions decorated with `@operation()`",
+            "decorate the function with `@operation()` or return a list",
+        ),
+        "as" => (
+            "`as` is not supported in deploy files",
+            "bind the value with an assignment (`name = value`)",
+        ),
+        "import" | "from" => (
+            "imports are only supported at the start of a line",
+            "write `from pyinfra.operations import files` on its own line",
+        ),
+        _ => return None,
+    })
+}
+
+/// Modules whose import lines are accepted (names predeclared).
+fn allowed_import(module: &str) -> bool {
+    matches!(
+        module,
+        "pyinfra"
+            | "pyinfra.operations"
+            | "pyinfra.operations.util"
+            | "pyinfra.api"
+            | "pyinfra.api.deploy"
+            | "pyinfra.api.operation"
+            | "pyinfra.api.facts"
+            | "pyinfra.facts"
+            | "pyinfra.local"
+            | "os"
+            | "os.path"
+            | "__future__"
+    ) || module.starts_with("pyinfra.facts.")
+}
+
+struct Rewriter<'a> {
+    file: &'a str,
+    src: &'a str,
+    out: Vec<u8>,
+    /// Text to insert before the byte at a position, applied last (positions in `src`).
+    inserts: Vec<(usize, String)>,
+    result: CompatOutput,
+}
+
+impl Rewriter<'_> {
+    fn loc(&self, tok: &Tok) -> Location {
+        Location {
+            file: self.file.to_string(),
+            line: tok.line + 1,
+            column: tok.col + 1,
+        }
+    }
+
+    fn text(&self, tok: &Tok) -> &str {
+        &self.src[tok.start..tok.end]
+    }
+
+    fn unsupported(&self, tok: &Tok, message: &str, hint: &str) -> LangError {
+        LangError::new(ErrorKind::Unsupported, message)
+            .at(self.loc(tok))
+            .with_hint(hint)
+    }
+
+    /// Replace every byte of the statement's lines by spaces (newlines kept).
+    fn blank(&mut self, stmt: &Stmt) {
+        let start = self.src[..stmt.toks[0].start]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let last = &stmt.toks[stmt.toks.len() - 1];
+        let end = self.src[last.end..]
+            .find('\n')
+            .map_or(self.src.len(), |i| last.end + i);
+        for b in &mut self.out[start..end] {
+            if *b != b'\n' && *b != b'\r' {
+                *b = b' ';
+            }
+        }
+    }
+
+    fn replace(&mut self, start: usize, end: usize, with: &str) {
+        debug_assert_eq!(with.len(), end - start);
+        self.out[start..end].copy_from_slice(with.as_bytes());
+    }
+
+    /// `import os`, `import os.path`.
+    fn import_stmt(&mut self, stmt: &Stmt) -> Result<(), LangError> {
+        let mut module = String::new();
+        let mut modules = Vec::new();
+        for tok in &stmt.toks[1..] {
+            let t = self.text(tok);
+            match (tok.kind, t) {
+                (TokKind::Name, "as") => {
+                    return Err(self.unsupported(
+                        tok,
+                        "`import ... as ...` is not supported in deploy files",
+                        "write `import os` and use `os.path...`",
+                    ))
+                }
+                (TokKind::Name, _) | (TokKind::Punct, ".") => module.push_str(t),
+                (TokKind::Punct, ",") => modules.push(std::mem::take(&mut module)),
+                _ => {
+                    return Err(self.unsupported(
+                        tok,
+                        "unexpected token in import line",
+                        "write `import os`",
+                    ))
+                }
+            }
+        }
+        modules.push(module);
+        for m in &modules {
+            if !matches!(m.as_str(), "os" | "os.path") {
+                return Err(self.unsupported(
+                    &stmt.toks[1],
+                    &format!("import of `{m}` is not supported in deploy files"),
+                    "only `os` and `os.path` (read-only shims) and pyinfra's modules can be imported; Starlark has `json.encode`/`json.decode` built in",
+                ));
+            }
+            self.result.imported_names.push("os".into());
+        }
+        self.blank(stmt);
+        Ok(())
+    }
+
+    /// `from pyinfra.operations import files, server`.
+    fn from_stmt(&mut self, stmt: &Stmt) -> Result<(), LangError> {
+        let toks = &stmt.toks;
+        let mut i = 1;
+        let mut module = String::new();
+        while i < toks.len() && self.text(&toks[i]) != "import" {
+            module.push_str(self.text(&toks[i]));
+            i += 1;
+        }
+        if i == toks.len() {
+            return Err(self.unsupported(
+                &toks[0],
+                "`from` line without `import`",
+                "write `from pyinfra.operations import files`",
+            ));
+        }
+        if !allowed_import(&module) {
+            return Err(self.unsupported(
+                &toks[1],
+                &format!("import from `{module}` is not supported in deploy files"),
+                "only pyinfra's modules (`pyinfra`, `pyinfra.operations`, `pyinfra.facts.<module>`, `pyinfra.api`), `os` and `os.path` can be imported; their names are predeclared",
+            ));
+        }
+        let mut names = Vec::new();
+        for tok in &toks[i + 1..] {
+            let t = self.text(tok);
+            match (tok.kind, t) {
+                (TokKind::Name, "as") => {
+                    return Err(self.unsupported(
+                        tok,
+                        "`import ... as ...` is not supported in deploy files",
+                        "import the name as it is (it is predeclared)",
+                    ))
+                }
+                (TokKind::Name, _) => names.push((t.to_string(), tok.line)),
+                (TokKind::Punct, "(" | ")" | ",") => {}
+                (TokKind::Punct, "*") => {
+                    return Err(self.unsupported(
+                        tok,
+                        "`import *` is not supported in deploy files",
+                        "import the names you use",
+                    ))
+                }
+                _ => {
+                    return Err(self.unsupported(
+                        tok,
+                        "unexpected token in import line",
+                        "write `from pyinfra.operations import files`",
+                    ))
+                }
+            }
+        }
+        for (name, line) in names {
+            if let Some(fact_module) = module.strip_prefix("pyinfra.facts.") {
+                self.result
+                    .fact_imports
+                    .push((name.clone(), format!("{fact_module}.{name}")));
+            } else if module == "pyinfra.operations" {
+                self.result.op_module_imports.push((name.clone(), line + 1));
+            }
+            self.result.imported_names.push(name);
+        }
+        self.blank(stmt);
+        Ok(())
+    }
+
+    /// `@deploy(...)` / `@operation(...)` on the next statement, a `def`.
+    fn decorator(&mut self, stmt: &Stmt, next: Option<&Stmt>) -> Result<Option<String>, LangError> {
+        let at = &stmt.toks[0];
+        let Some(name_tok) = stmt.toks.get(1) else {
+            return Err(self.unsupported(at, "empty decorator", "remove the `@` line"));
+        };
+        let deco = self.text(name_tok).to_string();
+        if !matches!(deco.as_str(), "deploy" | "operation")
+            || stmt.toks.len() > 2 && self.text(&stmt.toks[2]) == "."
+        {
+            return Err(self.unsupported(
+                name_tok,
+                &format!("decorator `@{deco}` is not supported in deploy files"),
+                "only `@deploy(\"name\")` and `@operation()` are supported",
+            ));
+        }
+        let Some(def) = next.filter(|d| self.text(&d.toks[0]) == "def" && d.toks.len() > 2) else {
+            return Err(self.unsupported(
+                at,
+                &format!("`@{deco}` must be followed by a `def`"),
+                "put the decorator on the line just above `def name(...):`",
+            ));
+        };
+        let fname_tok = def.toks[1].clone();
+        let fname = self.text(&fname_tok).to_string();
+        // `@deploy` without arguments is taken as `@deploy()`.
+        let call = if stmt.toks.len() == 2 { "()" } else { "" };
+        // Decorator line: `NAME = deploy(...)(lambda *a, **k: __rinfra_NAME(*a, **k))`.
+        self.out[at.start] = b' ';
+        self.inserts.push((at.start, format!("{fname} =")));
+        let last = &stmt.toks[stmt.toks.len() - 1];
+        self.inserts.push((
+            last.end,
+            format!("{call}(lambda *a, **k: __rinfra_{fname}(*a, **k))"),
+        ));
+        // `def NAME(` becomes `def __rinfra_NAME(`.
+        self.inserts.push((fname_tok.start, "__rinfra_".into()));
+        Ok(Some(deco))
+    }
+
+    /// `yield EXPR` inside an `@operation()` function: `__Y__(EXPR)`, same width.
+    fn yield_stmt(&mut self, stmt: &Stmt) -> Result<(), LangError> {
+        let y = &stmt.toks[0];
+        if stmt.toks.get(1).is_some_and(|t| self.text(t) == "from") {
+            return Err(self.unsupported(
+                y,
+                "`yield from` is not supported in deploy files",
+                "return or yield the commands themselves",
+            ));
+        }
+        if stmt.toks.len() == 1 {
+            return Err(self.unsupported(
+                y,
+                "`yield` needs a command",
+                "write `yield \"command\"`",
+            ));
+        }
+        // `yield ` is 6 bytes, like `__Y__(`; the space after `yield` may be missing (`yield(`).
+        let next = &stmt.toks[1];
+        if next.start == y.end + 1 && self.src.as_bytes()[y.end] == b' ' {
+            self.replace(y.start, y.end + 1, "__Y__(");
+        } else {
+            self.replace(y.start, y.end, "__Y__");
+            self.inserts.push((y.end, "(".into()));
+        }
+        let last = &stmt.toks[stmt.toks.len() - 1];
+        self.inserts.push((last.end, ")".into()));
+        Ok(())
+    }
+
+    /// Keywords anywhere in a statement: `is`/`is not`, and the unsupported ones.
+    fn expressions(&mut self, stmt: &Stmt, skip_first: bool) -> Result<(), LangError> {
+        let toks = &stmt.toks;
+        let mut i = usize::from(skip_first);
+        while i < toks.len() {
+            let tok = &toks[i];
+            if tok.kind == TokKind::Name {
+                let prev_dot = i > 0 && self.text(&toks[i - 1]) == ".";
+                let t = self.text(tok);
+                if t == "is" && !prev_dot {
+                    if let Some(n) = toks.get(i + 1).filter(|n| self.text(n) == "not") {
+                        // `is not` (and whatever spacing) -> `!=` padded to the same width.
+                        let width = n.end - tok.start;
+                        let with = format!("!={}", " ".repeat(width - 2));
+                        let (s, e) = (tok.start, n.end);
+                        self.replace(s, e, &with);
+                        i += 2;
+                        continue;
+                    }
+                    let (s, e) = (tok.start, tok.end);
+                    self.replace(s, e, "==");
+                } else if !prev_dot {
+                    if let Some((message, hint)) = unsupported_keyword(t) {
+                        return Err(self.unsupported(tok, message, hint));
+                    }
+                }
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Rewrite a pyinfra (Python) file into the deploy-language dialect. `file` names it in errors.
+pub fn rewrite(file: &str, source: &str) -> Result<CompatOutput, LangError> {
+    let lexer = Lexer {
+        src: source.as_bytes(),
+        file,
+        pos: 0,
+        line: 0,
+        line_start: 0,
+    };
+    let stmts = lexer.statements()?;
+    let mut rw = Rewriter {
+        file,
+        src: source,
+        out: source.as_bytes().to_vec(),
+        inserts: Vec::new(),
+        result: CompatOutput::default(),
+    };
+    // Indentation of the `def` of the `@operation()` function we are inside, if any.
+    let mut op_def_indent: Option<usize> = None;
+    let mut pending_op = false;
+    let mut i = 0;
+    while i < stmts.len() {
+        let stmt = &stmts[i];
+        if let Some(ind) = op_def_indent {
+            if stmt.indent <= ind {
+                op_def_indent = None;
+            }
+        }
+        let first = &stmt.toks[0];
+        let word = rw.text(first).to_string();
+        match (first.kind, word.as_str()) {
+            (TokKind::Name, "import") => rw.import_stmt(stmt)?,
+            (TokKind::Name, "from") => rw.from_stmt(stmt)?,
+            (TokKind::Punct, "@") => {
+                let deco = rw.decorator(stmt, stmts.get(i + 1))?;
+                pending_op = deco.as_deref() == Some("operation");
+                rw.expressions(stmt, true)?;
+            }
+            (TokKind::Name, "def") => {
+                if pending_op {
+                    op_def_indent = Some(stmt.indent);
+                    pending_op = false;
+                }
+                rw.expressions(stmt, true)?;
+            }
+            (TokKind::Name, "yield") if op_def_indent.is_some() => {
+                rw.yield_stmt(stmt)?;
+                rw.expressions(stmt, true)?;
+            }
+            _ => rw.expressions(stmt, false)?,
+        }
+        let _ = (stmt.first_line(), stmt.last_line());
+        i += 1;
+    }
+    // Apply insertions from the end so earlier positions stay valid.
+    let mut out = rw.out;
+    let mut inserts = rw.inserts;
+    inserts.sort_by_key(|(pos, _)| *pos);
+    for (pos, text) in inserts.into_iter().rev() {
+        out.splice(pos..pos, text.into_bytes());
+    }
+    let mut result = rw.result;
+    result.source = String::from_utf8(out).map_err(|_| {
+        LangError::new(ErrorKind::Syntax, "the file is not valid UTF-8").at(Location {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+        })
+    })?;
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(src: &str) -> String {
+        rewrite("deploy.py", src).unwrap().source
+    }
+
+    fn err(src: &str) -> LangError {
+        rewrite("deploy.py", src).unwrap_err()
+    }
+
+    #[test]
+    fn imports_are_blanked_and_recorded() {
+        let src = "from pyinfra import host, inventory\nfrom pyinfra.operations import files, server\nfrom pyinfra.facts.server import LinuxName\nimport os\nimport os.path\nfiles.put(src='a', dest='b')\n";
+        let out = rewrite("deploy.py", src).unwrap();
+        let lines: Vec<&str> = out.source.lines().collect();
+        assert_eq!(lines.len(), 6);
+        assert!(lines[..5].iter().all(|l| l.trim().is_empty()));
+        assert_eq!(lines[5], "files.put(src='a', dest='b')");
+        assert_eq!(
+            out.fact_imports,
+            vec![("LinuxName".to_string(), "server.LinuxName".to_string())]
+        );
+        assert_eq!(
+            out.op_module_imports,
+            vec![("files".to_string(), 2), ("server".to_string(), 2)]
+        );
+        assert!(out.imported_names.contains(&"host".to_string()));
+    }
+
+    #[test]
+    fn multi_line_import() {
+        let src = "from pyinfra.operations import (\n    files,\n    server,\n)\nx = 1\n";
+        let out = ok(src);
+        assert_eq!(out.lines().count(), 5);
+        assert_eq!(out.lines().nth(4), Some("x = 1"));
+        assert!(out.lines().take(4).all(|l| l.trim().is_empty()));
+    }
+
+    #[test]
+    fn is_none_keeps_columns() {
+        assert_eq!(ok("if x is None: pass\n"), "if x == None: pass\n");
+        assert_eq!(
+            ok("if x is not None and y: pass\n"),
+            "if x !=     None and y: pass\n"
+        );
+        // Not inside strings or comments.
+        assert_eq!(
+            ok("s = 'x is None'  # y is not None\n"),
+            "s = 'x is None'  # y is not None\n"
+        );
+        assert_eq!(
+            ok("s = \"\"\"\nx is None\n\"\"\"\n"),
+            "s = \"\"\"\nx is None\n\"\"\"\n"
+        );
+    }
+
+    #[test]
+    fn deploy_decorator() {
+        let src =
+            "@deploy(\"Install\")\ndef install(version=1):\n    files.put(src='a', dest='b')\n";
+        assert_eq!(
+            ok(src),
+            "install = deploy(\"Install\")(lambda *a, **k: __rinfra_install(*a, **k))\ndef __rinfra_install(version=1):\n    files.put(src='a', dest='b')\n"
+        );
+        let src = "@deploy\ndef install():\n    pass\n";
+        assert!(ok(src).starts_with("install = deploy()(lambda"));
+    }
+
+    #[test]
+    fn operation_yield() {
+        let src = "@operation()\ndef touch(path):\n    yield f\"touch {path}\"\n    yield(\"x\")\nx = 1\n";
+        assert_eq!(
+            ok(src),
+            "touch = operation()(lambda *a, **k: __rinfra_touch(*a, **k))\ndef __rinfra_touch(path):\n    __Y__(f\"touch {path}\")\n    __Y__((\"x\"))\nx = 1\n"
+        );
+    }
+
+    #[test]
+    fn yield_outside_operation() {
+        let e = err("def f():\n    yield 1\n");
+        assert_eq!(
+            e.to_string(),
+            "deploy.py:2:5: `yield` is only supported in functions decorated with `@operation()`"
+        );
+    }
+
+    #[test]
+    fn unsupported_python() {
+        let e = err("x = 1\nclass Foo:\n    pass\n");
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            e.to_string(),
+            "deploy.py:2:1: classes are not supported in deploy files"
+        );
+        assert!(e.hint().unwrap().contains("dict"));
+        let e = err("try:\n    x = 1\nexcept KeyError:\n    pass\n");
+        assert_eq!(
+            e.to_string(),
+            "deploy.py:1:1: try/except is not supported in deploy files"
+        );
+        let e = err("with open('x') as f:\n    pass\n");
+        assert!(e.hint().unwrap().contains("local.read_file"));
+        let e = err("import json\n");
+        assert_eq!(
+            e.to_string(),
+            "deploy.py:1:8: import of `json` is not supported in deploy files"
+        );
+        let e = err("from typing import Any\n");
+        assert!(e
+            .to_string()
+            .contains("import from `typing` is not supported"));
+        let e = err("def f():\n    global x\n");
+        assert_eq!(e.location().unwrap().line, 2);
+        let e = err("from pyinfra.operations import files as f\n");
+        assert!(e.to_string().contains("`import ... as ...`"));
+        let e = err("@functools.cache\ndef f():\n    pass\n");
+        assert!(e.to_string().contains("decorator `@functools`"));
+    }
+
+    #[test]
+    fn attribute_named_like_keyword_is_fine() {
+        assert_eq!(ok("x = a.is_dir\n"), "x = a.is_dir\n");
+    }
+}
