@@ -1,0 +1,236 @@
+//! `local.include(...)`, `local.read_file(...)` and the read-only `os`/`os.path` shims.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::{Map, Value as Json};
+use starlark::environment::GlobalsBuilder;
+use starlark::eval::Evaluator;
+use starlark::starlark_module;
+use starlark::values::none::NoneType;
+use starlark::values::tuple::UnpackTuple;
+use starlark::values::Value;
+
+use crate::context::{lock, state, DeployFrame, FileFrame};
+use crate::convert::to_json;
+use crate::deploy::{eval_file, LoadedFile};
+use crate::error::{native_error, native_error_hint};
+
+const MAX_INCLUDE_DEPTH: usize = 32;
+
+#[starlark_module]
+pub(crate) fn local_module(builder: &mut GlobalsBuilder) {
+    /// Run another deploy file for this host (`local.include("tasks/app.py", data={...})`).
+    /// `data` is visible as `host.data` inside it, below all inventory data.
+    fn include<'v>(
+        #[starlark(require = pos)] filename: &str,
+        #[starlark(default = NoneType)] data: Value<'v>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<NoneType> {
+        let data = if data.is_none() {
+            None
+        } else {
+            match to_json(data).map_err(|e| native_error(format!("local.include data: {e}")))? {
+                Json::Object(m) => Some(m),
+                _ => return Err(native_error("`data` of `local.include` must be a dict")),
+            }
+        };
+        let stack = eval.call_stack();
+        let st = state(eval)?;
+        if *st.include_depth.borrow() >= MAX_INCLUDE_DEPTH {
+            return Err(native_error(format!(
+                "`local.include` nested more than {MAX_INCLUDE_DEPTH} deep (does a file include itself?)"
+            )));
+        }
+        let path = st.local_path(filename);
+        let display = display_path(&path, &st.cwd);
+        let file = LoadedFile::load(&path, &display).map_err(|e| {
+            native_error(match e.location() {
+                Some(_) => e.to_string(),
+                None => format!("local.include: {e}"),
+            })
+        })?;
+        // Order prefix of the included file: this file's prefix plus the lines that led here.
+        let mut prefix = st.order_prefix.borrow().clone();
+        for frame in &stack.frames {
+            if let Some(loc) = &frame.location {
+                prefix.push((loc.resolve_span().begin.line + 1) as u64);
+            }
+        }
+        let old_prefix = st.order_prefix.replace(prefix);
+        let old_config = lock(&st.config).clone();
+        st.files.borrow_mut().push(FileFrame {
+            path: path.clone(),
+            display,
+        });
+        st.deploys.borrow_mut().push(DeployFrame::default());
+        lock(&st.data.deploy_data).push(data);
+        *st.include_depth.borrow_mut() += 1;
+
+        let result = eval_file(st, &file);
+
+        *st.include_depth.borrow_mut() -= 1;
+        lock(&st.data.deploy_data).pop();
+        st.deploys.borrow_mut().pop();
+        st.files.borrow_mut().pop();
+        st.order_prefix.replace(old_prefix);
+        // pyinfra resets config changes made by an included file.
+        *lock(&st.config) = old_config;
+        if let Err(e) = result {
+            let message = e.to_string();
+            st.inner_error.borrow_mut().get_or_insert(e);
+            return Err(native_error(format!("in included file: {message}")));
+        }
+        Ok(NoneType)
+    }
+
+    /// The text of a local file, relative to the deploy directory (or, failing that, to the
+    /// current file): the read-only stand-in for `open(path).read()`.
+    fn read_file(
+        #[starlark(require = pos)] path: &str,
+        eval: &mut Evaluator<'_, '_, '_>,
+    ) -> starlark::Result<String> {
+        let st = state(eval)?;
+        let p = st.local_path(path);
+        std::fs::read_to_string(&p)
+            .map_err(|e| native_error(format!("could not read `{}`: {e}", p.display())))
+    }
+
+    /// Not supported: deploy code does not run local commands.
+    fn shell(
+        #[starlark(args)] _args: UnpackTuple<Value>,
+    ) -> starlark::Result<NoneType> {
+        Err(native_error_hint(
+            "`local.shell` is not supported in deploy files",
+            "run the command before rinfra and pass its output with `--data`, or read a file with `local.read_file`",
+        ))
+    }
+}
+
+/// `path` relative to `cwd` when it is inside it.
+pub(crate) fn display_path(path: &Path, cwd: &Path) -> String {
+    path.strip_prefix(cwd)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.display().to_string())
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn cwd_path(eval: &Evaluator<'_, '_, '_>, path: &str) -> starlark::Result<PathBuf> {
+    let st = state(eval)?;
+    Ok(st.cwd.join(path))
+}
+
+#[starlark_module]
+pub(crate) fn os_path_module(builder: &mut GlobalsBuilder) {
+    /// `os.path.join(a, b, ...)`.
+    fn join(#[starlark(args)] parts: UnpackTuple<String>) -> starlark::Result<String> {
+        let mut out = String::new();
+        for p in parts.items {
+            if p.starts_with('/') {
+                out = p;
+            } else if out.is_empty() || out.ends_with('/') {
+                out.push_str(&p);
+            } else {
+                out.push('/');
+                out.push_str(&p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `os.path.dirname(p)`.
+    fn dirname(#[starlark(require = pos)] p: &str) -> starlark::Result<String> {
+        Ok(match p.rfind('/') {
+            Some(0) => "/".into(),
+            Some(i) => p[..i].trim_end_matches('/').to_string(),
+            None => String::new(),
+        })
+    }
+
+    /// `os.path.basename(p)`.
+    fn basename(#[starlark(require = pos)] p: &str) -> starlark::Result<String> {
+        Ok(p.rsplit('/').next().unwrap_or("").to_string())
+    }
+
+    /// `os.path.splitext(p)`.
+    fn splitext(#[starlark(require = pos)] p: &str) -> starlark::Result<(String, String)> {
+        let base_start = p.rfind('/').map_or(0, |i| i + 1);
+        let base = &p[base_start..];
+        match base.rfind('.') {
+            Some(i) if i > 0 && !base[..i].chars().all(|c| c == '.') => {
+                Ok((p[..base_start + i].to_string(), base[i..].to_string()))
+            }
+            _ => Ok((p.to_string(), String::new())),
+        }
+    }
+
+    /// `os.path.abspath(p)`, relative to the deploy directory.
+    fn abspath(#[starlark(require = pos)] p: &str, eval: &mut Evaluator<'_, '_, '_>) -> starlark::Result<String> {
+        Ok(normalize(&cwd_path(eval, p)?).display().to_string())
+    }
+
+    /// `os.path.exists(p)`, relative to the deploy directory.
+    fn exists(#[starlark(require = pos)] p: &str, eval: &mut Evaluator<'_, '_, '_>) -> starlark::Result<bool> {
+        Ok(cwd_path(eval, p)?.exists())
+    }
+
+    /// `os.path.isfile(p)`.
+    fn isfile(#[starlark(require = pos)] p: &str, eval: &mut Evaluator<'_, '_, '_>) -> starlark::Result<bool> {
+        Ok(cwd_path(eval, p)?.is_file())
+    }
+
+    /// `os.path.isdir(p)`.
+    fn isdir(#[starlark(require = pos)] p: &str, eval: &mut Evaluator<'_, '_, '_>) -> starlark::Result<bool> {
+        Ok(cwd_path(eval, p)?.is_dir())
+    }
+
+    /// `os.path.expanduser(p)`.
+    fn expanduser(#[starlark(require = pos)] p: &str) -> starlark::Result<String> {
+        let home = std::env::var("HOME").unwrap_or_default();
+        Ok(match p.strip_prefix('~') {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("{home}{rest}"),
+            _ => p.to_string(),
+        })
+    }
+}
+
+#[starlark_module]
+pub(crate) fn os_module(builder: &mut GlobalsBuilder) {
+    /// `os.getenv(name, default=None)`.
+    fn getenv<'v>(
+        #[starlark(require = pos)] name: &str,
+        #[starlark(require = pos, default = NoneType)] default: Value<'v>,
+        heap: starlark::values::Heap<'v>,
+    ) -> starlark::Result<Value<'v>> {
+        Ok(match std::env::var(name) {
+            Ok(v) => heap.alloc_str(&v).to_value(),
+            Err(_) => default,
+        })
+    }
+
+    /// `os.getcwd()`: the deploy directory.
+    fn getcwd(eval: &mut Evaluator<'_, '_, '_>) -> starlark::Result<String> {
+        Ok(state(eval)?.cwd.display().to_string())
+    }
+}
+
+/// A snapshot of the environment for `os.environ` (a read-only dict).
+pub(crate) fn environ_snapshot() -> Map<String, Json> {
+    std::env::vars()
+        .map(|(k, v)| (k, Json::String(v)))
+        .collect()
+}

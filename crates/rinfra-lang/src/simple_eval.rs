@@ -1,0 +1,128 @@
+//! Evaluating data files (inventory, group_data, config): run the file, read its top-level
+//! variables.
+
+use serde_json::Value as Json;
+use starlark::environment::{Globals, GlobalsBuilder, LibraryExtension, Module};
+use starlark::eval::Evaluator;
+use starlark::syntax::{AstModule, Dialect, DialectTypes};
+use starlark::values::{Heap, Value};
+
+use crate::compat::{rewrite, CompatOutput};
+use crate::convert::to_json;
+use crate::error::{ErrorKind, LangError, Location};
+
+/// The deploy-language dialect: standard Starlark plus top-level statements, f-strings,
+/// keyword-only arguments, lambdas and type annotations (ignored unless wrong).
+pub(crate) fn dialect() -> Dialect {
+    Dialect {
+        enable_top_level_stmt: true,
+        enable_f_strings: true,
+        enable_keyword_only_arguments: true,
+        enable_lambda: true,
+        enable_types: DialectTypes::Enable,
+        ..Dialect::Standard
+    }
+}
+
+/// The library extensions every file gets.
+pub(crate) const EXTENSIONS: &[LibraryExtension] = &[
+    LibraryExtension::StructType,
+    LibraryExtension::Json,
+    LibraryExtension::Map,
+    LibraryExtension::Filter,
+    LibraryExtension::Print,
+    LibraryExtension::Partial,
+    LibraryExtension::SetType,
+    LibraryExtension::Typing,
+];
+
+/// Run the compatibility pass and parse.
+pub(crate) fn parse(file: &str, source: &str) -> Result<(AstModule, CompatOutput), LangError> {
+    let compat = rewrite(file, source)?;
+    let ast = AstModule::parse(file, compat.source.clone(), &dialect())
+        .map_err(|e| LangError::from_starlark(&e, |m| m.to_string()))?;
+    Ok((ast, compat))
+}
+
+/// The line (1-based) of the first top-level `name = ...` in `source`.
+pub(crate) fn assignment_line(source: &str, name: &str) -> Option<usize> {
+    source.lines().position(|l| {
+        l.strip_prefix(name)
+            .is_some_and(|rest| rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("=="))
+    })
+    .map(|i| i + 1)
+}
+
+/// Public top-level variables of a data file, in source order: name → (JSON, line).
+pub(crate) struct DataVars {
+    pub(crate) values: Vec<(String, (Json, usize))>,
+}
+
+fn data_globals() -> Globals {
+    GlobalsBuilder::extended_by(EXTENSIONS).build()
+}
+
+/// Evaluate `source` and hand the module's public variables (sorted by the line that first
+/// assigns them) to `f`, inside the module's lifetime.
+pub(crate) fn eval_module_vars<R>(
+    file: &str,
+    source: &str,
+    globals: &Globals,
+    setup: impl for<'v> FnOnce(&Module<'v>),
+    f: impl for<'v> FnOnce(Vec<(String, Value<'v>, usize)>, Heap<'v>) -> Result<R, LangError>,
+) -> Result<R, LangError> {
+    let (ast, compat) = parse(file, source)?;
+    Module::with_temp_heap(|module| {
+        setup(&module);
+        let printer = crate::deploy::IgnorePrints;
+        {
+            let mut eval = Evaluator::new(&module);
+            eval.set_print_handler(&printer);
+            eval.eval_module(ast, globals)
+                .map_err(|e| LangError::from_starlark(&e, |m| m.to_string()))?;
+        }
+        let mut vars: Vec<(String, Value<'_>, usize)> = module
+            .names()
+            .map(|n| n.as_str().to_string())
+            .filter(|n| !n.starts_with('_') && !compat.imported_names.contains(n))
+            .filter_map(|n| {
+                let v = module.get(&n)?;
+                let line = assignment_line(source, &n).unwrap_or(usize::MAX);
+                Some((n, v, line))
+            })
+            .collect();
+        vars.sort_by_key(|(_, _, line)| *line);
+        f(vars, module.heap())
+    })
+}
+
+/// Evaluate a data file (group_data, config): every public top-level variable that is data.
+/// Functions are skipped; other non-data values are an error naming the variable.
+pub(crate) fn eval_data_file(file: &str, source: &str) -> Result<DataVars, LangError> {
+    eval_data_file_with(file, source, &data_globals(), |_| {})
+}
+
+pub(crate) fn eval_data_file_with(
+    file: &str,
+    source: &str,
+    globals: &Globals,
+    setup: impl for<'v> FnOnce(&Module<'v>),
+) -> Result<DataVars, LangError> {
+    eval_module_vars(file, source, globals, setup, |vars, _heap| {
+        let mut values = Vec::new();
+        for (name, v, line) in vars {
+            if matches!(v.get_type(), "function" | "Inventory") {
+                continue;
+            }
+            let j = to_json(v).map_err(|e| {
+                LangError::new(ErrorKind::Invalid, format!("`{name}`: {e}")).at(Location {
+                    file: file.to_string(),
+                    line: line.min(source.lines().count().max(1)),
+                    column: 1,
+                })
+            })?;
+            values.push((name, (j, line)));
+        }
+        Ok(DataVars { values })
+    })
+}
