@@ -25,15 +25,3 @@ fn truncate(s: &str) -> String {
         s.to_string()
     }
 }
-
-/// How a JSON value is described in messages (`str "x"`, `int 3`).
-pub(crate) fn describe(v: &Json) -> String {
-    match v {
-        Json::Null => "None".into(),
-        Json::Bool(b) => format!("bool {}", if *b { "True" } else { "False" }),
-        Json::Number(n) => format!("number {n}"),
-        Json::String(s) => format!("str {s:?}"),
-        Json::Array(_) => "a list".into(),
-        Json::Object(_) => "a dict".into(),
-    }
-}
