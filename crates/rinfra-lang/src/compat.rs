@@ -430,7 +430,7 @@ impl Rewriter<'_> {
     }
 
     /// `from pyinfra.operations import files, server`.
-    fn from_stmt(&mut self, stmt: &Stmt) -> Result<(), LangError> {
+    fn import_from_stmt(&mut self, stmt: &Stmt) -> Result<(), LangError> {
         let toks = &stmt.toks;
         let mut i = 1;
         let mut module = String::new();
@@ -522,13 +522,17 @@ impl Rewriter<'_> {
         let fname = self.text(&fname_tok).to_string();
         // `@deploy` without arguments is taken as `@deploy()`.
         let call = if stmt.toks.len() == 2 { "()" } else { "" };
-        // Decorator line: `NAME = deploy(...)(lambda *a, **k: __rinfra_NAME(*a, **k))`.
+        // Decorator line: `NAME = lambda *a, **k: __rinfra_decorated(deploy(...), "NAME",
+        // __rinfra_NAME, a, k)`: the wrapper looks the renamed function up when called.
         self.out[at.start] = b' ';
-        self.inserts.push((at.start, format!("{fname} =")));
+        self.inserts.push((
+            at.start,
+            format!("{fname} = lambda *a, **k: __rinfra_decorated("),
+        ));
         let last = &stmt.toks[stmt.toks.len() - 1];
         self.inserts.push((
             last.end,
-            format!("{call}(lambda *a, **k: __rinfra_{fname}(*a, **k))"),
+            format!("{call}, \"{fname}\", __rinfra_{fname}, a, k)"),
         ));
         // `def NAME(` becomes `def __rinfra_NAME(`.
         self.inserts.push((fname_tok.start, "__rinfra_".into()));
@@ -630,7 +634,7 @@ pub fn rewrite(file: &str, source: &str) -> Result<CompatOutput, LangError> {
         let word = rw.text(first).to_string();
         match (first.kind, word.as_str()) {
             (TokKind::Name, "import") => rw.import_stmt(stmt)?,
-            (TokKind::Name, "from") => rw.from_stmt(stmt)?,
+            (TokKind::Name, "from") => rw.import_from_stmt(stmt)?,
             (TokKind::Punct, "@") => {
                 let deco = rw.decorator(stmt, stmts.get(i + 1))?;
                 pending_op = deco.as_deref() == Some("operation");
@@ -734,10 +738,11 @@ mod tests {
             "@deploy(\"Install\")\ndef install(version=1):\n    files.put(src='a', dest='b')\n";
         assert_eq!(
             ok(src),
-            "install = deploy(\"Install\")(lambda *a, **k: __rinfra_install(*a, **k))\ndef __rinfra_install(version=1):\n    files.put(src='a', dest='b')\n"
+            "install = lambda *a, **k: __rinfra_decorated( deploy(\"Install\"), \"install\", __rinfra_install, a, k)\ndef __rinfra_install(version=1):\n    files.put(src='a', dest='b')\n"
         );
         let src = "@deploy\ndef install():\n    pass\n";
-        assert!(ok(src).starts_with("install = deploy()(lambda"));
+        assert!(ok(src)
+            .starts_with("install = lambda *a, **k: __rinfra_decorated( deploy(), \"install\""));
     }
 
     #[test]
@@ -745,7 +750,7 @@ mod tests {
         let src = "@operation()\ndef touch(path):\n    yield f\"touch {path}\"\n    yield(\"x\")\nx = 1\n";
         assert_eq!(
             ok(src),
-            "touch = operation()(lambda *a, **k: __rinfra_touch(*a, **k))\ndef __rinfra_touch(path):\n    __Y__(f\"touch {path}\")\n    __Y__((\"x\"))\nx = 1\n"
+            "touch = lambda *a, **k: __rinfra_decorated( operation(), \"touch\", __rinfra_touch, a, k)\ndef __rinfra_touch(path):\n    __Y__(f\"touch {path}\")\n    __Y__((\"x\"))\nx = 1\n"
         );
     }
 

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 use allocative::Allocative;
 use serde_json::{Map, Value as Json};
 use starlark::starlark_simple_value;
-use starlark::values::{Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value, starlark_value};
+use starlark::values::{
+    starlark_value, Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value,
+};
 
 use crate::context::lock;
 use crate::convert::to_json;
@@ -135,7 +137,8 @@ pub fn eval_config_source(file: &str, source: &str) -> Result<ConfigMap, LangErr
             continue;
         }
         if !CONFIG_NAMES.contains(&name.as_str()) {
-            if let Some(best) = crate::operations::did_you_mean(&name, CONFIG_NAMES.iter().copied()) {
+            if let Some(best) = crate::operations::did_you_mean(&name, CONFIG_NAMES.iter().copied())
+            {
                 return Err(LangError::new(
                     ErrorKind::Invalid,
                     format!("unknown config name `{name}`"),
@@ -188,11 +191,15 @@ impl<'v> StarlarkValue<'v> for ConfigValue {
 
     fn set_attr(&self, attribute: &str, new_value: Value<'v>) -> starlark::Result<()> {
         if !CONFIG_NAMES.contains(&attribute) {
-            let hint = match crate::operations::did_you_mean(attribute, CONFIG_NAMES.iter().copied()) {
-                Some(best) => format!("did you mean `{best}`?"),
-                None => format!("config names: {}", CONFIG_NAMES.join(", ")),
-            };
-            return Err(native_error_hint(&format!("unknown config name `{attribute}`"), &hint));
+            let hint =
+                match crate::operations::did_you_mean(attribute, CONFIG_NAMES.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("config names: {}", CONFIG_NAMES.join(", ")),
+                };
+            return Err(native_error_hint(
+                &format!("unknown config name `{attribute}`"),
+                &hint,
+            ));
         }
         let v = to_json(new_value).map_err(|e| native_error(format!("config.{attribute}: {e}")))?;
         lock(&self.config).insert(attribute.to_string(), v);

@@ -52,7 +52,11 @@ impl HostDataLayers {
             return Some(v.clone());
         }
         let dd = lock(&self.deploy_data);
-        dd.iter().rev().flatten().next().and_then(|d| d.get(key).cloned())
+        dd.iter()
+            .rev()
+            .flatten()
+            .next()
+            .and_then(|d| d.get(key).cloned())
     }
 
     pub(crate) fn keys(&self) -> Vec<String> {
@@ -115,7 +119,9 @@ pub(crate) struct EvalState<'e> {
 }
 
 /// The state of the evaluation `eval` belongs to.
-pub(crate) fn state<'a, 'e>(eval: &'a Evaluator<'_, '_, 'e>) -> starlark::Result<&'a EvalState<'e>> {
+pub(crate) fn state<'a, 'e>(
+    eval: &'a Evaluator<'_, '_, 'e>,
+) -> starlark::Result<&'a EvalState<'e>> {
     eval.extra
         .and_then(|e| e.downcast_ref::<EvalState<'e>>())
         .ok_or_else(|| native_error("this function is only available in deploy files"))

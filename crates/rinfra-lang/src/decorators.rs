@@ -22,7 +22,9 @@ use starlark::starlark_simple_value;
 use starlark::values::dict::DictRef;
 use starlark::values::none::NoneType;
 use starlark::values::tuple::UnpackTuple;
-use starlark::values::{ValueLike, NoSerialize, ProvidesStaticType, StarlarkValue, Value, starlark_value};
+use starlark::values::{
+    starlark_value, NoSerialize, ProvidesStaticType, StarlarkValue, Value, ValueLike,
+};
 
 use crate::context::{lock, state, DeployFrame};
 use crate::convert::to_json;
@@ -97,9 +99,7 @@ pub(crate) fn decorator_globals(builder: &mut GlobalsBuilder) {
 
     /// `@operation()`: a user-defined operation; the function yields (or returns a list of)
     /// shell commands.
-    fn operation(
-        #[starlark(kwargs)] _kwargs: DictRef,
-    ) -> starlark::Result<OperationDecorator> {
+    fn operation(#[starlark(kwargs)] _kwargs: DictRef) -> starlark::Result<OperationDecorator> {
         Ok(OperationDecorator)
     }
 
@@ -164,7 +164,10 @@ pub(crate) fn decorator_globals(builder: &mut GlobalsBuilder) {
             check_runner(eval)?;
             return record_call(eval, USER_OP_RUNNER, op_args, globals, conditions);
         }
-        Err(native_error(format!("`{}` is not a decorator", decorator.get_type())))
+        Err(native_error(format!(
+            "`{}` is not a decorator",
+            decorator.get_type()
+        )))
     }
 
     /// `yield cmd` inside an `@operation()` function (written by the compatibility pass).

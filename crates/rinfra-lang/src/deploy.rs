@@ -68,8 +68,12 @@ impl LoadedFile {
     }
 
     fn ast(&self) -> Result<AstModule, LangError> {
-        AstModule::parse(&self.display, self.compat.source.clone(), &crate::simple_eval::dialect())
-            .map_err(|e| LangError::from_starlark(&e, |m| m.to_string()))
+        AstModule::parse(
+            &self.display,
+            self.compat.source.clone(),
+            &crate::simple_eval::dialect(),
+        )
+        .map_err(|e| LangError::from_starlark(&e, |m| m.to_string()))
     }
 }
 
@@ -111,7 +115,9 @@ pub struct DeployEnv {
 
 impl std::fmt::Debug for DeployEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeployEnv").field("cwd", &self.cwd).finish_non_exhaustive()
+        f.debug_struct("DeployEnv")
+            .field("cwd", &self.cwd)
+            .finish_non_exhaustive()
     }
 }
 
@@ -133,8 +139,7 @@ impl DeployEnv {
         b.namespace("python", python_module);
 
         // Operation modules, with the facts of the same module name as attributes.
-        let mut modules: std::collections::BTreeMap<&str, (Vec<(&str, &str)>, Vec<(&str, &str)>)> =
-            Default::default();
+        let mut modules: std::collections::BTreeMap<&str, ModuleMembers<'_>> = Default::default();
         for name in ops.names() {
             if let Some((m, short)) = name.split_once('.') {
                 modules.entry(m).or_default().0.push((short, name));
@@ -153,9 +158,12 @@ impl DeployEnv {
             }
             b.namespace(module, |b| {
                 for (short, full) in module_facts {
-                    b.set(short, FactRef {
-                        name: full.to_string(),
-                    });
+                    b.set(
+                        short,
+                        FactRef {
+                            name: full.to_string(),
+                        },
+                    );
                 }
                 for (short, full) in module_ops {
                     if let Some(op) = ops.get(full) {
@@ -167,9 +175,12 @@ impl DeployEnv {
         // Fact classes by their short name, when unambiguous (an import line picks one).
         for (short, full) in &short_facts {
             if full.len() == 1 && !modules.contains_key(short) {
-                b.set(short, FactRef {
-                    name: full[0].to_string(),
-                });
+                b.set(
+                    short,
+                    FactRef {
+                        name: full[0].to_string(),
+                    },
+                );
             }
         }
         Self {
@@ -191,7 +202,10 @@ impl DeployEnv {
     ) -> Result<DeployOutput, LangError> {
         // Unknown operation modules in import lines are errors at that line.
         for (module, line) in &file.compat.op_module_imports {
-            let known = self.ops.names().any(|n| n.split_once('.').is_some_and(|(m, _)| m == module));
+            let known = self
+                .ops
+                .names()
+                .any(|n| n.split_once('.').is_some_and(|(m, _)| m == module));
             if !known {
                 let mut modules: Vec<&str> = self
                     .ops
@@ -200,7 +214,8 @@ impl DeployEnv {
                     .collect();
                 modules.dedup();
                 let mut hint = format!("operation modules: {}", modules.join(", "));
-                if let Some(best) = crate::operations::did_you_mean(module, modules.iter().copied()) {
+                if let Some(best) = crate::operations::did_you_mean(module, modules.iter().copied())
+                {
                     hint = format!("did you mean `{best}`? {hint}");
                 }
                 return Err(LangError::new(
@@ -259,6 +274,9 @@ impl DeployEnv {
     }
 }
 
+/// `(short, full)` names of a module's operations and facts.
+type ModuleMembers<'a> = (Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>);
+
 /// Prints from data files are dropped (they run before any output is set up).
 pub(crate) struct IgnorePrints;
 
@@ -303,7 +321,10 @@ pub(crate) fn eval_file(state: &EvalState<'_>, file: &LoadedFile) -> Result<(), 
                 view: state.inventory.clone(),
             }),
         );
-        module.set("__file__", heap.alloc_str(&file.path.display().to_string()).to_value());
+        module.set(
+            "__file__",
+            heap.alloc_str(&file.path.display().to_string()).to_value(),
+        );
         for (name, fact) in &file.compat.fact_imports {
             if state.facts.get(fact).is_err() {
                 let line = file
@@ -311,12 +332,15 @@ pub(crate) fn eval_file(state: &EvalState<'_>, file: &LoadedFile) -> Result<(), 
                     .lines()
                     .position(|l| l.contains("import") && l.contains(name.as_str()))
                     .map_or(1, |i| i + 1);
-                return Err(LangError::new(ErrorKind::Eval, format!("unknown fact `{fact}`"))
-                    .at(Location {
-                        file: file.display.clone(),
-                        line,
-                        column: 1,
-                    }));
+                return Err(
+                    LangError::new(ErrorKind::Eval, format!("unknown fact `{fact}`")).at(
+                        Location {
+                            file: file.display.clone(),
+                            line,
+                            column: 1,
+                        },
+                    ),
+                );
             }
             module.set(name, heap.alloc(FactRef { name: fact.clone() }));
         }

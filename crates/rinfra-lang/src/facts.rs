@@ -15,8 +15,7 @@ use starlark::values::dict::DictRef;
 use starlark::values::list::AllocList;
 use starlark::values::none::NoneType;
 use starlark::values::{
-    Freeze, NoSerialize, ProvidesStaticType, StarlarkValue, Trace, Value, ValueLike,
-    starlark_value,
+    starlark_value, Freeze, NoSerialize, ProvidesStaticType, StarlarkValue, Trace, Value, ValueLike,
 };
 
 use crate::context::state;
@@ -99,10 +98,16 @@ pub(crate) fn get_fact<'v>(
         ));
     };
     let st = state(eval)?;
-    let registered = st.facts.get(&fact_ref.name).map_err(|e| native_error(e.to_string()))?;
+    let registered = st
+        .facts
+        .get(&fact_ref.name)
+        .map_err(|e| native_error(e.to_string()))?;
     let mut pos = Vec::new();
     for v in positional {
-        pos.push(to_json(*v).map_err(|e| native_error(format!("argument of `{}`: {e}", fact_ref.name)))?);
+        pos.push(
+            to_json(*v)
+                .map_err(|e| native_error(format!("argument of `{}`: {e}", fact_ref.name)))?,
+        );
     }
     let mut kw = Map::new();
     if let Some(kwargs) = kwargs {
@@ -118,7 +123,12 @@ pub(crate) fn get_fact<'v>(
     let value = st
         .fact_provider
         .get_fact(&fact_ref.name, args)
-        .map_err(|e| native_error(format!("[{}] could not load fact `{}`: {e}", st.host_name, fact_ref.name)))?;
+        .map_err(|e| {
+            native_error(format!(
+                "[{}] could not load fact `{}`: {e}",
+                st.host_name, fact_ref.name
+            ))
+        })?;
     Ok(eval.heap().alloc(value))
 }
 
@@ -129,7 +139,7 @@ fn get_user_fact<'v>(
     eval: &mut Evaluator<'v, '_, '_>,
 ) -> starlark::Result<Value<'v>> {
     let command = if let Some(s) = fact.command.unpack_str() {
-        if !positional.is_empty() || kwargs.as_ref().is_some_and(|k| k.len() > 0) {
+        if !positional.is_empty() || kwargs.as_ref().is_some_and(|k| !k.is_empty()) {
             return Err(native_error_hint(
                 &format!("fact `{}` takes no arguments", fact.name),
                 "make `command` a function of the arguments: `fact(command=lambda path: \"cat \" + path)`",
@@ -144,7 +154,8 @@ fn get_user_fact<'v>(
                     .collect()
             })
             .unwrap_or_default();
-        let named_ref: Vec<(&str, Value<'v>)> = named.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let named_ref: Vec<(&str, Value<'v>)> =
+            named.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         let out = eval.eval_function(fact.command, positional, &named_ref)?;
         match out.unpack_str() {
             Some(s) => s.to_string(),
@@ -163,7 +174,12 @@ fn get_user_fact<'v>(
     let output = st
         .fact_provider
         .get_fact("server.Command", args)
-        .map_err(|e| native_error(format!("[{}] could not load fact `{}`: {e}", st.host_name, fact.name)))?;
+        .map_err(|e| {
+            native_error(format!(
+                "[{}] could not load fact `{}`: {e}",
+                st.host_name, fact.name
+            ))
+        })?;
     if fact.process.is_none() {
         return Ok(eval.heap().alloc(output));
     }

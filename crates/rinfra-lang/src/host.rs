@@ -13,7 +13,9 @@ use starlark::values::dict::DictRef;
 use starlark::values::list::AllocList;
 use starlark::values::none::NoneType;
 use starlark::values::tuple::UnpackTuple;
-use starlark::values::{Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value, starlark_value};
+use starlark::values::{
+    starlark_value, Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value,
+};
 
 use crate::context::{lock, HostDataLayers};
 use crate::convert::to_json;
@@ -46,7 +48,9 @@ impl<'v> StarlarkValue<'v> for HostValue {
     fn get_attr(&self, attribute: &str, heap: Heap<'v>) -> Option<Value<'v>> {
         match attribute {
             "name" => Some(heap.alloc_str(&self.name).to_value()),
-            "groups" => Some(heap.alloc(AllocList(self.groups.iter().map(|g| heap.alloc_str(g).to_value())))),
+            "groups" => Some(heap.alloc(AllocList(
+                self.groups.iter().map(|g| heap.alloc_str(g).to_value()),
+            ))),
             "data" => Some(heap.alloc(HostDataValue {
                 host: self.name.clone(),
                 data: self.data.clone(),
@@ -137,13 +141,16 @@ impl<'v> StarlarkValue<'v> for HostDataValue {
     }
 
     fn set_attr(&self, attribute: &str, new_value: Value<'v>) -> starlark::Result<()> {
-        let v = to_json(new_value).map_err(|e| native_error(format!("host.data.{attribute}: {e}")))?;
+        let v =
+            to_json(new_value).map_err(|e| native_error(format!("host.data.{attribute}: {e}")))?;
         lock(&self.data.overrides).insert(attribute.to_string(), v);
         Ok(())
     }
 
     fn is_in(&self, other: Value<'v>) -> starlark::Result<bool> {
-        Ok(other.unpack_str().is_some_and(|k| self.data.get(k).is_some()))
+        Ok(other
+            .unpack_str()
+            .is_some_and(|k| self.data.get(k).is_some()))
     }
 }
 
@@ -163,7 +170,10 @@ fn host_data_methods(builder: &mut MethodsBuilder) {
     }
 
     /// `host.data.dict()`: all the host's data, merged.
-    fn dict<'v>(#[starlark(this)] this: &HostDataValue, heap: Heap<'v>) -> starlark::Result<Value<'v>> {
+    fn dict<'v>(
+        #[starlark(this)] this: &HostDataValue,
+        heap: Heap<'v>,
+    ) -> starlark::Result<Value<'v>> {
         Ok(heap.alloc(this.data.merged()))
     }
 }

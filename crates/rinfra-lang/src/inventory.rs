@@ -18,7 +18,9 @@ use starlark::starlark_module;
 use starlark::starlark_simple_value;
 use starlark::values::list::AllocList;
 use starlark::values::none::NoneType;
-use starlark::values::{Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value, starlark_value};
+use starlark::values::{
+    starlark_value, Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value,
+};
 
 use crate::convert::to_json;
 use crate::error::{ErrorKind, LangError, Location};
@@ -88,88 +90,109 @@ impl InventorySpec {
     }
 
     /// [`InventorySpec::load`] on source text; `file_group` is the file-name group, if any.
-    pub fn from_source(file: &str, source: &str, file_group: Option<&str>) -> Result<Self, LangError> {
+    pub fn from_source(
+        file: &str,
+        source: &str,
+        file_group: Option<&str>,
+    ) -> Result<Self, LangError> {
         let globals = GlobalsBuilder::extended_by(EXTENSIONS).build();
-        let mut spec = eval_module_vars(file, source, &globals, |_| {}, |vars, heap| {
-            let mut spec = InventorySpec::default();
-            let mut all: Option<GroupSpec> = None;
-            for (name, v, line) in vars {
-                let (hosts_v, data) = match v.get_type() {
-                    "list" => (v, Data::new()),
-                    "tuple" => {
-                        let items: Vec<Value<'_>> = v
-                            .iterate(heap)
-                            .map_err(|e| LangError::from_starlark(&e, |m| m.to_string()))?
-                            .collect();
-                        if items.len() != 2 || items[0].get_type() != "list" {
-                            continue;
-                        }
-                        let data = match to_json(items[1]) {
-                            Ok(Json::Object(m)) => m,
-                            _ => {
-                                return Err(LangError::new(
-                                    ErrorKind::Invalid,
-                                    format!("the data of group `{name}` must be a dict"),
-                                )
-                                .at(Location {
-                                    file: file.to_string(),
-                                    line,
-                                    column: 1,
-                                }))
+        let mut spec = eval_module_vars(
+            file,
+            source,
+            &globals,
+            |_| {},
+            |vars, heap| {
+                let mut spec = InventorySpec::default();
+                let mut all: Option<GroupSpec> = None;
+                for (name, v, line) in vars {
+                    let (hosts_v, data) = match v.get_type() {
+                        "list" => (v, Data::new()),
+                        "tuple" => {
+                            let items: Vec<Value<'_>> = v
+                                .iterate(heap)
+                                .map_err(|e| LangError::from_starlark(&e, |m| m.to_string()))?
+                                .collect();
+                            if items.len() != 2 || items[0].get_type() != "list" {
+                                continue;
                             }
-                        };
-                        (items[0], data)
-                    }
-                    _ => continue,
-                };
-                let items: Vec<Value<'_>> = hosts_v
-                    .iterate(heap)
-                    .map_err(|e| LangError::from_starlark(&e, |m| m.to_string()))?
-                    .collect();
-                let mut hosts = Vec::new();
-                let mut valid = true;
-                for item in items {
-                    match host_item(item, heap) {
-                        Some(h) => hosts.push(h),
-                        None => {
-                            valid = false;
-                            break;
+                            let data = match to_json(items[1]) {
+                                Ok(Json::Object(m)) => m,
+                                _ => {
+                                    return Err(LangError::new(
+                                        ErrorKind::Invalid,
+                                        format!("the data of group `{name}` must be a dict"),
+                                    )
+                                    .at(Location {
+                                        file: file.to_string(),
+                                        line,
+                                        column: 1,
+                                    }))
+                                }
+                            };
+                            (items[0], data)
+                        }
+                        _ => continue,
+                    };
+                    let items: Vec<Value<'_>> = hosts_v
+                        .iterate(heap)
+                        .map_err(|e| LangError::from_starlark(&e, |m| m.to_string()))?
+                        .collect();
+                    let mut hosts = Vec::new();
+                    let mut valid = true;
+                    for item in items {
+                        match host_item(item, heap) {
+                            Some(h) => hosts.push(h),
+                            None => {
+                                valid = false;
+                                break;
+                            }
                         }
                     }
-                }
-                if !valid {
-                    spec.warnings.push(format!(
+                    if !valid {
+                        spec.warnings.push(format!(
                         "ignoring host group `{name}` ({file}:{line}): groups may only contain names or (name, data) tuples"
                     ));
-                    continue;
+                        continue;
+                    }
+                    let group = GroupSpec { hosts, data };
+                    if name == "all" {
+                        all = Some(group);
+                    } else {
+                        spec.groups.insert(name, group);
+                    }
                 }
-                let group = GroupSpec { hosts, data };
-                if name == "all" {
-                    all = Some(group);
-                } else {
-                    spec.groups.insert(name, group);
-                }
-            }
-            spec.all = match all {
-                Some(a) => a,
-                None => {
-                    let mut a = GroupSpec::default();
-                    for g in spec.groups.values() {
-                        for (h, _) in &g.hosts {
-                            if !a.hosts.iter().any(|(n, _)| n == h) {
-                                a.hosts.push((h.clone(), Data::new()));
+                spec.all = match all {
+                    Some(a) => a,
+                    None => {
+                        let mut a = GroupSpec::default();
+                        for g in spec.groups.values() {
+                            for (h, _) in &g.hosts {
+                                if !a.hosts.iter().any(|(n, _)| n == h) {
+                                    a.hosts.push((h.clone(), Data::new()));
+                                }
                             }
                         }
+                        a
                     }
-                    a
-                }
-            };
-            Ok(spec)
-        })?;
+                };
+                Ok(spec)
+            },
+        )?;
         if let Some(stem) = file_group {
             if !spec.groups.contains_key(stem) && stem != "all" {
-                let hosts = spec.all.hosts.iter().map(|(n, _)| (n.clone(), Data::new())).collect();
-                spec.groups.insert(stem.to_string(), GroupSpec { hosts, data: Data::new() });
+                let hosts = spec
+                    .all
+                    .hosts
+                    .iter()
+                    .map(|(n, _)| (n.clone(), Data::new()))
+                    .collect();
+                spec.groups.insert(
+                    stem.to_string(),
+                    GroupSpec {
+                        hosts,
+                        data: Data::new(),
+                    },
+                );
             }
         }
         Ok(spec)
@@ -251,11 +274,19 @@ impl InventorySpec {
 
 /// The group_data directories pyinfra reads, in order: `<cwd>/group_data`, then
 /// `<inventory dir>/group_data` (when different), then the `--group-data` ones.
-pub fn group_data_dirs(cwd: &Path, inventory_file: Option<&Path>, extra: &[PathBuf]) -> Vec<PathBuf> {
+pub fn group_data_dirs(
+    cwd: &Path,
+    inventory_file: Option<&Path>,
+    extra: &[PathBuf],
+) -> Vec<PathBuf> {
     let mut dirs = vec![cwd.join("group_data")];
     if let Some(inv) = inventory_file {
         if let Some(parent) = inv.parent() {
-            let parent = if parent.as_os_str().is_empty() { cwd } else { parent };
+            let parent = if parent.as_os_str().is_empty() {
+                cwd
+            } else {
+                parent
+            };
             let d = parent.join("group_data");
             if !dirs.contains(&d) && parent != cwd {
                 dirs.push(d);
@@ -269,7 +300,10 @@ pub fn group_data_dirs(cwd: &Path, inventory_file: Option<&Path>, extra: &[PathB
 /// Evaluate every `*.py` in `dirs` (missing directories are skipped; files in name order):
 /// each file's public top-level variables are the data of the group named after the file,
 /// later directories overriding earlier ones. `inventory` is available in the files.
-pub fn load_group_data(dirs: &[PathBuf], inventory: &InventoryView) -> Result<IndexMap<String, Data>, LangError> {
+pub fn load_group_data(
+    dirs: &[PathBuf],
+    inventory: &InventoryView,
+) -> Result<IndexMap<String, Data>, LangError> {
     let mut out: IndexMap<String, Data> = IndexMap::new();
     let view = Arc::new(inventory.clone());
     for dir in dirs {
@@ -289,7 +323,11 @@ pub fn load_group_data(dirs: &[PathBuf], inventory: &InventoryView) -> Result<In
             if file.extension().and_then(|e| e.to_str()) != Some("py") {
                 continue;
             }
-            let Some(group) = file.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+            let Some(group) = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .map(str::to_string)
+            else {
                 continue;
             };
             let data = load_group_data_file(&file, view.clone())?;
@@ -306,10 +344,17 @@ pub fn load_group_data_file(path: &Path, inventory: Arc<InventoryView>) -> Resul
 }
 
 /// [`load_group_data_file`] on source text.
-pub fn group_data_from_source(file: &str, source: &str, inventory: Arc<InventoryView>) -> Result<Data, LangError> {
+pub fn group_data_from_source(
+    file: &str,
+    source: &str,
+    inventory: Arc<InventoryView>,
+) -> Result<Data, LangError> {
     let globals = GlobalsBuilder::extended_by(EXTENSIONS).build();
     let vars = eval_data_file_with(file, source, &globals, |m| {
-        m.set("inventory", m.heap().alloc(InventoryValue { view: inventory }));
+        m.set(
+            "inventory",
+            m.heap().alloc(InventoryValue { view: inventory }),
+        );
     })?;
     Ok(vars
         .values
@@ -381,7 +426,9 @@ impl fmt::Display for InventoryValue {
 }
 
 fn names<'v>(heap: Heap<'v>, names: &[String]) -> Value<'v> {
-    heap.alloc(AllocList(names.iter().map(|n| heap.alloc_str(n).to_value())))
+    heap.alloc(AllocList(
+        names.iter().map(|n| heap.alloc_str(n).to_value()),
+    ))
 }
 
 #[starlark_value(type = "Inventory")]
@@ -394,7 +441,14 @@ impl<'v> StarlarkValue<'v> for InventoryValue {
     fn get_attr(&self, attribute: &str, heap: Heap<'v>) -> Option<Value<'v>> {
         match attribute {
             "hosts" => Some(names(heap, &self.view.hosts)),
-            "groups" => Some(heap.alloc(AllocList(self.view.groups.keys().map(|g| heap.alloc_str(g).to_value())))),
+            "groups" => Some(
+                heap.alloc(AllocList(
+                    self.view
+                        .groups
+                        .keys()
+                        .map(|g| heap.alloc_str(g).to_value()),
+                )),
+            ),
             _ => None,
         }
     }
@@ -424,7 +478,9 @@ fn inventory_methods(builder: &mut MethodsBuilder) {
         match this.view.groups.get(name) {
             Some(hosts) => Ok(names(heap, hosts)),
             None if !default.is_none() => Ok(default),
-            None => Err(crate::error::native_error(format!("no group `{name}` in the inventory"))),
+            None => Err(crate::error::native_error(format!(
+                "no group `{name}` in the inventory"
+            ))),
         }
     }
 

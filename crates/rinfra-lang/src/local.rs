@@ -52,6 +52,9 @@ pub(crate) fn local_module(builder: &mut GlobalsBuilder) {
         // Order prefix of the included file: this file's prefix plus the lines that led here.
         let mut prefix = st.order_prefix.borrow().clone();
         for frame in &stack.frames {
+            if frame.name == "__rinfra_decorated" {
+                continue;
+            }
             if let Some(loc) = &frame.location {
                 prefix.push((loc.resolve_span().begin.line + 1) as u64);
             }
@@ -96,9 +99,7 @@ pub(crate) fn local_module(builder: &mut GlobalsBuilder) {
     }
 
     /// Not supported: deploy code does not run local commands.
-    fn shell(
-        #[starlark(args)] _args: UnpackTuple<Value>,
-    ) -> starlark::Result<NoneType> {
+    fn shell(#[starlark(args)] _args: UnpackTuple<Value>) -> starlark::Result<NoneType> {
         Err(native_error_hint(
             "`local.shell` is not supported in deploy files",
             "run the command before rinfra and pass its output with `--data`, or read a file with `local.read_file`",
@@ -179,22 +180,34 @@ pub(crate) fn os_path_module(builder: &mut GlobalsBuilder) {
     }
 
     /// `os.path.abspath(p)`, relative to the deploy directory.
-    fn abspath(#[starlark(require = pos)] p: &str, eval: &mut Evaluator<'_, '_, '_>) -> starlark::Result<String> {
+    fn abspath(
+        #[starlark(require = pos)] p: &str,
+        eval: &mut Evaluator<'_, '_, '_>,
+    ) -> starlark::Result<String> {
         Ok(normalize(&cwd_path(eval, p)?).display().to_string())
     }
 
     /// `os.path.exists(p)`, relative to the deploy directory.
-    fn exists(#[starlark(require = pos)] p: &str, eval: &mut Evaluator<'_, '_, '_>) -> starlark::Result<bool> {
+    fn exists(
+        #[starlark(require = pos)] p: &str,
+        eval: &mut Evaluator<'_, '_, '_>,
+    ) -> starlark::Result<bool> {
         Ok(cwd_path(eval, p)?.exists())
     }
 
     /// `os.path.isfile(p)`.
-    fn isfile(#[starlark(require = pos)] p: &str, eval: &mut Evaluator<'_, '_, '_>) -> starlark::Result<bool> {
+    fn isfile(
+        #[starlark(require = pos)] p: &str,
+        eval: &mut Evaluator<'_, '_, '_>,
+    ) -> starlark::Result<bool> {
         Ok(cwd_path(eval, p)?.is_file())
     }
 
     /// `os.path.isdir(p)`.
-    fn isdir(#[starlark(require = pos)] p: &str, eval: &mut Evaluator<'_, '_, '_>) -> starlark::Result<bool> {
+    fn isdir(
+        #[starlark(require = pos)] p: &str,
+        eval: &mut Evaluator<'_, '_, '_>,
+    ) -> starlark::Result<bool> {
         Ok(cwd_path(eval, p)?.is_dir())
     }
 

@@ -6,14 +6,18 @@ use std::fmt;
 use std::sync::Arc;
 
 use allocative::Allocative;
-use rinfra_core::{is_global_argument, Condition, ConditionKind, GlobalArguments, OpCall, Operation};
+use rinfra_core::{
+    is_global_argument, Condition, ConditionKind, GlobalArguments, OpCall, Operation,
+};
 use serde_json::{Map, Value as Json};
 use starlark::environment::GlobalsBuilder;
 use starlark::eval::{Arguments, Evaluator};
 use starlark::starlark_module;
 use starlark::starlark_simple_value;
 use starlark::values::tuple::UnpackTuple;
-use starlark::values::{ValueLike, Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value, starlark_value};
+use starlark::values::{
+    starlark_value, Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value, ValueLike,
+};
 
 use crate::context::state;
 use crate::convert::to_json;
@@ -107,13 +111,18 @@ fn bind_op_args<'v>(
                 op.name()
             )));
         }
-        let j = to_json(*v).map_err(|e| native_error(format!("argument `{k}` of `{}`: {e}", op.name())))?;
+        let j = to_json(*v)
+            .map_err(|e| native_error(format!("argument `{k}` of `{}`: {e}", op.name())))?;
         out.insert(k.clone(), j);
     }
     for p in params.iter().filter(|p| p.required) {
         if !out.contains_key(p.name) {
             return Err(native_error_hint(
-                &format!("missing required argument `{}` for operation `{}`", p.name, op.name()),
+                &format!(
+                    "missing required argument `{}` for operation `{}`",
+                    p.name,
+                    op.name()
+                ),
                 &format!("arguments of `{}`: {}", op.name(), valid.join(", ")),
             ));
         }
@@ -136,10 +145,16 @@ pub(crate) fn split_global_args<'v>(
             if k.starts_with('_') {
                 let globals: Vec<&str> = rinfra_core::all_global_arguments().collect();
                 let hint = match did_you_mean(k, globals.iter().copied()) {
-                    Some(best) => format!("did you mean `{best}`? global arguments: {}", globals.join(", ")),
+                    Some(best) => format!(
+                        "did you mean `{best}`? global arguments: {}",
+                        globals.join(", ")
+                    ),
                     None => format!("global arguments: {}", globals.join(", ")),
                 };
-                return Err(native_error_hint(&format!("unknown global argument `{k}`"), &hint));
+                return Err(native_error_hint(
+                    &format!("unknown global argument `{k}`"),
+                    &hint,
+                ));
             }
             rest.push((k.clone(), *v));
             continue;
@@ -153,7 +168,8 @@ pub(crate) fn split_global_args<'v>(
                 ))
             }
             _ => {
-                let j = to_json(*v).map_err(|e| native_error(format!("global argument `{k}`: {e}")))?;
+                let j =
+                    to_json(*v).map_err(|e| native_error(format!("global argument `{k}`: {e}")))?;
                 // Check the type now, so the error points at the call.
                 GlobalArguments::default()
                     .set(k, &j)
@@ -199,7 +215,10 @@ pub(crate) fn to_conditions<'v>(
         return to_conditions(r, eval);
     }
     Err(native_error_hint(
-        &format!("`_if` must be a condition, a bool or a list of them, got `{}`", v.get_type()),
+        &format!(
+            "`_if` must be a condition, a bool or a list of them, got `{}`",
+            v.get_type()
+        ),
         "write `_if=op.did_change`, `_if=any_changed(a, b)` or `_if=[a.did_change, b.did_succeed]`",
     ))
 }
@@ -217,6 +236,11 @@ pub(crate) fn record_call<'v>(
     let mut order = st.order_prefix.borrow().clone();
     let mut location = None;
     for frame in &stack.frames {
+        // The wrapper of decorated functions is called from the decorator line; leave it out
+        // so the key and location are those of the user's call.
+        if frame.name == "__rinfra_decorated" {
+            continue;
+        }
         if let Some(loc) = &frame.location {
             let line = loc.resolve_span().begin.line + 1;
             order.push(line as u64);
@@ -325,7 +349,11 @@ impl<'v> StarlarkValue<'v> for ConditionValue {
     }
 }
 
-fn metas_to_conditions<'v>(ops: &[Value<'v>], kind: ConditionKind, what: &str) -> starlark::Result<Vec<Condition>> {
+fn metas_to_conditions<'v>(
+    ops: &[Value<'v>],
+    kind: ConditionKind,
+    what: &str,
+) -> starlark::Result<Vec<Condition>> {
     ops.iter()
         .map(|v| match v.downcast_ref::<OpMeta>() {
             Some(m) => Ok(Condition::Op {
@@ -370,7 +398,10 @@ pub(crate) fn condition_globals(builder: &mut GlobalsBuilder) {
 }
 
 /// The closest candidate within a small edit distance.
-pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = edit_distance(word, c);
@@ -382,19 +413,30 @@ pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a 
     best.map(|(_, c)| c)
 }
 
+/// Optimal string alignment distance (an adjacent transposition costs 1).
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
     for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
         }
-        prev = cur;
     }
-    prev[b.len()]
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -403,8 +445,14 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("sudo", ["_sudo", "src"].into_iter()), Some("_sudo"));
-        assert_eq!(did_you_mean("dset", ["src", "dest"].into_iter()), Some("dest"));
+        assert_eq!(
+            did_you_mean("sudo", ["_sudo", "src"].into_iter()),
+            Some("_sudo")
+        );
+        assert_eq!(
+            did_you_mean("dset", ["src", "dest"].into_iter()),
+            Some("dest")
+        );
         assert_eq!(did_you_mean("zzzzzz", ["src", "dest"].into_iter()), None);
     }
 }

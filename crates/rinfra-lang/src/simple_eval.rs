@@ -46,11 +46,14 @@ pub(crate) fn parse(file: &str, source: &str) -> Result<(AstModule, CompatOutput
 
 /// The line (1-based) of the first top-level `name = ...` in `source`.
 pub(crate) fn assignment_line(source: &str, name: &str) -> Option<usize> {
-    source.lines().position(|l| {
-        l.strip_prefix(name)
-            .is_some_and(|rest| rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("=="))
-    })
-    .map(|i| i + 1)
+    source
+        .lines()
+        .position(|l| {
+            l.strip_prefix(name).is_some_and(|rest| {
+                rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("==")
+            })
+        })
+        .map(|i| i + 1)
 }
 
 /// Public top-level variables of a data file, in source order: name → (JSON, line).

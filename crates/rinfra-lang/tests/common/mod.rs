@@ -27,7 +27,11 @@ impl Operation for TestOp {
     fn params(&self) -> &'static [Param] {
         self.params
     }
-    async fn generate(&self, _args: &OpArgs, _host: &dyn OpHost) -> Result<OpOutcome, OperationError> {
+    async fn generate(
+        &self,
+        _args: &OpArgs,
+        _host: &dyn OpHost,
+    ) -> Result<OpOutcome, OperationError> {
         Ok(OpOutcome::noop("test"))
     }
 }
@@ -65,10 +69,31 @@ pub fn registries() -> (Arc<OperationRegistry>, Arc<FactRegistry>) {
                 Param::optional("mode"),
             ][..],
         ),
-        ("files.directory", &[Param::required("path"), Param::optional("present"), Param::optional("user")][..]),
+        (
+            "files.directory",
+            &[
+                Param::required("path"),
+                Param::optional("present"),
+                Param::optional("user"),
+            ][..],
+        ),
         ("server.shell", &[Param::required("commands")][..]),
-        ("server.user", &[Param::required("user"), Param::optional("present"), Param::optional("home")][..]),
-        ("apt.packages", &[Param::optional("packages"), Param::optional("present"), Param::optional("update")][..]),
+        (
+            "server.user",
+            &[
+                Param::required("user"),
+                Param::optional("present"),
+                Param::optional("home"),
+            ][..],
+        ),
+        (
+            "apt.packages",
+            &[
+                Param::optional("packages"),
+                Param::optional("present"),
+                Param::optional("update"),
+            ][..],
+        ),
     ] {
         // Leak the params so they are 'static, as real ops' are.
         let params: &'static [Param] = Box::leak(params.to_vec().into_boxed_slice());
@@ -106,7 +131,10 @@ impl FactProvider for TableFacts {
     fn get_fact(&self, fact: &str, args: Map<String, Value>) -> Result<Value, String> {
         let key = format!("{fact} {}", Value::Object(args));
         self.asked.lock().unwrap().push(key.clone());
-        self.table.get(&key).cloned().ok_or_else(|| format!("no test value for {key}"))
+        self.table
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| format!("no test value for {key}"))
     }
 }
 
@@ -140,7 +168,12 @@ impl Project {
     }
 
     /// Write `deploy.py` and evaluate it for `host`.
-    pub fn run_with(&self, src: &str, host: &HostContext, facts: &dyn FactProvider) -> Result<DeployOutput, LangError> {
+    pub fn run_with(
+        &self,
+        src: &str,
+        host: &HostContext,
+        facts: &dyn FactProvider,
+    ) -> Result<DeployOutput, LangError> {
         let path = self.file("deploy.py", src);
         let env = self.env();
         let file = env.load_file(&path)?;
@@ -174,7 +207,10 @@ pub fn summary(calls: &[OpCall]) -> Vec<String> {
                 c.location
             );
             if !c.global_args.is_empty() {
-                s.push_str(&format!(" globals={}", Value::Object(c.global_args.clone())));
+                s.push_str(&format!(
+                    " globals={}",
+                    Value::Object(c.global_args.clone())
+                ));
             }
             s
         })
