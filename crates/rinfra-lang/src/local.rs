@@ -43,12 +43,15 @@ pub(crate) fn local_module(builder: &mut GlobalsBuilder) {
         }
         let path = st.local_path(filename);
         let display = display_path(&path, &st.cwd);
-        let file = LoadedFile::load(&path, &display).map_err(|e| {
-            native_error(match e.location() {
-                Some(_) => e.to_string(),
-                None => format!("local.include: {e}"),
-            })
-        })?;
+        let file = match LoadedFile::load(&path, &display) {
+            Ok(f) => f,
+            Err(e) if e.location().is_some() => {
+                let message = e.to_string();
+                st.inner_error.borrow_mut().get_or_insert(e);
+                return Err(native_error(format!("in included file: {message}")));
+            }
+            Err(e) => return Err(native_error(format!("local.include: {e}"))),
+        };
         // Order prefix of the included file: this file's prefix plus the lines that led here.
         let mut prefix = st.order_prefix.borrow().clone();
         for frame in &stack.frames {
