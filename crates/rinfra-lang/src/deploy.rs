@@ -28,8 +28,9 @@ use crate::error::{ErrorKind, LangError, Location};
 use crate::facts::{fact_globals, FactProvider, FactRef};
 use crate::host::{HostValue, HOST_DATA_TYPE};
 use crate::inventory::{InventoryValue, InventoryView};
-use crate::local::{display_path, environ_snapshot, local_module, os_module, os_path_module};
+use crate::local::{display_path, local_module};
 use crate::operations::{condition_globals, OpFunction};
+use crate::os::{environ_snapshot, os_module, os_path_module};
 use crate::simple_eval::{parse, EXTENSIONS};
 
 /// A deploy file read from disk and run through the compatibility pass (once; it is parsed

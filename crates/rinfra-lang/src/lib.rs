@@ -43,6 +43,7 @@ mod host;
 mod inventory;
 mod local;
 mod operations;
+mod os;
 mod simple_eval;
 
 pub use compat::{rewrite as compat_rewrite, CompatOutput};
