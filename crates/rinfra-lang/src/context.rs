@@ -25,7 +25,7 @@ pub(crate) struct FileFrame {
 /// An enclosing `@deploy` call or `local.include` (pyinfra's `host.deploy(...)` context).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct DeployFrame {
-    /// The deploy's name; `None` for includes (they do not prefix operation names).
+    /// The deploy's name (an included file's path); `None` for `host.when`/`host.arguments`.
     pub(crate) name: Option<String>,
     /// Global arguments given when calling the deploy function.
     pub(crate) args: Map<String, Json>,
@@ -103,7 +103,7 @@ pub(crate) struct EvalState<'e> {
     pub(crate) calls: RefCell<Vec<OpCall>>,
     /// How many calls had each base order so far (pyinfra's duplicate op hashes in loops).
     pub(crate) seen_orders: RefCell<HashMap<Vec<u64>, u64>>,
-    pub(crate) deploys: RefCell<Vec<DeployFrame>>,
+    pub(crate) deploys: Arc<Mutex<Vec<DeployFrame>>>,
     pub(crate) files: RefCell<Vec<FileFrame>>,
     /// Order prefix of the file being evaluated: `[file_index]`, then for an included file the
     /// lines of the frames that led to the `local.include` call.

@@ -122,7 +122,7 @@ pub(crate) fn decorator_globals(builder: &mut GlobalsBuilder) {
         if let Some(d) = decorator.downcast_ref::<DeployDecorator>() {
             {
                 let st = state(eval)?;
-                st.deploys.borrow_mut().push(DeployFrame {
+                lock(&st.deploys).push(DeployFrame {
                     name: Some(d.name.clone().unwrap_or_else(|| fname.to_string())),
                     args: globals,
                     conditions,
@@ -131,7 +131,7 @@ pub(crate) fn decorator_globals(builder: &mut GlobalsBuilder) {
             }
             let result = eval.eval_function(func, &args.items, &rest_ref);
             let st = state(eval)?;
-            st.deploys.borrow_mut().pop();
+            lock(&st.deploys).pop();
             lock(&st.data.deploy_data).pop();
             return result;
         }

@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use rinfra_core::{FactRegistry, OpCall, OperationRegistry};
 use serde_json::{Map, Value as Json};
-use starlark::environment::{Globals, GlobalsBuilder, Module};
-use starlark::eval::Evaluator;
+use starlark::environment::{FrozenModule, Globals, GlobalsBuilder, Module};
+use starlark::eval::{Evaluator, FileLoader};
 use starlark::syntax::AstModule;
 use starlark::PrintHandler;
 
@@ -298,66 +298,113 @@ impl PrintHandler for CollectPrints<'_, '_> {
 
 /// Evaluate one file (the deploy file or an included one) for the host of `state`.
 pub(crate) fn eval_file(state: &EvalState<'_>, file: &LoadedFile) -> Result<(), LangError> {
-    let ast = file.ast()?;
-    let host_name = state.host_name.clone();
-    let result = Module::with_temp_heap(|module| {
-        let heap = module.heap();
-        module.set(
-            "host",
-            heap.alloc(HostValue {
-                name: state.host_name.clone(),
-                groups: state.host_groups.clone(),
-                data: state.data.clone(),
-            }),
-        );
-        module.set(
-            "config",
-            heap.alloc(ConfigValue {
-                config: state.config.clone(),
-            }),
-        );
-        module.set(
-            "inventory",
-            heap.alloc(InventoryValue {
-                view: state.inventory.clone(),
-            }),
-        );
-        module.set(
-            "__file__",
-            heap.alloc_str(&file.path.display().to_string()).to_value(),
-        );
-        for (name, fact) in &file.compat.fact_imports {
-            if state.facts.get(fact).is_err() {
-                let line = file
-                    .source
-                    .lines()
-                    .position(|l| l.contains("import") && l.contains(name.as_str()))
-                    .map_or(1, |i| i + 1);
-                return Err(
-                    LangError::new(ErrorKind::Eval, format!("unknown fact `{fact}`")).at(
-                        Location {
-                            file: file.display.clone(),
-                            line,
-                            column: 1,
-                        },
-                    ),
-                );
-            }
-            module.set(name, heap.alloc(FactRef { name: fact.clone() }));
-        }
-        let printer = CollectPrints(state);
-        let mut eval = Evaluator::new(&module);
-        eval.extra = Some(state);
-        eval.set_print_handler(&printer);
-        eval.eval_module(ast, state.globals)
-            .map(|_| ())
-            .map_err(|e| LangError::from_starlark(&e, |m| reword(m, &host_name)))
-    });
+    let result = Module::with_temp_heap(|module| run_file(state, file, &module));
     // An error inside an included file is reported where it happened.
     if let Some(inner) = state.inner_error.borrow_mut().take() {
         return Err(inner);
     }
     result
+}
+
+/// Predeclare the per-host names in `module` and evaluate `file` in it.
+fn run_file<'v>(
+    state: &EvalState<'_>,
+    file: &LoadedFile,
+    module: &Module<'v>,
+) -> Result<(), LangError> {
+    let ast = file.ast()?;
+    let heap = module.heap();
+    module.set(
+        "host",
+        heap.alloc(HostValue {
+            name: state.host_name.clone(),
+            groups: state.host_groups.clone(),
+            data: state.data.clone(),
+        }),
+    );
+    module.set(
+        "config",
+        heap.alloc(ConfigValue {
+            config: state.config.clone(),
+        }),
+    );
+    module.set(
+        "inventory",
+        heap.alloc(InventoryValue {
+            view: state.inventory.clone(),
+        }),
+    );
+    module.set(
+        "__file__",
+        heap.alloc_str(&file.path.display().to_string()).to_value(),
+    );
+    for (name, fact) in &file.compat.fact_imports {
+        if state.facts.get(fact).is_err() {
+            let line = file
+                .source
+                .lines()
+                .position(|l| l.contains("import") && l.contains(name.as_str()))
+                .map_or(1, |i| i + 1);
+            return Err(
+                LangError::new(ErrorKind::Eval, format!("unknown fact `{fact}`")).at(Location {
+                    file: file.display.clone(),
+                    line,
+                    column: 1,
+                }),
+            );
+        }
+        module.set(name, heap.alloc(FactRef { name: fact.clone() }));
+    }
+    let printer = CollectPrints(state);
+    let loader = LocalModules { state };
+    let mut eval = Evaluator::new(module);
+    eval.extra = Some(state);
+    eval.set_print_handler(&printer);
+    eval.set_loader(&loader);
+    eval.eval_module(ast, state.globals)
+        .map(|_| ())
+        .map_err(|e| LangError::from_starlark(&e, |m| reword(m, &state.host_name)))
+}
+
+/// Loads local helper files for `from utils import helper` (rewritten to
+/// `load("utils.py", "helper")`): `<module path>.py` relative to the deploy directory, or
+/// failing that to the importing file. A helper sees the same `host`, `config` and predeclared
+/// names; operations it calls are recorded like any others.
+struct LocalModules<'s, 'e> {
+    state: &'s EvalState<'e>,
+}
+
+impl FileLoader for LocalModules<'_, '_> {
+    fn load(&self, path: &str) -> starlark::Result<FrozenModule> {
+        let st = self.state;
+        let module_name = path.trim_end_matches(".py").replace('/', ".");
+        let resolved = st.local_path(path);
+        if !resolved.is_file() {
+            return Err(crate::error::native_error_hint(
+                &format!("cannot import `{module_name}`: no file `{path}` in the deploy directory"),
+                "deploy files can import pyinfra's modules (`pyinfra`, `pyinfra.operations`, `pyinfra.facts.<module>`, `pyinfra.api`), `os`, `os.path` and local `.py` helper files; Python packages are not available",
+            ));
+        }
+        let display = display_path(&resolved, &st.cwd);
+        let stash = |e: LangError| {
+            let message = e.to_string();
+            st.inner_error.borrow_mut().get_or_insert(e);
+            crate::error::native_error(format!("in imported file: {message}"))
+        };
+        let file = LoadedFile::load(&resolved, &display).map_err(stash)?;
+        st.files.borrow_mut().push(FileFrame {
+            path: resolved,
+            display,
+        });
+        let result = Module::with_temp_heap(|module| {
+            run_file(st, &file, &module)?;
+            module
+                .freeze()
+                .map_err(|e| LangError::new(ErrorKind::Eval, format!("`{path}`: {e:?}")))
+        });
+        st.files.borrow_mut().pop();
+        result.map_err(stash)
+    }
 }
 
 /// Make Starlark's messages about our objects speak pyinfra.

@@ -2,7 +2,8 @@
 //! `host.get_fact(Fact, ...)`, `host.loop(items)`, `host.noop(reason)`.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use allocative::Allocative;
 use starlark::environment::{Methods, MethodsBuilder, MethodsStatic};
@@ -17,10 +18,11 @@ use starlark::values::{
     starlark_value, Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value,
 };
 
-use crate::context::{lock, HostDataLayers};
+use crate::context::{lock, state, DeployFrame, HostDataLayers};
 use crate::convert::to_json;
 use crate::error::native_error;
 use crate::facts::get_fact;
+use crate::operations::{split_global_args, to_conditions};
 
 /// The `host` object of one evaluation.
 #[derive(Debug, ProvidesStaticType, NoSerialize, Allocative)]
@@ -93,12 +95,105 @@ fn host_methods(builder: &mut MethodsBuilder) {
         Ok(heap.alloc(AllocList(items)))
     }
 
+    /// `with host.when(condition):` (rewritten to a one-pass `for`): the block's operations
+    /// get `_if=condition`. A function is called now; it may return a condition or a bool.
+    fn when<'v>(
+        #[starlark(this)] _this: &HostValue,
+        #[starlark(require = pos)] condition: Value<'v>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<WithContext> {
+        let conditions = to_conditions(condition, eval)?;
+        with_context(
+            eval,
+            DeployFrame {
+                conditions,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// `with host.arguments(_sudo=True, ...):`: global arguments for the block's operations.
+    fn arguments<'v>(
+        #[starlark(this)] _this: &HostValue,
+        #[starlark(kwargs)] kwargs: DictRef<'v>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<WithContext> {
+        let named: Vec<(String, Value<'v>)> = kwargs
+            .iter()
+            .map(|(k, v)| (k.unpack_str().unwrap_or_default().to_string(), v))
+            .collect();
+        let (args, conditions, rest) = split_global_args(&named, eval)?;
+        if let Some((k, _)) = rest.first() {
+            return Err(native_error(format!(
+                "`host.arguments` takes global arguments only, got `{k}`"
+            )));
+        }
+        with_context(
+            eval,
+            DeployFrame {
+                name: None,
+                args,
+                conditions,
+            },
+        )
+    }
+
     /// `host.noop(reason)`: accepted and ignored outside operations.
     fn noop<'v>(
         #[starlark(this)] _this: &HostValue,
         #[starlark(require = pos)] _reason: &str,
     ) -> starlark::Result<NoneType> {
         Ok(NoneType)
+    }
+}
+
+fn with_context(eval: &Evaluator<'_, '_, '_>, frame: DeployFrame) -> starlark::Result<WithContext> {
+    Ok(WithContext {
+        frame,
+        stack: state(eval)?.deploys.clone(),
+        pushed: AtomicBool::new(false),
+    })
+}
+
+/// The value of `host.when(...)`/`host.arguments(...)`. The compatibility pass turns
+/// `with X:` into `for _ in X:`; iterating pushes the context for the one pass through the
+/// block and `iter_stop` (called exactly once, also on `break`/`return`) pops it.
+#[derive(Debug, ProvidesStaticType, NoSerialize, Allocative)]
+pub(crate) struct WithContext {
+    #[allocative(skip)]
+    frame: DeployFrame,
+    #[allocative(skip)]
+    stack: Arc<Mutex<Vec<DeployFrame>>>,
+    #[allocative(skip)]
+    pushed: AtomicBool,
+}
+starlark_simple_value!(WithContext);
+
+impl fmt::Display for WithContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<host context>")
+    }
+}
+
+#[starlark_value(type = "HostContext")]
+impl<'v> StarlarkValue<'v> for WithContext {
+    unsafe fn iterate(&self, me: Value<'v>, _heap: Heap<'v>) -> starlark::Result<Value<'v>> {
+        Ok(me)
+    }
+
+    unsafe fn iter_next(&self, index: usize, _heap: Heap<'v>) -> Option<Value<'v>> {
+        if index == 0 && !self.pushed.swap(true, Ordering::SeqCst) {
+            lock(&self.stack).push(self.frame.clone());
+            Some(Value::new_none())
+        } else {
+            None
+        }
+    }
+
+    unsafe fn iter_stop(&self) {
+        if self.pushed.swap(false, Ordering::SeqCst) {
+            lock(&self.stack).pop();
+        }
     }
 }
 

@@ -66,9 +66,13 @@ pub(crate) fn local_module(builder: &mut GlobalsBuilder) {
         let old_config = lock(&st.config).clone();
         st.files.borrow_mut().push(FileFrame {
             path: path.clone(),
-            display,
+            display: display.clone(),
         });
-        st.deploys.borrow_mut().push(DeployFrame::default());
+        // pyinfra names operations of included files `<file> | <op>`.
+        lock(&st.deploys).push(DeployFrame {
+            name: Some(display.clone()),
+            ..Default::default()
+        });
         lock(&st.data.deploy_data).push(data);
         *st.include_depth.borrow_mut() += 1;
 
@@ -76,7 +80,7 @@ pub(crate) fn local_module(builder: &mut GlobalsBuilder) {
 
         *st.include_depth.borrow_mut() -= 1;
         lock(&st.data.deploy_data).pop();
-        st.deploys.borrow_mut().pop();
+        lock(&st.deploys).pop();
         st.files.borrow_mut().pop();
         st.order_prefix.replace(old_prefix);
         // pyinfra resets config changes made by an included file.

@@ -72,8 +72,8 @@ fn bind_op_args<'v>(
     positional: &[Value<'v>],
     named: &[(String, Value<'v>)],
 ) -> starlark::Result<Map<String, Json>> {
-    let params = op.params();
-    let valid: Vec<&str> = params.iter().map(|p| p.name).collect();
+    let params: Vec<&rinfra_core::Param> = op.params().iter().filter(|p| p.name != "**").collect();
+    let valid: Vec<&str> = op.params().iter().map(|p| p.name).collect();
     let mut out = Map::new();
     if positional.len() > params.len() {
         return Err(native_error_hint(
@@ -91,9 +91,13 @@ fn bind_op_args<'v>(
             .map_err(|e| native_error(format!("argument `{}` of `{}`: {e}", p.name, op.name())))?;
         out.insert(p.name.to_string(), j);
     }
+    // An operation taking arbitrary keyword arguments (pyinfra's `files.template(**kwargs)`)
+    // declares a parameter named `**`.
+    let any_keyword = valid.contains(&"**");
     for (k, v) in named {
-        if !valid.contains(&k.as_str()) {
+        if !valid.contains(&k.as_str()) && !any_keyword {
             let mut hint = format!("arguments of `{}`: {}", op.name(), valid.join(", "));
+            // (`**` never appears here: an op with it accepts any name.)
             let globals: Vec<&str> = rinfra_core::all_global_arguments().collect();
             let candidates = valid.iter().chain(globals.iter()).copied();
             if let Some(best) = did_you_mean(k, candidates) {
@@ -260,7 +264,7 @@ pub(crate) fn record_call<'v>(
     let location = location.unwrap_or_else(|| st.current_file().display);
     let mut call = OpCall::new(op, args, order, location);
     call.global_args = globals;
-    for frame in st.deploys.borrow().iter() {
+    for frame in crate::context::lock(&st.deploys).iter() {
         if let Some(name) = &frame.name {
             call.deploy_names.push(name.clone());
         }

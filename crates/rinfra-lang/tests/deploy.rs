@@ -269,7 +269,8 @@ server.shell(f"after {config.SUDO}")
             r#"server.shell {"commands":"after False"} [0, 5] deploy.py:5"#,
         ]
     );
-    assert!(out.calls[1].deploy_names.is_empty());
+    assert_eq!(out.calls[1].deploy_names, vec!["tasks/app.py"]);
+    assert!(out.calls[0].deploy_names.is_empty());
 }
 
 #[test]

@@ -32,6 +32,8 @@ pub struct CompatOutput {
     pub op_module_imports: Vec<(String, usize)>,
     /// Every name bound by an import line (group_data files leave them out of the data).
     pub imported_names: Vec<String>,
+    /// `from <module> import ...` of a local helper file: `(module, line)`.
+    pub local_imports: Vec<(String, usize)>,
 }
 
 /// Python keywords Starlark reserves, with what to write instead.
@@ -47,7 +49,7 @@ fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
         ),
         "with" => (
             "`with` blocks are not supported in deploy files",
-            "read local files with `local.read_file(path)`; instead of `host.when(...)`/`host.arguments(...)` pass `_if=`/global arguments to each operation",
+            "read local files with `local.read_file(path)`; `with host.when(...):` and `with host.arguments(...):` are supported",
         ),
         "while" => (
             "`while` loops are not supported in deploy files",
@@ -146,7 +148,7 @@ impl Rewriter<'_> {
             .find('\n')
             .map_or(self.src.len(), |i| last.end + i);
         for b in &mut self.out[start..end] {
-            if *b != b'\n' && *b != b'\r' {
+            if !matches!(*b, b'\n' | b'\r' | b'\t') {
                 *b = b' ';
             }
         }
@@ -213,11 +215,12 @@ impl Rewriter<'_> {
                 "write `from pyinfra.operations import files`",
             ));
         }
-        if !allowed_import(&module) {
+        let local = !allowed_import(&module);
+        if local && (module.starts_with("pyinfra") || module.starts_with('.')) {
             return Err(self.unsupported(
                 &toks[1],
                 &format!("import from `{module}` is not supported in deploy files"),
-                "only pyinfra's modules (`pyinfra`, `pyinfra.operations`, `pyinfra.facts.<module>`, `pyinfra.api`), `os` and `os.path` can be imported; their names are predeclared",
+                "pyinfra's `pyinfra`, `pyinfra.operations`, `pyinfra.facts.<module>` and `pyinfra.api` can be imported (their names are predeclared), as can `os`, `os.path` and your own `.py` files next to the deploy",
             ));
         }
         let mut names = Vec::new();
@@ -248,6 +251,35 @@ impl Rewriter<'_> {
                     ))
                 }
             }
+        }
+        if local || module == "os" || module == "os.path" {
+            // `from os import path` -> `path = os.path`; `from utils import f` ->
+            // `load("utils.py", "f")` (a local helper file, see `DeployEnv`). Written on the
+            // first line of the statement; the others are blanked.
+            let text = if local {
+                let file = format!("{}.py", module.replace('.', "/"));
+                let mut t = format!("load({file:?}");
+                for (name, _) in &names {
+                    t.push_str(&format!(", {name:?}"));
+                }
+                t.push(')');
+                self.result
+                    .local_imports
+                    .push((module.clone(), toks[0].line + 1));
+                t
+            } else {
+                names
+                    .iter()
+                    .map(|(n, _)| format!("{n} = {module}.{n}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            self.blank(stmt);
+            self.inserts.push((toks[0].start, text));
+            for (name, _) in names {
+                self.result.imported_names.push(name);
+            }
+            return Ok(());
         }
         for (name, line) in names {
             if let Some(fact_module) = module.strip_prefix("pyinfra.facts.") {
@@ -305,6 +337,25 @@ impl Rewriter<'_> {
         // `def NAME(` becomes `def __rinfra_NAME(`.
         self.inserts.push((fname_tok.start, "__rinfra_".into()));
         Ok(Some(deco))
+    }
+
+    /// `with host.when(...):` / `with host.arguments(...):` (without `as`).
+    fn is_host_context(&self, stmt: &Stmt) -> bool {
+        let t: Vec<&str> = stmt.toks.iter().take(4).map(|t| self.text(t)).collect();
+        t.len() == 4
+            && t[1] == "host"
+            && t[2] == "."
+            && matches!(t[3], "when" | "arguments")
+            && !stmt.toks.iter().any(|t| self.text(t) == "as")
+    }
+
+    /// `with X:` becomes `for _ in X:`, a one-pass loop whose iteration pushes and pops the
+    /// context (see `host.when`).
+    fn with_stmt(&mut self, stmt: &Stmt) {
+        let w = &stmt.toks[0];
+        let (s, e) = (w.start, w.end);
+        self.replace(s, e, "for ");
+        self.inserts.push((e, "_ in".into()));
     }
 
     /// `yield EXPR` inside an `@operation()` function: `__Y__(EXPR)`, same width.
@@ -402,6 +453,10 @@ pub fn rewrite(file: &str, source: &str) -> Result<CompatOutput, LangError> {
         let word = rw.text(first).to_string();
         match (first.kind, word.as_str()) {
             (TokKind::Name, "import") => rw.import_stmt(stmt)?,
+            (TokKind::Name, "with") if rw.is_host_context(stmt) => {
+                rw.with_stmt(stmt);
+                rw.expressions(stmt, true)?;
+            }
             (TokKind::Name, "from") => rw.import_from_stmt(stmt)?,
             (TokKind::Punct, "@") => {
                 let deco = rw.decorator(stmt, stmts.get(i + 1))?;
@@ -551,16 +606,53 @@ mod tests {
             e.to_string(),
             "deploy.py:1:8: import of `json` is not supported in deploy files"
         );
-        let e = err("from typing import Any\n");
+        let e = err("from pyinfra.api.state import State\n");
         assert!(e
             .to_string()
-            .contains("import from `typing` is not supported"));
+            .contains("import from `pyinfra.api.state` is not supported"));
         let e = err("def f():\n    global x\n");
         assert_eq!(e.location().unwrap().line, 2);
         let e = err("from pyinfra.operations import files as f\n");
         assert!(e.to_string().contains("`import ... as ...`"));
         let e = err("@functools.cache\ndef f():\n    pass\n");
         assert!(e.to_string().contains("decorator `@functools`"));
+    }
+
+    #[test]
+    fn os_and_local_imports() {
+        let out = rewrite(
+            "deploy.py",
+            "from os import path\nfrom os.path import join, dirname\nfrom utils import (\n    helper,\n    other,\n)\nx = 1\n",
+        )
+        .unwrap();
+        let lines: Vec<&str> = out.source.lines().collect();
+        assert_eq!(lines[0].trim_end(), "path = os.path");
+        assert_eq!(
+            lines[1].trim_end(),
+            "join = os.path.join; dirname = os.path.dirname"
+        );
+        assert_eq!(
+            lines[2].trim_end(),
+            "load(\"utils.py\", \"helper\", \"other\")"
+        );
+        assert!(lines[3..6].iter().all(|l| l.trim().is_empty()));
+        assert_eq!(lines[6], "x = 1");
+        assert_eq!(out.local_imports, vec![("utils".to_string(), 3)]);
+        assert!(ok("from lib.helpers import f\n").starts_with("load(\"lib/helpers.py\", \"f\")"));
+    }
+
+    #[test]
+    fn with_host_contexts() {
+        assert_eq!(
+            ok("with host.when(lambda: x):\n    pass\n"),
+            "for _ in host.when(lambda: x):\n    pass\n"
+        );
+        assert_eq!(
+            ok("with host.arguments(_sudo=True):\n    pass\n"),
+            "for _ in host.arguments(_sudo=True):\n    pass\n"
+        );
+        let e = err("with host.when(x) as y:\n    pass\n");
+        assert!(e.to_string().contains("`with` blocks are not supported"));
     }
 
     #[test]
