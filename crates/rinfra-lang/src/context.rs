@@ -103,6 +103,8 @@ pub(crate) struct EvalState<'e> {
     pub(crate) calls: RefCell<Vec<OpCall>>,
     /// How many calls had each base order so far (pyinfra's duplicate op hashes in loops).
     pub(crate) seen_orders: RefCell<HashMap<Vec<u64>, u64>>,
+    /// Positions of the enclosing `host.loop(...)` loops (pyinfra's `host.loop_position`).
+    pub(crate) loop_position: Arc<Mutex<Vec<u64>>>,
     pub(crate) deploys: Arc<Mutex<Vec<DeployFrame>>>,
     pub(crate) files: RefCell<Vec<FileFrame>>,
     /// Order prefix of the file being evaluated: `[file_index]`, then for an included file the

@@ -247,6 +247,7 @@ impl DeployEnv {
             cwd: self.cwd.clone(),
             calls: Default::default(),
             seen_orders: Default::default(),
+            loop_position: Default::default(),
             deploys: Default::default(),
             files: std::cell::RefCell::new(vec![FileFrame {
                 path: file.path.clone(),

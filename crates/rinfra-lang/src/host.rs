@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use allocative::Allocative;
+use starlark::coerce::Coerce;
 use starlark::environment::{Methods, MethodsBuilder, MethodsStatic};
 use starlark::eval::Evaluator;
+use starlark::starlark_complex_value;
 use starlark::starlark_module;
 use starlark::starlark_simple_value;
 use starlark::values::dict::DictRef;
@@ -15,7 +17,8 @@ use starlark::values::list::AllocList;
 use starlark::values::none::NoneType;
 use starlark::values::tuple::UnpackTuple;
 use starlark::values::{
-    starlark_value, Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value,
+    starlark_value, Freeze, FreezeResult, Freezer, Heap, NoSerialize, ProvidesStaticType,
+    StarlarkValue, Trace, Tracer, Value, ValueLifetimeless, ValueLike,
 };
 
 use crate::context::{lock, state, DeployFrame, HostDataLayers};
@@ -84,15 +87,24 @@ fn host_methods(builder: &mut MethodsBuilder) {
         get_fact(fact, &args.items, Some(kwargs), eval)
     }
 
-    /// `host.loop(items)`: the items as a list. Operations in any loop already get distinct
-    /// order keys, so this only exists for pyinfra compatibility.
+    /// `for x in host.loop(items):` the items, with the loop position added to the order key of
+    /// the operations called in the loop body (pyinfra's `host.loop`), so that hosts taking
+    /// different branches inside loops still agree on the order.
     fn r#loop<'v>(
         #[starlark(this)] _this: &HostValue,
         #[starlark(require = pos)] items: Value<'v>,
-        heap: Heap<'v>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<Value<'v>> {
+        let heap = eval.heap();
         let items: Vec<Value<'v>> = items.iterate(heap)?.collect();
-        Ok(heap.alloc(AllocList(items)))
+        let positions = state(eval)?.loop_position.clone();
+        Ok(heap.alloc(HostLoop {
+            items,
+            shared: LoopShared {
+                positions,
+                pushed: Arc::new(AtomicBool::new(false)),
+            },
+        }))
     }
 
     /// `with host.when(condition):` (rewritten to a one-pass `for`): the block's operations
@@ -194,6 +206,77 @@ impl<'v> StarlarkValue<'v> for WithContext {
         if self.pushed.swap(false, Ordering::SeqCst) {
             lock(&self.stack).pop();
         }
+    }
+}
+
+/// What a [`HostLoop`] shares with the evaluation: the loop position stack.
+#[derive(Debug, Clone, Allocative)]
+pub(crate) struct LoopShared {
+    #[allocative(skip)]
+    positions: Arc<Mutex<Vec<u64>>>,
+    #[allocative(skip)]
+    pushed: Arc<AtomicBool>,
+}
+
+// SAFETY: `LoopShared` holds no Starlark values.
+unsafe impl Coerce<LoopShared> for LoopShared {}
+
+// SAFETY: `LoopShared` holds no Starlark values.
+unsafe impl<'v> Trace<'v> for LoopShared {
+    fn trace(&mut self, _tracer: &Tracer<'v>) {}
+}
+
+impl Freeze for LoopShared {
+    type Frozen = Self;
+    fn freeze(self, _freezer: &Freezer) -> FreezeResult<Self> {
+        Ok(self)
+    }
+}
+
+/// The value of `host.loop(items)`: iterating it pushes a loop position, sets it to each
+/// item's index and pops it when the loop ends (`iter_stop` is called exactly once).
+#[derive(Debug, Trace, Coerce, ProvidesStaticType, NoSerialize, Allocative, Freeze)]
+#[repr(C)]
+pub(crate) struct HostLoopGen<V: ValueLifetimeless> {
+    items: Vec<V>,
+    shared: LoopShared,
+}
+starlark_complex_value!(pub(crate) HostLoop);
+
+impl<V: ValueLifetimeless> fmt::Display for HostLoopGen<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<host.loop of {} items>", self.items.len())
+    }
+}
+
+#[starlark_value(type = "HostLoop")]
+impl<'v, V: ValueLike<'v>> StarlarkValue<'v> for HostLoopGen<V>
+where
+    Self: ProvidesStaticType<'v>,
+{
+    unsafe fn iterate(&self, me: Value<'v>, _heap: Heap<'v>) -> starlark::Result<Value<'v>> {
+        Ok(me)
+    }
+
+    unsafe fn iter_next(&self, index: usize, _heap: Heap<'v>) -> Option<Value<'v>> {
+        let item = self.items.get(index)?.to_value();
+        let mut positions = lock(&self.shared.positions);
+        if index == 0 && !self.shared.pushed.swap(true, Ordering::SeqCst) {
+            positions.push(0);
+        } else if let Some(last) = positions.last_mut() {
+            *last = index as u64;
+        }
+        Some(item)
+    }
+
+    unsafe fn iter_stop(&self) {
+        if self.shared.pushed.swap(false, Ordering::SeqCst) {
+            lock(&self.shared.positions).pop();
+        }
+    }
+
+    fn length(&self) -> starlark::Result<i32> {
+        Ok(self.items.len() as i32)
     }
 }
 

@@ -251,6 +251,7 @@ pub(crate) fn record_call<'v>(
             location = Some(format!("{}:{line}", loc.filename()));
         }
     }
+    order.extend(crate::context::lock(&st.loop_position).iter().copied());
     {
         // A second call with the same stack (a loop) gets the number of earlier ones appended,
         // as pyinfra does for duplicate operation hashes.

@@ -79,6 +79,14 @@ pub fn registries() -> (Arc<OperationRegistry>, Arc<FactRegistry>) {
         ),
         ("server.shell", &[Param::required("commands")][..]),
         (
+            "files.template",
+            &[
+                Param::required("src"),
+                Param::required("dest"),
+                Param::optional("**"),
+            ][..],
+        ),
+        (
             "server.user",
             &[
                 Param::required("user"),
