@@ -117,10 +117,5 @@ fn pyinfra_test_cli_deploy() {
         }
     }
     assert_eq!(got.len(), merged.len(), "cycle in the operation order");
-    if got != expected {
-        for (g, e) in got.iter().zip(expected.iter()) {
-            eprintln!("{} {:?}\n   vs {} {:?}", g.0, g.1, e.0, e.1);
-        }
-    }
     assert_eq!(got, expected);
 }
