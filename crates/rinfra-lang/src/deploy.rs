@@ -30,7 +30,6 @@ use crate::host::{HostValue, HOST_DATA_TYPE};
 use crate::inventory::{InventoryValue, InventoryView};
 use crate::local::{display_path, local_module};
 use crate::operations::{condition_globals, OpFunction};
-use crate::os::{environ_snapshot, os_module, os_path_module};
 use crate::simple_eval::{parse, EXTENSIONS};
 
 /// A deploy file read from disk and run through the compatibility pass (once; it is parsed
@@ -132,11 +131,7 @@ impl DeployEnv {
         condition_globals(&mut b);
         crate::decorators::decorator_globals(&mut b);
         b.namespace("local", local_module);
-        b.namespace("os", |b| {
-            os_module(b);
-            b.namespace("path", os_path_module);
-            b.set("environ", environ_snapshot());
-        });
+        crate::os::register_os(&mut b);
         b.namespace("python", python_module);
 
         // Operation modules, with the facts of the same module name as attributes.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use allocative::Allocative;
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
-use starlark::environment::{GlobalsBuilder, Methods, MethodsBuilder, MethodsStatic};
+use starlark::environment::{Methods, MethodsBuilder, MethodsStatic};
 use starlark::starlark_module;
 use starlark::starlark_simple_value;
 use starlark::values::list::AllocList;
@@ -24,7 +24,7 @@ use starlark::values::{
 
 use crate::convert::to_json;
 use crate::error::{ErrorKind, LangError, Location};
-use crate::simple_eval::{eval_data_file_with, eval_module_vars, EXTENSIONS};
+use crate::simple_eval::{eval_data_file_with, eval_module_vars};
 
 /// Host or group data: names to JSON values.
 pub type Data = Map<String, Json>;
@@ -95,7 +95,7 @@ impl InventorySpec {
         source: &str,
         file_group: Option<&str>,
     ) -> Result<Self, LangError> {
-        let globals = GlobalsBuilder::extended_by(EXTENSIONS).build();
+        let globals = crate::simple_eval::data_globals_builder().build();
         let mut spec = eval_module_vars(
             file,
             source,
@@ -349,7 +349,7 @@ pub fn group_data_from_source(
     source: &str,
     inventory: Arc<InventoryView>,
 ) -> Result<Data, LangError> {
-    let globals = GlobalsBuilder::extended_by(EXTENSIONS).build();
+    let globals = crate::simple_eval::data_globals_builder().build();
     let vars = eval_data_file_with(file, source, &globals, |m| {
         m.set(
             "inventory",

@@ -148,3 +148,14 @@ pub(crate) fn environ_snapshot() -> Map<String, Json> {
         .map(|(k, v)| (k, Json::String(v)))
         .collect()
 }
+
+/// Add the `os` namespace to `b`.
+pub(crate) fn register_os(b: &mut GlobalsBuilder) {
+    b.namespace("os", |b| {
+        os_module(b);
+        b.namespace("path", os_path_module);
+        b.set("environ", environ_snapshot());
+        b.set("name", "posix");
+        b.set("sep", "/");
+    });
+}

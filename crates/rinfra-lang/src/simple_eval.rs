@@ -62,7 +62,14 @@ pub(crate) struct DataVars {
 }
 
 fn data_globals() -> Globals {
-    GlobalsBuilder::extended_by(EXTENSIONS).build()
+    data_globals_builder().build()
+}
+
+/// Globals of data files: the Starlark library and the `os` shims (no operations or facts).
+pub(crate) fn data_globals_builder() -> GlobalsBuilder {
+    let mut b = GlobalsBuilder::extended_by(EXTENSIONS);
+    crate::os::register_os(&mut b);
+    b
 }
 
 /// Evaluate `source` and hand the module's public variables (sorted by the line that first

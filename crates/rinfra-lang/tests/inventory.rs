@@ -140,6 +140,21 @@ fn group_data_files() {
 }
 
 #[test]
+fn group_data_imports_do_not_leak() {
+    // pyinfra's tests/test_cli/deploy/group_data/imports_leak.py (issue #1297).
+    let data = group_data_from_source(
+        "group_data/imports_leak.py",
+        "import os\nfrom os.path import join as path_join\n\nfrom pyinfra import inventory\n\nexported_value = \"this_should_be_included\"\n\n_underscore = os.name\n",
+        Arc::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        data,
+        j(json!({"exported_value": "this_should_be_included"}))
+    );
+}
+
+#[test]
 fn later_group_data_dirs_override() {
     let p = Project::new();
     p.file("a/web.py", "x = 1\ny = 1\n");

@@ -159,22 +159,37 @@ impl Rewriter<'_> {
         self.out[start..end].copy_from_slice(with.as_bytes());
     }
 
-    /// `import os`, `import os.path`.
+    /// Replace the statement by `text` on its first line (the other lines are blanked).
+    fn replace_stmt(&mut self, stmt: &Stmt, text: String) {
+        self.blank(stmt);
+        if !text.is_empty() {
+            self.inserts.push((stmt.toks[0].start, text));
+        }
+    }
+
+    /// `import os`, `import os.path`, `import os as o`.
     fn import_stmt(&mut self, stmt: &Stmt) -> Result<(), LangError> {
-        let mut module = String::new();
-        let mut modules = Vec::new();
-        for tok in &stmt.toks[1..] {
+        // (module, alias)
+        let mut modules: Vec<(String, Option<String>)> = vec![(String::new(), None)];
+        let mut toks = stmt.toks[1..].iter().peekable();
+        while let Some(tok) = toks.next() {
             let t = self.text(tok);
+            let cur = modules.last_mut().expect("never empty");
             match (tok.kind, t) {
-                (TokKind::Name, "as") => {
-                    return Err(self.unsupported(
-                        tok,
-                        "`import ... as ...` is not supported in deploy files",
-                        "write `import os` and use `os.path...`",
-                    ))
-                }
-                (TokKind::Name, _) | (TokKind::Punct, ".") => module.push_str(t),
-                (TokKind::Punct, ",") => modules.push(std::mem::take(&mut module)),
+                (TokKind::Name, "as") => match toks.next() {
+                    Some(alias) if alias.kind == TokKind::Name => {
+                        cur.1 = Some(self.text(alias).to_string());
+                    }
+                    _ => {
+                        return Err(self.unsupported(
+                            tok,
+                            "`as` needs a name",
+                            "write `import os as o`",
+                        ))
+                    }
+                },
+                (TokKind::Name, _) | (TokKind::Punct, ".") => cur.0.push_str(t),
+                (TokKind::Punct, ",") => modules.push((String::new(), None)),
                 _ => {
                     return Err(self.unsupported(
                         tok,
@@ -184,22 +199,29 @@ impl Rewriter<'_> {
                 }
             }
         }
-        modules.push(module);
-        for m in &modules {
+        let mut assignments = Vec::new();
+        for (m, alias) in &modules {
             if !matches!(m.as_str(), "os" | "os.path") {
                 return Err(self.unsupported(
                     &stmt.toks[1],
                     &format!("import of `{m}` is not supported in deploy files"),
-                    "only `os` and `os.path` (read-only shims) and pyinfra's modules can be imported; Starlark has `json.encode`/`json.decode` built in",
+                    "`import` works for `os` and `os.path` (read-only shims); use `from pyinfra.operations import files` for pyinfra, `from helpers import f` for your own `.py` files; Starlark has `json.encode`/`json.decode` built in",
                 ));
             }
-            self.result.imported_names.push("os".into());
+            match alias {
+                Some(a) => {
+                    assignments.push(format!("{a} = {m}"));
+                    self.result.imported_names.push(a.clone());
+                }
+                None => self.result.imported_names.push("os".into()),
+            }
         }
-        self.blank(stmt);
+        self.replace_stmt(stmt, assignments.join("; "));
         Ok(())
     }
 
-    /// `from pyinfra.operations import files, server`.
+    /// `from pyinfra.operations import files, server`, `from os import path`,
+    /// `from helpers import f as g`.
     fn import_from_stmt(&mut self, stmt: &Stmt) -> Result<(), LangError> {
         let toks = &stmt.toks;
         let mut i = 1;
@@ -223,18 +245,25 @@ impl Rewriter<'_> {
                 "pyinfra's `pyinfra`, `pyinfra.operations`, `pyinfra.facts.<module>` and `pyinfra.api` can be imported (their names are predeclared), as can `os`, `os.path` and your own `.py` files next to the deploy",
             ));
         }
-        let mut names = Vec::new();
-        for tok in &toks[i + 1..] {
+        // (name, alias, line)
+        let mut names: Vec<(String, Option<String>, usize)> = Vec::new();
+        let mut rest = toks[i + 1..].iter();
+        while let Some(tok) = rest.next() {
             let t = self.text(tok);
             match (tok.kind, t) {
-                (TokKind::Name, "as") => {
-                    return Err(self.unsupported(
-                        tok,
-                        "`import ... as ...` is not supported in deploy files",
-                        "import the name as it is (it is predeclared)",
-                    ))
-                }
-                (TokKind::Name, _) => names.push((t.to_string(), tok.line)),
+                (TokKind::Name, "as") => match (rest.next(), names.last_mut()) {
+                    (Some(alias), Some(last)) if alias.kind == TokKind::Name => {
+                        last.1 = Some(self.text(alias).to_string());
+                    }
+                    _ => {
+                        return Err(self.unsupported(
+                            tok,
+                            "`as` needs a name",
+                            "write `from os import path as p`",
+                        ))
+                    }
+                },
+                (TokKind::Name, _) => names.push((t.to_string(), None, tok.line)),
                 (TokKind::Punct, "(" | ")" | ",") => {}
                 (TokKind::Punct, "*") => {
                     return Err(self.unsupported(
@@ -252,46 +281,51 @@ impl Rewriter<'_> {
                 }
             }
         }
-        if local || module == "os" || module == "os.path" {
-            // `from os import path` -> `path = os.path`; `from utils import f` ->
-            // `load("utils.py", "f")` (a local helper file, see `DeployEnv`). Written on the
-            // first line of the statement; the others are blanked.
-            let text = if local {
-                let file = format!("{}.py", module.replace('.', "/"));
-                let mut t = format!("load({file:?}");
-                for (name, _) in &names {
-                    t.push_str(&format!(", {name:?}"));
+        let bound =
+            |(n, a, _): &(String, Option<String>, usize)| a.clone().unwrap_or_else(|| n.clone());
+        if local {
+            // `from utils import f` -> `load("utils.py", "f")`, a local helper file (see
+            // `DeployEnv`).
+            let file = format!("{}.py", module.replace('.', "/"));
+            let mut t = format!("load({file:?}");
+            for (n, a, _) in &names {
+                match a {
+                    Some(a) => t.push_str(&format!(", {a}={n:?}")),
+                    None => t.push_str(&format!(", {n:?}")),
                 }
-                t.push(')');
-                self.result
-                    .local_imports
-                    .push((module.clone(), toks[0].line + 1));
-                t
-            } else {
-                names
-                    .iter()
-                    .map(|(n, _)| format!("{n} = {module}.{n}"))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            };
-            self.blank(stmt);
-            self.inserts.push((toks[0].start, text));
-            for (name, _) in names {
-                self.result.imported_names.push(name);
             }
+            t.push(')');
+            self.result
+                .local_imports
+                .push((module.clone(), toks[0].line + 1));
+            for n in &names {
+                self.result.imported_names.push(bound(n));
+            }
+            self.replace_stmt(stmt, t);
             return Ok(());
         }
-        for (name, line) in names {
+        let mut assignments = Vec::new();
+        for entry in &names {
+            let (name, alias, line) = entry;
+            let target = bound(entry);
             if let Some(fact_module) = module.strip_prefix("pyinfra.facts.") {
                 self.result
                     .fact_imports
-                    .push((name.clone(), format!("{fact_module}.{name}")));
-            } else if module == "pyinfra.operations" {
-                self.result.op_module_imports.push((name.clone(), line + 1));
+                    .push((target.clone(), format!("{fact_module}.{name}")));
+            } else if module == "os" || module == "os.path" {
+                assignments.push(format!("{target} = {module}.{name}"));
+            } else {
+                if module == "pyinfra.operations" {
+                    self.result.op_module_imports.push((name.clone(), line + 1));
+                }
+                // Predeclared names; an alias is an assignment.
+                if alias.is_some() && module != "__future__" {
+                    assignments.push(format!("{target} = {name}"));
+                }
             }
-            self.result.imported_names.push(name);
+            self.result.imported_names.push(target);
         }
-        self.blank(stmt);
+        self.replace_stmt(stmt, assignments.join("; "));
         Ok(())
     }
 
@@ -612,8 +646,19 @@ mod tests {
             .contains("import from `pyinfra.api.state` is not supported"));
         let e = err("def f():\n    global x\n");
         assert_eq!(e.location().unwrap().line, 2);
-        let e = err("from pyinfra.operations import files as f\n");
-        assert!(e.to_string().contains("`import ... as ...`"));
+        assert_eq!(
+            ok("from pyinfra.operations import files as f, server\n").trim_end(),
+            "f = files"
+        );
+        assert_eq!(ok("import os as o\n").trim_end(), "o = os");
+        assert_eq!(
+            ok("from os.path import join as path_join\n").trim_end(),
+            "path_join = os.path.join"
+        );
+        assert_eq!(
+            ok("from helpers import f as g, h\n").trim_end(),
+            "load(\"helpers.py\", g=\"f\", \"h\")"
+        );
         let e = err("@functools.cache\ndef f():\n    pass\n");
         assert!(e.to_string().contains("decorator `@functools`"));
     }
