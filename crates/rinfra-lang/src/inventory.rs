@@ -16,8 +16,9 @@ use serde_json::{Map, Value as Json};
 use starlark::environment::{Methods, MethodsBuilder, MethodsStatic};
 use starlark::starlark_module;
 use starlark::starlark_simple_value;
-use starlark::values::list::AllocList;
+use starlark::values::list::{AllocList, ListRef};
 use starlark::values::none::NoneType;
+use starlark::values::tuple::TupleRef;
 use starlark::values::{
     starlark_value, Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value,
 };
@@ -62,12 +63,20 @@ pub struct HostEntry {
     pub groups: Vec<String>,
 }
 
-fn host_item<'v>(v: Value<'v>, heap: Heap<'v>) -> Option<(String, Data)> {
+/// The items of a list or tuple.
+fn items<'v>(v: Value<'v>) -> Option<Vec<Value<'v>>> {
+    if let Some(l) = ListRef::from_value(v) {
+        return Some(l.content().to_vec());
+    }
+    TupleRef::from_value(v).map(|t| t.content().to_vec())
+}
+
+fn host_item(v: Value<'_>) -> Option<(String, Data)> {
     if let Some(s) = v.unpack_str() {
         return Some((s.to_string(), Data::new()));
     }
     if v.get_type() == "tuple" {
-        let items: Vec<Value<'_>> = v.iterate(heap).ok()?.collect();
+        let items = items(v)?;
         if items.len() == 2 {
             let name = items[0].unpack_str()?;
             if let Ok(Json::Object(m)) = to_json(items[1]) {
@@ -101,17 +110,17 @@ impl InventorySpec {
             source,
             &globals,
             |_| {},
-            |vars, heap| {
+            |vars| {
                 let mut spec = InventorySpec::default();
                 let mut all: Option<GroupSpec> = None;
                 for (name, v, line) in vars {
+                    if name.starts_with('_') {
+                        continue;
+                    }
                     let (hosts_v, data) = match v.get_type() {
                         "list" => (v, Data::new()),
                         "tuple" => {
-                            let items: Vec<Value<'_>> = v
-                                .iterate(heap)
-                                .map_err(|e| LangError::from_starlark(&e, |m| m.to_string()))?
-                                .collect();
+                            let items = items(v).unwrap_or_default();
                             if items.len() != 2 || items[0].get_type() != "list" {
                                 continue;
                             }
@@ -133,14 +142,10 @@ impl InventorySpec {
                         }
                         _ => continue,
                     };
-                    let items: Vec<Value<'_>> = hosts_v
-                        .iterate(heap)
-                        .map_err(|e| LangError::from_starlark(&e, |m| m.to_string()))?
-                        .collect();
                     let mut hosts = Vec::new();
                     let mut valid = true;
-                    for item in items {
-                        match host_item(item, heap) {
+                    for item in items(hosts_v).unwrap_or_default() {
+                        match host_item(item) {
                             Some(h) => hosts.push(h),
                             None => {
                                 valid = false;

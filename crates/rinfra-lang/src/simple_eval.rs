@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 use starlark::environment::{Globals, GlobalsBuilder, LibraryExtension, Module};
 use starlark::eval::Evaluator;
 use starlark::syntax::{AstModule, Dialect, DialectTypes};
-use starlark::values::{Heap, Value};
+use starlark::values::Value;
 
 use crate::compat::{rewrite, CompatOutput};
 use crate::convert::to_json;
@@ -72,14 +72,14 @@ pub(crate) fn data_globals_builder() -> GlobalsBuilder {
     b
 }
 
-/// Evaluate `source` and hand the module's public variables (sorted by the line that first
-/// assigns them) to `f`, inside the module's lifetime.
+/// Evaluate `source` and hand the module's top-level variables (but `__x` and imported names,
+/// sorted by the line that first assigns them) to `f`.
 pub(crate) fn eval_module_vars<R>(
     file: &str,
     source: &str,
     globals: &Globals,
     setup: impl for<'v> FnOnce(&Module<'v>),
-    f: impl for<'v> FnOnce(Vec<(String, Value<'v>, usize)>, Heap<'v>) -> Result<R, LangError>,
+    f: impl for<'v> FnOnce(Vec<(String, Value<'v>, usize)>) -> Result<R, LangError>,
 ) -> Result<R, LangError> {
     let (ast, compat) = parse(file, source)?;
     Module::with_temp_heap(|module| {
@@ -91,18 +91,29 @@ pub(crate) fn eval_module_vars<R>(
             eval.eval_module(ast, globals)
                 .map_err(|e| LangError::from_starlark(&e, |m| m.to_string()))?;
         }
-        let mut vars: Vec<(String, Value<'_>, usize)> = module
-            .names()
-            .map(|n| n.as_str().to_string())
-            .filter(|n| !n.starts_with('_') && !compat.imported_names.contains(n))
-            .filter_map(|n| {
-                let v = module.get(&n)?;
-                let line = assignment_line(source, &n).unwrap_or(usize::MAX);
-                Some((n, v, line))
-            })
+        // Names starting with `_` are private to Starlark; pyinfra keeps them in group data
+        // (`_sudo = True`), so read every name from the frozen module.
+        let names: Vec<String> = module
+            .names_and_visibilities()
+            .map(|(n, _)| n.as_str().to_string())
+            .filter(|n| !n.starts_with("__") && !compat.imported_names.contains(n))
             .collect();
-        vars.sort_by_key(|(_, _, line)| *line);
-        f(vars, module.heap())
+        let frozen = module
+            .freeze()
+            .map_err(|e| LangError::new(ErrorKind::Eval, format!("{file}: {e:?}")))?;
+        let mut owned = Vec::new();
+        for n in names {
+            if let Ok((v, _)) = frozen.get_any_visibility(&n) {
+                let line = assignment_line(source, &n).unwrap_or(usize::MAX);
+                owned.push((n, v, line));
+            }
+        }
+        owned.sort_by_key(|(_, _, line)| *line);
+        let vars = owned
+            .iter()
+            .map(|(n, v, line)| (n.clone(), v.value(), *line))
+            .collect();
+        f(vars)
     })
 }
 
@@ -118,7 +129,7 @@ pub(crate) fn eval_data_file_with(
     globals: &Globals,
     setup: impl for<'v> FnOnce(&Module<'v>),
 ) -> Result<DataVars, LangError> {
-    eval_module_vars(file, source, globals, setup, |vars, _heap| {
+    eval_module_vars(file, source, globals, setup, |vars| {
         let mut values = Vec::new();
         for (name, v, line) in vars {
             if matches!(v.get_type(), "function" | "Inventory") {

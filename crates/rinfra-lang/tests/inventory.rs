@@ -126,13 +126,19 @@ fn group_data_files() {
     let dirs = group_data_dirs(p.path(), Some(&p.path().join("inventory.py")), &[]);
     assert_eq!(dirs, vec![p.path().join("group_data")]);
     let gd = load_group_data(&dirs, &inv.view()).unwrap();
-    assert_eq!(gd["all"], j(json!({"ssh_user": "deploy", "port": 22})));
+    assert_eq!(
+        gd["all"],
+        j(json!({"ssh_user": "deploy", "port": 22, "_private": 1}))
+    );
     assert_eq!(
         gd["web"],
         j(json!({"port": 8080, "web_hosts": ["w1", "w2"], "all_hosts": 3}))
     );
     inv.apply_group_data(gd);
-    assert_eq!(inv.all.data, j(json!({"ssh_user": "deploy", "port": 22})));
+    assert_eq!(
+        inv.all.data,
+        j(json!({"ssh_user": "deploy", "port": 22, "_private": 1}))
+    );
     assert_eq!(inv.groups["web"].data["port"], json!(8080));
     // Group data for a group the inventory does not define creates it, empty.
     assert!(inv.groups["monitoring"].hosts.is_empty());
@@ -148,9 +154,11 @@ fn group_data_imports_do_not_leak() {
         Arc::default(),
     )
     .unwrap();
+    // pyinfra keeps single-underscore names in group data (`_sudo = True` is common);
+    // only `__x` names and imported names are left out.
     assert_eq!(
         data,
-        j(json!({"exported_value": "this_should_be_included"}))
+        j(json!({"exported_value": "this_should_be_included", "_underscore": "posix"}))
     );
 }
 

@@ -91,6 +91,26 @@ fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// Python keywords that can precede `(` without it being a call.
+fn is_keyword(word: &str) -> bool {
+    matches!(
+        word,
+        "in" | "not"
+            | "and"
+            | "or"
+            | "if"
+            | "else"
+            | "return"
+            | "for"
+            | "lambda"
+            | "yield"
+            | "elif"
+            | "while"
+            | "assert"
+            | "is"
+    )
+}
+
 /// Modules whose import lines are accepted (names predeclared).
 fn allowed_import(module: &str) -> bool {
     matches!(
@@ -422,8 +442,58 @@ impl Rewriter<'_> {
         Ok(())
     }
 
+    /// Generator expressions (Starlark has only list comprehensions): `f(x for x in y)` becomes
+    /// `f([x for x in y])` and a bare `(x for x in y)` becomes `tuple([x for x in y])`.
+    fn generators(&mut self, stmt: &Stmt) {
+        let toks = &stmt.toks;
+        for (i, open) in toks.iter().enumerate() {
+            if self.text(open) != "(" {
+                continue;
+            }
+            // Find the matching `)` and whether a `for` sits directly inside.
+            let mut depth = 0usize;
+            let mut has_for = false;
+            let mut close = None;
+            for (j, t) in toks.iter().enumerate().skip(i) {
+                match self.text(t) {
+                    "(" | "[" | "{" => depth += 1,
+                    ")" | "]" | "}" => {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = Some(j);
+                            break;
+                        }
+                    }
+                    "for" if depth == 1 && t.kind == TokKind::Name => has_for = true,
+                    _ => {}
+                }
+            }
+            let (Some(close), true) = (close, has_for) else {
+                continue;
+            };
+            let close = &toks[close];
+            let is_call = i > 0 && {
+                let prev = &toks[i - 1];
+                let p = self.text(prev);
+                matches!(prev.kind, TokKind::Name | TokKind::Str) && !is_keyword(p)
+                    || matches!(p, ")" | "]")
+            };
+            if is_call {
+                self.inserts.push((open.end, "[".into()));
+                self.inserts.push((close.start, "]".into()));
+            } else {
+                let (os, oe, cs, ce) = (open.start, open.end, close.start, close.end);
+                self.replace(os, oe, "[");
+                self.replace(cs, ce, "]");
+                self.inserts.push((os, "tuple(".into()));
+                self.inserts.push((ce, ")".into()));
+            }
+        }
+    }
+
     /// Keywords anywhere in a statement: `is`/`is not`, and the unsupported ones.
     fn expressions(&mut self, stmt: &Stmt, skip_first: bool) -> Result<(), LangError> {
+        self.generators(stmt);
         let toks = &stmt.toks;
         let mut i = usize::from(skip_first);
         while i < toks.len() {
@@ -698,6 +768,27 @@ mod tests {
         );
         let e = err("with host.when(x) as y:\n    pass\n");
         assert!(e.to_string().contains("`with` blocks are not supported"));
+    }
+
+    #[test]
+    fn generator_expressions() {
+        assert_eq!(
+            ok("x = sum(n for n in range(3))\n"),
+            "x = sum([n for n in range(3)])\n"
+        );
+        assert_eq!(
+            ok("x = \",\".join(str(n) for n in ns)\n"),
+            "x = \",\".join([str(n) for n in ns])\n"
+        );
+        assert_eq!(
+            ok("g = (h for h in (\"a\", \"b\"))\n"),
+            "g = tuple([h for h in (\"a\", \"b\")])\n"
+        );
+        // List comprehensions and calls without generators are left alone.
+        assert_eq!(
+            ok("x = f([n for n in y], (1, 2))\n"),
+            "x = f([n for n in y], (1, 2))\n"
+        );
     }
 
     #[test]
