@@ -31,6 +31,8 @@
 //! # }
 //! ```
 
+#![deny(missing_docs)]
+
 mod compat;
 mod config;
 mod context;

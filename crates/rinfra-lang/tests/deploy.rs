@@ -451,3 +451,100 @@ fn prints_are_collected() {
         .unwrap();
     assert_eq!(out.messages, vec!["hello web1"]);
 }
+
+#[test]
+fn host_contexts_and_helpers() {
+    use rinfra_core::{Condition, ConditionKind};
+    let p = Project::new();
+    p.file(
+        "helpers.py",
+        "from pyinfra.operations import server\n\ndef restart(name):\n    server.shell(f\"restart {name} on {host.name}\")\n\nPORT = 80\n",
+    );
+    let out = p
+        .run(
+            r#"from helpers import restart, PORT as port
+a = files.put(src="a", dest="/a")
+with host.arguments(_sudo=True, _if=a.did_change):
+    server.shell("in block")
+    with host.when(lambda: host.name == "web1"):
+        restart("app")
+server.shell(f"after {port}")
+def typed(x: str, n: int = 1) -> str:
+    return x * n
+server.shell(typed("ab", n=2))
+"#,
+            &host("web1", json!({})),
+        )
+        .unwrap();
+    assert_eq!(
+        summary(&out.calls),
+        vec![
+            r#"files.put {"src":"a","dest":"/a"} [0, 2] deploy.py:2"#,
+            r#"server.shell {"commands":"in block"} [0, 4] deploy.py:4"#,
+            r#"server.shell {"commands":"restart app on web1"} [0, 6, 4] helpers.py:4"#,
+            r#"server.shell {"commands":"after 80"} [0, 7] deploy.py:7"#,
+            r#"server.shell {"commands":"abab"} [0, 10] deploy.py:10"#,
+        ]
+    );
+    let changed = Condition::Op {
+        call_index: 0,
+        kind: ConditionKind::DidChange,
+    };
+    assert_eq!(out.calls[1].deploy_args, j(json!({"_sudo": true})));
+    assert_eq!(out.calls[1].conditions, vec![changed.clone()]);
+    assert_eq!(
+        out.calls[2].conditions,
+        vec![changed, Condition::Constant(true)]
+    );
+    assert!(out.calls[3].deploy_args.is_empty() && out.calls[3].conditions.is_empty());
+}
+
+#[test]
+fn missing_helper_module() {
+    let p = Project::new();
+    let e = p
+        .run(
+            "x = 1\nfrom requests import get\n",
+            &host("web1", json!({})),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "deploy.py:2:1: cannot import `requests`: no file `requests.py` in the deploy directory"
+    );
+    assert!(e
+        .hint()
+        .unwrap()
+        .contains("Python packages are not available"));
+}
+
+#[test]
+fn evaluates_on_many_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<rinfra_lang::DeployEnv>();
+    assert_send_sync::<rinfra_lang::LoadedFile>();
+    let p = Project::new();
+    let path = p.file(
+        "deploy.py",
+        "for i in range(3):\n    server.shell(f'{host.name} {i}')\n",
+    );
+    let env = p.env();
+    let file = env.load_file(&path).unwrap();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|n| {
+                let (env, file) = (&env, &file);
+                s.spawn(move || {
+                    let h = host(&format!("h{n}"), json!({}));
+                    env.evaluate(file, 0, &h, &rinfra_lang::NoFacts).unwrap()
+                })
+            })
+            .collect();
+        for (n, h) in handles.into_iter().enumerate() {
+            let out = h.join().unwrap();
+            assert_eq!(out.calls.len(), 3);
+            assert_eq!(out.calls[2].args["commands"], json!(format!("h{n} 2")));
+            assert_eq!(out.calls[2].order, vec![0, 2, 2]);
+        }
+    });
+}

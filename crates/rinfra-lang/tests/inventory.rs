@@ -253,3 +253,29 @@ fn full_flow_inventory_to_deploy() {
     assert_eq!(out, vec![json!("w1 1 web eu"), json!("w2 80 web eu")]);
     let _unused: IndexMap<String, Data> = IndexMap::new();
 }
+
+#[test]
+fn pyinfra_test_inventories() {
+    // pyinfra's tests/test_cli/deploy/inventories/inventory.py
+    let inv = InventorySpec::from_source(
+        "inventory.py",
+        "hosts = (\n    [\n        \"somehost\",\n        (\"anotherhost\", {\"ssh_port\": 1022}),\n    ],\n    {},\n)\n\ngenerator_hosts = (host for host in (\"hosta\", \"hostb\"))\n",
+        Some("inventory"),
+    )
+    .unwrap();
+    let groups: Vec<&str> = inv.groups.keys().map(String::as_str).collect();
+    assert_eq!(groups, vec!["hosts", "inventory"]);
+    assert_eq!(inv.groups["hosts"].hosts[1].1, j(json!({"ssh_port": 1022})));
+
+    // pyinfra's tests/test_cli/inventories/invalid.py: nothing valid in it.
+    let inv = InventorySpec::from_source(
+        "invalid.py",
+        "# Variables names with a leading underscore are ignored\n_hosts = [\"host-1\", \"host-2\", \"host-3\"]\n\n# Dictionaries are not supported\ndict_hosts = {\n    \"host-1\": \"hostname\",\n}\n\n# Generators are not supported\ngenerator_hosts = (host for host in [\"host-1\", \"host-2\"])\n\n# https://github.com/pyinfra-dev/pyinfra/issues/662\nissue_662 = [\"a\", \"b\", ({\"foo\": \"bar\"})]\n",
+        None,
+    )
+    .unwrap();
+    assert!(inv.groups.is_empty(), "{:?}", inv.groups);
+    assert!(inv.all.hosts.is_empty());
+    assert_eq!(inv.warnings.len(), 1);
+    assert!(inv.warnings[0].contains("issue_662"));
+}
