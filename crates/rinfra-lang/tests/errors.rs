@@ -206,3 +206,45 @@ fn config_typo_in_deploy() {
     assert_eq!(e.to_string(), "deploy.py:1:1: unknown config name `SUDOO`");
     assert_eq!(e.hint(), Some("did you mean `SUDO`?"));
 }
+
+#[test]
+fn errors_inside_functions_and_fstrings() {
+    let e = err("def f():\n    return host.data.prot\n\nx = f()\n");
+    assert_eq!(
+        e.to_string(),
+        "deploy.py:2:12: host `web1` has no data `prot`"
+    );
+    // The diagnostic keeps Starlark's traceback through the call.
+    let d = e.diagnostic().unwrap();
+    assert!(d.contains("deploy.py:4"), "{d}");
+    let e = err("server.shell(f\"port {host.data.prot}\")\n");
+    assert!(
+        e.message().starts_with("host `web1` has no data `prot`"),
+        "{e}"
+    );
+    assert_eq!(e.location().unwrap().line, 1);
+    let e = err("server.shell(undefined_name)\n");
+    assert_eq!(
+        e.to_string(),
+        "deploy.py:1:14: Variable `undefined_name` not found"
+    );
+}
+
+#[test]
+fn pyinfra_deploy_fails_fixtures() {
+    // pyinfra's tests/test_cli/deploy_fails/invalid_operation_arg.py
+    let e = err("from pyinfra.operations import server\n\nserver.shell(invalid_arg=None)\n");
+    assert_eq!(
+        e.to_string(),
+        "deploy.py:3:1: unknown argument `invalid_arg` for operation `server.shell`"
+    );
+    // .../invalid_argument_type.py (pyinfra rejects `_sudo=None`; rinfra-core reads None as
+    // unset, so only a real type error is one here).
+    let e = err(
+        "from pyinfra.operations import server\n\nserver.shell(commands=\"uptime\", _sudo=1)\n",
+    );
+    assert_eq!(
+        e.to_string(),
+        "deploy.py:3:1: global argument `_sudo` must be a bool, got number 1"
+    );
+}
