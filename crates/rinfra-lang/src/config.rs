@@ -148,7 +148,8 @@ pub fn eval_config_source(file: &str, source: &str) -> Result<ConfigMap, LangErr
                     line,
                     column: 1,
                 })
-                .with_hint(format!("did you mean `{best}`?")));
+                .with_hint(format!("did you mean `{best}`?"))
+                .with_source(source, name.chars().count()));
             }
         }
         out.insert(name, value);

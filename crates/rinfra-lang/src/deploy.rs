@@ -221,9 +221,10 @@ impl DeployEnv {
                 .at(Location {
                     file: file.display.clone(),
                     line: *line,
-                    column: 1,
+                    column: column_of(&file.source, *line, module),
                 })
-                .with_hint(hint));
+                .with_hint(hint)
+                .with_source(&file.source, module.chars().count()));
             }
         }
         let data = Arc::new(HostDataLayers {
@@ -341,12 +342,15 @@ fn run_file<'v>(
                 .lines()
                 .position(|l| l.contains("import") && l.contains(name.as_str()))
                 .map_or(1, |i| i + 1);
+            let short = fact.rsplit('.').next().unwrap_or(fact);
             return Err(
-                LangError::new(ErrorKind::Eval, format!("unknown fact `{fact}`")).at(Location {
-                    file: file.display.clone(),
-                    line,
-                    column: 1,
-                }),
+                LangError::new(ErrorKind::Eval, format!("unknown fact `{fact}`"))
+                    .at(Location {
+                        file: file.display.clone(),
+                        line,
+                        column: column_of(&file.source, line, short),
+                    })
+                    .with_source(&file.source, short.chars().count()),
             );
         }
         module.set(name, heap.alloc(FactRef { name: fact.clone() }));
@@ -401,6 +405,15 @@ impl FileLoader for LocalModules<'_, '_> {
         st.files.borrow_mut().pop();
         result.map_err(stash)
     }
+}
+
+/// The 1-based column of `word` on `line` (1 when absent).
+fn column_of(source: &str, line: usize, word: &str) -> usize {
+    source
+        .lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|l| l.find(word).map(|i| l[..i].chars().count() + 1))
+        .unwrap_or(1)
 }
 
 /// Make Starlark's messages about our objects speak pyinfra.

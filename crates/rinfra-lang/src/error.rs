@@ -70,6 +70,27 @@ impl LangError {
         self
     }
 
+    /// Add a Starlark-like diagnostic: the message, `-->` location and the source line with
+    /// `width` characters underlined from the location's column.
+    pub(crate) fn with_source(mut self, source: &str, width: usize) -> Self {
+        if let Some(loc) = &self.location {
+            let line_text = source.lines().nth(loc.line.saturating_sub(1)).unwrap_or("");
+            let num = loc.line.to_string();
+            let pad = " ".repeat(num.len());
+            let mut d = format!(
+                "error: {}\n{pad}--> {loc}\n{pad} |\n{num} | {line_text}\n{pad} | {}{}\n{pad} |\n",
+                self.message,
+                " ".repeat(loc.column.saturating_sub(1)),
+                "^".repeat(width.max(1)),
+            );
+            if let Some(h) = &self.hint {
+                d.push_str(&format!("hint: {h}\n"));
+            }
+            self.diagnostic = Some(d);
+        }
+        self
+    }
+
     pub(crate) fn io(path: &std::path::Path, e: &std::io::Error) -> Self {
         Self::new(
             ErrorKind::Io,

@@ -36,7 +36,7 @@ fn unknown_operation_module() {
     let e = err("from pyinfra.operations import filez\n");
     assert_eq!(
         e.to_string(),
-        "deploy.py:1:1: unknown operation module `filez`"
+        "deploy.py:1:32: unknown operation module `filez`"
     );
     assert!(
         e.hint().unwrap().starts_with("did you mean `files`?"),
@@ -143,7 +143,7 @@ fn unsupported_python() {
 #[test]
 fn unknown_fact_import() {
     let e = err("from pyinfra.facts.server import Nope\n");
-    assert_eq!(e.to_string(), "deploy.py:1:1: unknown fact `server.Nope`");
+    assert_eq!(e.to_string(), "deploy.py:1:34: unknown fact `server.Nope`");
 }
 
 #[test]

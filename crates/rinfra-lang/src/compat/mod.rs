@@ -153,9 +153,15 @@ impl Rewriter<'_> {
     }
 
     fn unsupported(&self, tok: &Tok, message: &str, hint: &str) -> LangError {
+        let width = self
+            .text(tok)
+            .lines()
+            .next()
+            .map_or(1, |l| l.chars().count());
         LangError::new(ErrorKind::Unsupported, message)
             .at(self.loc(tok))
             .with_hint(hint)
+            .with_source(self.src, width)
     }
 
     /// Replace every byte of the statement's lines by spaces (newlines kept).
@@ -698,6 +704,10 @@ mod tests {
             "deploy.py:2:1: classes are not supported in deploy files"
         );
         assert!(e.hint().unwrap().contains("dict"));
+        assert_eq!(
+            e.diagnostic().unwrap(),
+            "error: classes are not supported in deploy files\n --> deploy.py:2:1\n  |\n2 | class Foo:\n  | ^^^^^\n  |\nhint: use a dict, or functions that take and return dicts\n"
+        );
         let e = err("try:\n    x = 1\nexcept KeyError:\n    pass\n");
         assert_eq!(
             e.to_string(),
