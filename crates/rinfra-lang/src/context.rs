@@ -118,6 +118,8 @@ pub(crate) struct EvalState<'e> {
     pub(crate) include_depth: RefCell<usize>,
     /// An error inside an included file, reported as is instead of at the include call.
     pub(crate) inner_error: RefCell<Option<crate::error::LangError>>,
+    /// `python.call` bookkeeping (prepare, or replay at execute time).
+    pub(crate) python: crate::python_call::PythonCalls,
 }
 
 /// The state of the evaluation `eval` belongs to.

@@ -106,17 +106,24 @@ pub struct DeployOutput {
 
 /// Everything deploy files are evaluated with: the operations and facts to predeclare. Build
 /// once (it is `Send + Sync`) and evaluate files for many hosts, on any threads.
+#[derive(Clone)]
 pub struct DeployEnv {
-    globals: Globals,
-    ops: Arc<OperationRegistry>,
-    facts: Arc<FactRegistry>,
-    cwd: PathBuf,
+    inner: Arc<EnvInner>,
+}
+
+/// What [`DeployEnv`] shares with `python.call` callbacks (they evaluate again at execute
+/// time).
+pub(crate) struct EnvInner {
+    pub(crate) globals: Globals,
+    pub(crate) ops: Arc<OperationRegistry>,
+    pub(crate) facts: Arc<FactRegistry>,
+    pub(crate) cwd: PathBuf,
 }
 
 impl std::fmt::Debug for DeployEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeployEnv")
-            .field("cwd", &self.cwd)
+            .field("cwd", &self.inner.cwd)
             .finish_non_exhaustive()
     }
 }
@@ -132,7 +139,7 @@ impl DeployEnv {
         crate::decorators::decorator_globals(&mut b);
         b.namespace("local", local_module);
         crate::os::register_os(&mut b);
-        b.namespace("python", python_module);
+        b.namespace("python", crate::python_call::python_module);
 
         // Operation modules, with the facts of the same module name as attributes.
         let mut modules: std::collections::BTreeMap<&str, ModuleMembers<'_>> = Default::default();
@@ -180,10 +187,12 @@ impl DeployEnv {
             }
         }
         Self {
-            globals: b.build(),
-            ops,
-            facts,
-            cwd,
+            inner: Arc::new(EnvInner {
+                globals: b.build(),
+                ops,
+                facts,
+                cwd,
+            }),
         }
     }
 
@@ -198,12 +207,16 @@ impl DeployEnv {
     ) -> Result<DeployOutput, LangError> {
         // Unknown operation modules in import lines are errors at that line.
         for (module, line) in &file.compat.op_module_imports {
-            let known = self
-                .ops
-                .names()
-                .any(|n| n.split_once('.').is_some_and(|(m, _)| m == module));
+            // `python` is built in (`python.call`).
+            let known = module == "python"
+                || self
+                    .inner
+                    .ops
+                    .names()
+                    .any(|n| n.split_once('.').is_some_and(|(m, _)| m == module));
             if !known {
                 let mut modules: Vec<&str> = self
+                    .inner
                     .ops
                     .names()
                     .filter_map(|n| n.split_once('.').map(|(m, _)| m))
@@ -227,35 +240,20 @@ impl DeployEnv {
                 .with_source(&file.source, module.chars().count()));
             }
         }
-        let data = Arc::new(HostDataLayers {
-            base: host.data.clone(),
-            ..Default::default()
+        let origin = Arc::new(crate::python_call::Origin {
+            env: self.inner.clone(),
+            file: file.clone(),
+            file_index,
+            host: host.clone(),
         });
-        let state = EvalState {
-            ops: &self.ops,
-            facts: &self.facts,
-            fact_provider: facts,
-            host_name: host.name.clone(),
-            host_groups: host.groups.clone(),
-            data,
-            inventory: host.inventory.clone(),
-            globals: &self.globals,
-            cwd: self.cwd.clone(),
-            calls: Default::default(),
-            seen_orders: Default::default(),
-            loop_position: Default::default(),
-            deploys: Default::default(),
-            files: std::cell::RefCell::new(vec![FileFrame {
-                path: file.path.clone(),
-                display: file.display.clone(),
-            }]),
-            order_prefix: std::cell::RefCell::new(vec![file_index]),
-            config: Arc::new(Mutex::new(host.config.clone())),
-            yields: Default::default(),
-            messages: Default::default(),
-            include_depth: Default::default(),
-            inner_error: Default::default(),
-        };
+        let state = new_state(
+            &self.inner,
+            file,
+            file_index,
+            host,
+            facts,
+            crate::python_call::PythonCalls::prepare(origin),
+        );
         eval_file(&state, file)?;
         let config = crate::context::lock(&state.config).clone();
         Ok(DeployOutput {
@@ -267,8 +265,48 @@ impl DeployEnv {
 
     /// [`LoadedFile::load`] with the file's name relative to `cwd`.
     pub fn load_file(&self, path: &Path) -> Result<LoadedFile, LangError> {
-        let display = display_path(path, &self.cwd);
+        let display = display_path(path, &self.inner.cwd);
         LoadedFile::load(path, &display)
+    }
+}
+
+/// The evaluation state for one host and file.
+pub(crate) fn new_state<'e>(
+    env: &'e EnvInner,
+    file: &LoadedFile,
+    file_index: u64,
+    host: &HostContext,
+    facts: &'e dyn FactProvider,
+    python: crate::python_call::PythonCalls,
+) -> EvalState<'e> {
+    EvalState {
+        ops: &env.ops,
+        facts: &env.facts,
+        fact_provider: facts,
+        host_name: host.name.clone(),
+        host_groups: host.groups.clone(),
+        data: Arc::new(HostDataLayers {
+            base: host.data.clone(),
+            ..Default::default()
+        }),
+        inventory: host.inventory.clone(),
+        globals: &env.globals,
+        cwd: env.cwd.clone(),
+        calls: Default::default(),
+        seen_orders: Default::default(),
+        loop_position: Default::default(),
+        deploys: Default::default(),
+        files: std::cell::RefCell::new(vec![FileFrame {
+            path: file.path.clone(),
+            display: file.display.clone(),
+        }]),
+        order_prefix: std::cell::RefCell::new(vec![file_index]),
+        config: Arc::new(Mutex::new(host.config.clone())),
+        yields: Default::default(),
+        messages: Default::default(),
+        include_depth: Default::default(),
+        inner_error: Default::default(),
+        python,
     }
 }
 
@@ -436,18 +474,4 @@ fn reword(message: &str, host: &str) -> String {
         );
     }
     message.to_string()
-}
-
-#[starlark::starlark_module]
-fn python_module(builder: &mut GlobalsBuilder) {
-    /// `python.call(function=f)`: not supported yet.
-    fn call(
-        #[starlark(args)] _args: starlark::values::tuple::UnpackTuple<starlark::values::Value>,
-        #[starlark(kwargs)] _kwargs: starlark::values::dict::DictRef,
-    ) -> starlark::Result<starlark::values::none::NoneType> {
-        Err(crate::error::native_error_hint(
-            "`python.call` is not supported: deploy functions cannot run at execute time yet",
-            "use a user-defined `@operation()` that yields shell commands, or `server.shell`",
-        ))
-    }
 }

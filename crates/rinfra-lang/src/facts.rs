@@ -120,15 +120,12 @@ pub(crate) fn get_fact<'v>(
     }
     let args = rinfra_core::bind_fact_args(registered.as_ref(), &pos, &kw)
         .map_err(|e| native_error(e.to_string()))?;
-    let value = st
-        .fact_provider
-        .get_fact(&fact_ref.name, args)
-        .map_err(|e| {
-            native_error(format!(
-                "[{}] could not load fact `{}`: {e}",
-                st.host_name, fact_ref.name
-            ))
-        })?;
+    let value = st.load_fact(&fact_ref.name, args).map_err(|e| {
+        native_error(format!(
+            "[{}] could not load fact `{}`: {e}",
+            st.host_name, fact_ref.name
+        ))
+    })?;
     Ok(eval.heap().alloc(value))
 }
 
@@ -171,15 +168,12 @@ fn get_user_fact<'v>(
     let st = state(eval)?;
     let mut args = Map::new();
     args.insert("command".into(), Json::String(command));
-    let output = st
-        .fact_provider
-        .get_fact("server.Command", args)
-        .map_err(|e| {
-            native_error(format!(
-                "[{}] could not load fact `{}`: {e}",
-                st.host_name, fact.name
-            ))
-        })?;
+    let output = st.load_fact("server.Command", args).map_err(|e| {
+        native_error(format!(
+            "[{}] could not load fact `{}`: {e}",
+            st.host_name, fact.name
+        ))
+    })?;
     if fact.process.is_none() {
         return Ok(eval.heap().alloc(output));
     }

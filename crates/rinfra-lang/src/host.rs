@@ -150,6 +150,15 @@ fn host_methods(builder: &mut MethodsBuilder) {
         )
     }
 
+    /// `host.run_shell_command(cmd)` inside a `python.call` function: `(ok, output)`.
+    fn run_shell_command<'v>(
+        #[starlark(this)] _this: &HostValue,
+        #[starlark(require = pos)] command: &str,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        crate::python_call::run_shell_command(command, eval)
+    }
+
     /// `host.noop(reason)`: accepted and ignored outside operations.
     fn noop<'v>(
         #[starlark(this)] _this: &HostValue,

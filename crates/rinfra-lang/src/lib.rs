@@ -46,6 +46,7 @@ mod inventory;
 mod local;
 mod operations;
 mod os;
+mod python_call;
 mod simple_eval;
 
 pub use compat::{rewrite as compat_rewrite, CompatOutput};

@@ -183,8 +183,6 @@ fn fail_and_python_call() {
     let e = err("fail('stop here')\n");
     assert_eq!(e.location().unwrap().line, 1);
     assert!(e.message().contains("stop here"));
-    let e = err("python.call(function=lambda: None)\n");
-    assert!(e.message().contains("`python.call` is not supported"));
 }
 
 #[test]

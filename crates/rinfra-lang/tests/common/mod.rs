@@ -48,11 +48,15 @@ impl Fact for TestFact {
     fn params(&self) -> &'static [&'static str] {
         self.params
     }
-    fn command(&self, _args: &FactArgs) -> Result<StringCommand, FactError> {
-        Ok(StringCommand::from("true"))
+    fn command(&self, args: &FactArgs) -> Result<StringCommand, FactError> {
+        Ok(StringCommand::from(format!(
+            "fact {} {}",
+            self.name,
+            Value::Object(args.clone())
+        )))
     }
-    fn process(&self, _stdout: &[String], _args: &FactArgs) -> Result<Value, FactError> {
-        Ok(Value::Null)
+    fn process(&self, stdout: &[String], _args: &FactArgs) -> Result<Value, FactError> {
+        Ok(Value::String(stdout.join("\n")))
     }
 }
 
