@@ -72,7 +72,7 @@ fn bind_op_args<'v>(
     positional: &[Value<'v>],
     named: &[(String, Value<'v>)],
 ) -> starlark::Result<Map<String, Json>> {
-    let params: Vec<&rinfra_core::Param> = op.params().iter().filter(|p| p.name != "**").collect();
+    let params: Vec<&rinfra_core::Param> = op.params().iter().collect();
     let valid: Vec<&str> = op.params().iter().map(|p| p.name).collect();
     let mut out = Map::new();
     if positional.len() > params.len() {
@@ -92,12 +92,11 @@ fn bind_op_args<'v>(
         out.insert(p.name.to_string(), j);
     }
     // An operation taking arbitrary keyword arguments (pyinfra's `files.template(**kwargs)`)
-    // declares a parameter named `**`.
-    let any_keyword = valid.contains(&"**");
+    // says so with `Operation::accepts_extra_kwargs`.
+    let any_keyword = op.accepts_extra_kwargs();
     for (k, v) in named {
         if !valid.contains(&k.as_str()) && !any_keyword {
             let mut hint = format!("arguments of `{}`: {}", op.name(), valid.join(", "));
-            // (`**` never appears here: an op with it accepts any name.)
             let globals: Vec<&str> = rinfra_core::all_global_arguments().collect();
             let candidates = valid.iter().chain(globals.iter()).copied();
             if let Some(best) = did_you_mean(k, candidates) {

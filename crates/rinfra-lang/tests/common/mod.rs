@@ -27,6 +27,10 @@ impl Operation for TestOp {
     fn params(&self) -> &'static [Param] {
         self.params
     }
+    fn accepts_extra_kwargs(&self) -> bool {
+        // like pyinfra's `files.template(src, dest, **data)`
+        self.name == "files.template"
+    }
     async fn generate(
         &self,
         _args: &OpArgs,
@@ -84,11 +88,7 @@ pub fn registries() -> (Arc<OperationRegistry>, Arc<FactRegistry>) {
         ("server.shell", &[Param::required("commands")][..]),
         (
             "files.template",
-            &[
-                Param::required("src"),
-                Param::required("dest"),
-                Param::optional("**"),
-            ][..],
+            &[Param::required("src"), Param::required("dest")][..],
         ),
         (
             "server.user",
