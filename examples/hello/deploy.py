@@ -11,7 +11,7 @@ files.directory(
 
 files.put(
     name="Upload the greeting",
-    src="files/hello.txt",
+    src="./files/hello.txt",
     dest="/tmp/rinfra-hello/hello.txt",
     mode="644",
 )

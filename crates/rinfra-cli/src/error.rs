@@ -5,6 +5,8 @@
 pub(crate) struct CliError {
     pub(crate) message: String,
     pub(crate) hint: Option<String>,
+    /// Extra lines shown under the error (a source excerpt with the error underlined).
+    pub(crate) details: Option<String>,
     pub(crate) code: u8,
 }
 
@@ -14,6 +16,7 @@ impl CliError {
         Self {
             message: message.into(),
             hint: None,
+            details: None,
             code: 2,
         }
     }
@@ -32,3 +35,13 @@ impl std::fmt::Display for CliError {
 }
 
 impl std::error::Error for CliError {}
+
+/// A deploy-language error (syntax, unknown operation, bad argument...): located, exit 2.
+pub(crate) fn lang_error(e: rinfra_lang::LangError) -> CliError {
+    let mut err = CliError::usage(e.to_string());
+    err.details = e.diagnostic().map(str::to_string);
+    match e.hint() {
+        Some(h) => err.with_hint(h.to_string()),
+        None => err,
+    }
+}

@@ -40,55 +40,6 @@ fn inventory_error(name: &str, e: InventoryError) -> CliError {
     }
 }
 
-/// Expand one inventory entry (with its inventory data and groups) into hosts.
-pub(crate) fn expand(
-    registry: &ConnectorRegistry,
-    name: &str,
-    data: &Map<String, Value>,
-    groups: &[String],
-) -> Result<Vec<InventoryHost>, CliError> {
-    let (connector, names) = registry
-        .make_names_data(name)
-        .map_err(|e| inventory_error(name, e))?;
-    Ok(names
-        .into_iter()
-        .map(|nd| {
-            // Inventory data is applied over what the connector generated (pyinfra).
-            let mut merged = nd.data;
-            merged.extend(data.clone());
-            let mut all_groups = groups.to_vec();
-            for g in nd.groups {
-                if !all_groups.contains(&g) {
-                    all_groups.push(g);
-                }
-            }
-            InventoryHost {
-                name: nd.name,
-                connector: connector.clone(),
-                data: merged,
-                groups: all_groups,
-            }
-        })
-        .collect())
-}
-
-/// A comma-separated host list (`@local`, `a.net,b.net`, `@fake/a,@fake/b`).
-pub(crate) fn from_host_list(
-    registry: &ConnectorRegistry,
-    list: &str,
-) -> Result<Vec<InventoryHost>, CliError> {
-    let mut hosts = Vec::new();
-    for name in list.split(',').map(str::trim) {
-        if name.is_empty() {
-            return Err(CliError::usage(format!(
-                "invalid inventory `{list}`: empty host name in the list"
-            )));
-        }
-        hosts.extend(expand(registry, name, &Map::new(), &[])?);
-    }
-    Ok(hosts)
-}
-
 /// Shell-style glob match (`*`, `?`, `[...]`), as Python's `fnmatch`.
 pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
     fn go(p: &[char], n: &[char]) -> bool {
@@ -161,6 +112,80 @@ pub(crate) fn make_hosts(
         .collect()
 }
 
+/// The whole inventory: an `inventory.py` file (with `group_data/`) or a host list, expanded
+/// through the connectors, with pyinfra's data precedence: `--data` > host data > connector
+/// data > group data (later groups win) > `all`.
+pub(crate) struct LoadedInventory {
+    pub(crate) hosts: Vec<InventoryHost>,
+    pub(crate) view: rinfra_lang::InventoryView,
+}
+
+/// Load `arg` (a file or a host list) with the extra `--group-data` dirs and `--data` overrides.
+pub(crate) fn load(
+    registry: &ConnectorRegistry,
+    arg: &str,
+    cwd: &std::path::Path,
+    extra_group_data: &[std::path::PathBuf],
+    overrides: &Map<String, Value>,
+) -> Result<LoadedInventory, CliError> {
+    let path = std::path::Path::new(arg);
+    let (mut spec, file) = if path.is_file() {
+        let spec = rinfra_lang::InventorySpec::load(path).map_err(crate::error::lang_error)?;
+        (spec, Some(path))
+    } else if arg.ends_with(".py") {
+        return Err(
+            CliError::usage(format!("inventory file `{arg}` not found")).with_hint(
+                "give an inventory file, `@local`, `@connector/arg` or a comma list of hosts",
+            ),
+        );
+    } else {
+        if arg.split(',').any(|n| n.trim().is_empty()) {
+            return Err(CliError::usage(format!(
+                "invalid inventory `{arg}`: empty host name in the list"
+            )));
+        }
+        (rinfra_lang::InventorySpec::from_names(arg), None)
+    };
+    let dirs = rinfra_lang::group_data_dirs(cwd, file, extra_group_data);
+    let group_data =
+        rinfra_lang::load_group_data(&dirs, &spec.view()).map_err(crate::error::lang_error)?;
+    spec.apply_group_data(group_data);
+    let view = spec.view();
+
+    let mut hosts = Vec::new();
+    for entry in spec.host_entries() {
+        let (connector, names) = registry
+            .make_names_data(&entry.name)
+            .map_err(|e| inventory_error(&entry.name, e))?;
+        for nd in names {
+            let mut groups = entry.groups.clone();
+            for g in &nd.groups {
+                if !groups.contains(g) {
+                    groups.push(g.clone());
+                }
+            }
+            let group_layers: Vec<&Map<String, Value>> = groups
+                .iter()
+                .filter_map(|g| spec.groups.get(g).map(|s| &s.data))
+                .collect();
+            let data = rinfra_lang::merge_host_data(&rinfra_lang::DataLayers {
+                override_data: Some(overrides),
+                host_data: Some(&entry.data),
+                connector_data: Some(&nd.data),
+                group_data: group_layers,
+                all_data: Some(&spec.all.data),
+            });
+            hosts.push(InventoryHost {
+                name: nd.name,
+                connector: connector.clone(),
+                data,
+                groups,
+            });
+        }
+    }
+    Ok(LoadedInventory { hosts, view })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,15 +202,25 @@ mod tests {
     #[test]
     fn host_lists_and_limits() {
         let r = ConnectorRegistry::with_builtins();
-        let hosts = from_host_list(&r, "@fake/a,@fake/b,@local").unwrap();
+        let list = |s: &str| {
+            load(
+                &r,
+                s,
+                std::path::Path::new("/nonexistent"),
+                &[],
+                &Map::new(),
+            )
+            .map(|l| l.hosts)
+        };
+        let hosts = list("@fake/a,@fake/b,@local").unwrap();
         assert_eq!(hosts.len(), 3);
         let kept = apply_limits(hosts.clone(), &["@fake".into()], &["@fake/b".into()]);
         assert_eq!(
             kept.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
             ["@fake/a"]
         );
-        assert!(from_host_list(&r, "a,,b").is_err());
-        let e = from_host_list(&r, "@nope/x").unwrap_err();
+        assert!(list("a,,b").is_err());
+        let e = list("@nope/x").unwrap_err();
         assert!(
             e.message.contains("unknown connector `@nope`"),
             "{}",

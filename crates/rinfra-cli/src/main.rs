@@ -37,6 +37,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             output::error(&e.message);
+            if let Some(d) = &e.details {
+                for l in d.lines() {
+                    output::line(&format!("    {l}"));
+                }
+            }
             if let Some(h) = &e.hint {
                 output::line(&format!("    hint: {h}"));
             }
@@ -64,6 +69,20 @@ async fn run(args: Args) -> Result<u8, CliError> {
     };
 
     section("Loading config...");
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::usage(format!("no working directory: {e}")))?;
+    let deploy_files: Vec<String> = if first.ends_with(".py") {
+        args.operations.clone()
+    } else {
+        Vec::new()
+    };
+    if let Some(bad) = deploy_files.iter().find(|f| !f.ends_with(".py")) {
+        return Err(
+            CliError::usage(format!("`{bad}`: deploy files must all end in .py"))
+                .with_hint("run deploy files, or one operation, or exec/fact, not a mix"),
+        );
+    }
+    let config_map = load_config(&args, &cwd, deploy_files.first().map(String::as_str))?;
     let mut defaults = serde_json::Map::new();
     if args.use_sudo_password {
         let pw = prompt::read_secret("sudo password: ")
@@ -71,14 +90,21 @@ async fn run(args: Args) -> Result<u8, CliError> {
         defaults.insert("_sudo_password".into(), serde_json::Value::String(pw));
     }
     let mut config = settings::run_config(&args, defaults);
+    settings::apply_config_file(&mut config, &config_map);
+    config.deploy_dir = cwd.clone();
 
     section("Loading inventory...");
     let overrides = settings::data_overrides(&args)?;
-    let mut hosts = inventory::from_host_list(&connectors, &inventory_arg)?;
-    for h in &mut hosts {
-        h.data.extend(overrides.clone());
-    }
-    let hosts = inventory::apply_limits(hosts, &args.limit, &args.exclude);
+    let extra_group_data: Vec<std::path::PathBuf> =
+        args.group_data.iter().map(Into::into).collect();
+    let loaded = inventory::load(
+        &connectors,
+        &inventory_arg,
+        &cwd,
+        &extra_group_data,
+        &overrides,
+    )?;
+    let hosts = inventory::apply_limits(loaded.hosts, &args.limit, &args.exclude);
     if first == "debug-inventory" {
         commands::debug_inventory::run(&hosts, args.json);
         return Ok(0);
@@ -102,21 +128,33 @@ async fn run(args: Args) -> Result<u8, CliError> {
     if is_exec && rest.first().is_some_and(|a| a == "--") {
         rest = &rest[1..];
     }
+    let config_args = rinfra_lang::config_to_global_args(&config_map);
+    let with_config = |mut calls: Vec<Vec<rinfra_core::OpCall>>| {
+        calls
+            .iter_mut()
+            .flatten()
+            .for_each(|c| c.config_args = config_args.clone());
+        calls
+    };
+    let deploy_env = commands::deploy::env(&state, cwd.clone());
+    let mut deploy_loaded = Vec::new();
     let calls = if is_exec {
         if rest.is_empty() {
             return Err(
                 CliError::usage("exec needs a command").with_hint("rinfra @local exec -- uname -a")
             );
         }
-        Some(commands::exec::calls(&state, &rest.join(" ")))
+        Some(with_config(commands::exec::calls(&state, &rest.join(" "))))
     } else if first == "fact" {
         None
-    } else if first.ends_with(".py") {
-        return Err(CliError::usage(
-            "running deploy files is not available yet in this build",
-        ));
+    } else if !deploy_files.is_empty() {
+        section("Preparing operations...");
+        deploy_loaded = commands::deploy::load_files(&deploy_env, &deploy_files)?;
+        Some(Vec::new())
     } else {
-        Some(commands::op::calls(&state, &state.ops, &first, rest)?)
+        Some(with_config(commands::op::calls(
+            &state, &state.ops, &first, rest,
+        )?))
     };
 
     section("Connecting to hosts...");
@@ -130,7 +168,17 @@ async fn run(args: Args) -> Result<u8, CliError> {
     let work = async {
         match calls {
             None => commands::fact::run(&state, rest, args.json).await,
-            Some(calls) => {
+            Some(mut calls) => {
+                if !deploy_loaded.is_empty() {
+                    calls = commands::deploy::evaluate(
+                        &state,
+                        &deploy_env,
+                        &deploy_loaded,
+                        &config_map,
+                        &loaded.view,
+                    )
+                    .await?;
+                }
                 let mode = commands::run::RunMode {
                     exec: is_exec,
                     dry: args.dry,
@@ -154,6 +202,37 @@ async fn run(args: Args) -> Result<u8, CliError> {
     section("Disconnecting from hosts...");
     state.disconnect_all().await;
     result
+}
+
+/// `--config FILE`, else `config.py` next to the first deploy file, else in the working
+/// directory (pyinfra's default).
+fn load_config(
+    args: &Args,
+    cwd: &std::path::Path,
+    deploy: Option<&str>,
+) -> Result<rinfra_lang::ConfigMap, CliError> {
+    let explicit = args.config.as_ref().map(std::path::PathBuf::from);
+    if let Some(p) = &explicit {
+        if !p.is_file() {
+            return Err(CliError::usage(format!(
+                "config file `{}` not found",
+                p.display()
+            )));
+        }
+    }
+    let beside_deploy = deploy
+        .and_then(|d| std::path::Path::new(d).parent())
+        .map(|d| d.join("config.py"));
+    let candidates = explicit
+        .into_iter()
+        .chain(beside_deploy)
+        .chain(std::iter::once(cwd.join("config.py")));
+    for c in candidates {
+        if c.is_file() {
+            return rinfra_lang::load_config_file(&c).map_err(crate::error::lang_error);
+        }
+    }
+    Ok(rinfra_lang::ConfigMap::new())
 }
 
 fn commands_list_connectors(connectors: &rinfra_connectors::ConnectorRegistry) {

@@ -111,6 +111,22 @@ pub(crate) fn run_config(args: &Args, mut defaults: Map<String, Value>) -> RunCo
     }
 }
 
+/// Run settings from `config.py` that are not global arguments (`PARALLEL`, `FAIL_PERCENT`);
+/// CLI flags given explicitly win.
+pub(crate) fn apply_config_file(config: &mut RunConfig, file: &Map<String, Value>) {
+    if config.parallel == 0 {
+        if let Some(n) = file.get("PARALLEL").and_then(Value::as_u64) {
+            config.parallel = n as usize;
+        }
+    }
+    if config.fail_percent.is_none() {
+        config.fail_percent = file.get("FAIL_PERCENT").and_then(Value::as_f64);
+    }
+    if !config.diff {
+        config.diff = file.get("DIFF").and_then(Value::as_bool).unwrap_or(false);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

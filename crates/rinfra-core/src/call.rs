@@ -51,6 +51,9 @@ pub struct OpCall {
     pub global_args: Map<String, Value>,
     /// Global arguments from enclosing `@deploy(...)` calls and `host.arguments(...)`.
     pub deploy_args: Map<String, Value>,
+    /// Global arguments from the config at the time of the call (`config.py`, `config.SUDO =
+    /// True` in deploy code): the lowest layer, under host data.
+    pub config_args: Map<String, Value>,
     /// Names of the enclosing `@deploy`s, outermost first (for the `deploy | op` label).
     pub deploy_names: Vec<String>,
     /// Ordering key: the file index, then the line of every call frame from the deploy file
@@ -89,6 +92,7 @@ impl OpCall {
             args,
             global_args: Map::new(),
             deploy_args: Map::new(),
+            config_args: Map::new(),
             deploy_names: Vec::new(),
             order,
             location: location.into(),

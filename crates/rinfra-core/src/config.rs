@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 /// Settings of one run.
 #[derive(Clone, Debug)]
 pub struct RunConfig {
-    /// Global-argument defaults from `config.py` and CLI flags (`--sudo` → `_sudo`), the
-    /// lowest-precedence layer.
+    /// Global-argument defaults from CLI flags (`--sudo` → `_sudo`): under host data, over the
+    /// config (`OpCall::config_args`).
     pub global_defaults: Map<String, Value>,
     /// Hosts running an operation at once (`--parallel`); 0 = derived from the open-file limit.
     pub parallel: usize,

@@ -19,6 +19,8 @@ pub(crate) struct OpContext<'a> {
     pub(crate) state: &'a State,
     pub(crate) index: usize,
     pub(crate) args: &'a ConnectorArguments,
+    /// Where the call is (`deploy.py:12`): `./x` paths are relative to that file, as pyinfra's.
+    pub(crate) location: &'a str,
 }
 
 #[async_trait]
@@ -44,10 +46,22 @@ impl OpHost for OpContext<'_> {
     fn local_path(&self, path: &str) -> PathBuf {
         let p = PathBuf::from(path);
         if p.is_absolute() {
-            p
-        } else {
-            self.state.config.deploy_dir.join(p)
+            return p;
         }
+        // pyinfra: relative to the working directory, except `./x`, relative to the deploy file.
+        if path.starts_with("./") {
+            let file = self
+                .location
+                .rsplit_once(':')
+                .map_or(self.location, |(f, _)| f);
+            if let Some(dir) = std::path::Path::new(file)
+                .parent()
+                .filter(|_| file.ends_with(".py"))
+            {
+                return self.state.config.deploy_dir.join(dir).join(p);
+            }
+        }
+        self.state.config.deploy_dir.join(p)
     }
 
     fn temp_dir(&self) -> String {

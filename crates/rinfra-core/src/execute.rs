@@ -229,6 +229,7 @@ async fn run_host_op(
                 state,
                 index: i,
                 args: &hp.globals.connector,
+                location: &hp.call.location,
             };
             let (status, output) = match op.op.generate(&hp.call.args, &ctx).await {
                 Err(e) => (

@@ -219,6 +219,7 @@ pub fn build_plan(state: &State, calls: Vec<Vec<OpCall>>) -> Result<Plan, PlanEr
                 &call.deploy_args,
                 &data_globals,
                 &state.config.global_defaults,
+                &call.config_args,
             ])
             .map_err(|e| PlanError::InvalidCall {
                 message: e.to_string(),
@@ -342,6 +343,7 @@ pub async fn detect_changes(state: &Arc<State>, plan: &mut Plan) {
                     state: &state,
                     index: i,
                     args: &hp.globals.connector,
+                    location: &hp.call.location,
                 };
                 match op.op.generate(&hp.call.args, &ctx).await {
                     Ok(outcome) => {

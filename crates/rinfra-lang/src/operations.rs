@@ -264,6 +264,7 @@ pub(crate) fn record_call<'v>(
     let location = location.unwrap_or_else(|| st.current_file().display);
     let mut call = OpCall::new(op, args, order, location);
     call.global_args = globals;
+    call.config_args = crate::config::config_to_global_args(&crate::context::lock(&st.config));
     for frame in crate::context::lock(&st.deploys).iter() {
         if let Some(name) = &frame.name {
             call.deploy_names.push(name.clone());
