@@ -21,6 +21,7 @@ mod deb;
 mod distro;
 mod files;
 mod git;
+mod gpg;
 mod hardware;
 mod pacman;
 mod pip;
@@ -128,6 +129,7 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(server::Locales),
         Arc::new(server::Timezone),
         Arc::new(server::Uptime),
+        Arc::new(server::AuthorizedKeys),
         Arc::new(files::File),
         Arc::new(files::Directory),
         Arc::new(files::Link),
@@ -143,6 +145,10 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(files::Block),
         Arc::new(deb::DebPackages),
         Arc::new(deb::DebArch),
+        Arc::new(deb::DebPackage),
+        Arc::new(apt::SimulateOperationWillChange),
+        Arc::new(gpg::GpgKeyrings),
+        Arc::new(gpg::GpgKeys),
         Arc::new(apt::AptSources),
         Arc::new(rpm::RpmPackages),
         Arc::new(rpm::RpmPackageProvides),
@@ -156,6 +162,9 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(crontab::Crontab),
         Arc::new(git::GitBranch),
         Arc::new(git::GitConfig),
+        Arc::new(git::GitTag),
+        Arc::new(git::GitLocalCommit),
+        Arc::new(git::GitRemoteBranchCommit),
         Arc::new(hardware::Memory),
         Arc::new(hardware::Cpus),
         Arc::new(hardware::NetworkDevices),
