@@ -22,7 +22,7 @@ mod pacman;
 // mod pip;
 mod server;
 // mod server_services;
-// mod server_users;
+mod server_users;
 // mod systemd;
 mod template;
 mod yum;
@@ -83,6 +83,27 @@ macro_rules! define_op {
 }
 pub(crate) use define_op;
 
+/// Run another operation's body into the same output (pyinfra's `yield from op._inner(...)`):
+/// `call!(files::directory, "files.directory", &[("path", json!(p))], host, out).await`.
+macro_rules! call {
+    ($f:expr, $name:literal, $pairs:expr, $host:expr, $out:expr $(,)?) => {
+        $f(
+            &$crate::operations::Args::new($name, &$crate::operations::op_args($pairs)),
+            $host,
+            $out,
+        )
+    };
+}
+pub(crate) use call;
+
+/// Arguments for [`call!`] from `(name, value)` pairs.
+pub(crate) fn op_args(pairs: &[(&str, serde_json::Value)]) -> rinfra_core::OpArgs {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), v.clone()))
+        .collect()
+}
+
 /// Register every operation of this crate.
 pub fn register_operations(registry: &mut OperationRegistry) {
     let ops: Vec<Arc<dyn Operation>> = vec![
@@ -108,9 +129,9 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(server::Modprobe),
         Arc::new(server::Locale),
         Arc::new(server::Timezone),
-        // Arc::new(server_users::User),
-        // Arc::new(server_users::Group),
-        // Arc::new(server_users::UserAuthorizedKeys),
+        Arc::new(server_users::User),
+        Arc::new(server_users::Group),
+        Arc::new(server_users::UserAuthorizedKeys),
         // Arc::new(server_services::Service),
         // Arc::new(server_services::Packages),
         // Arc::new(apt::Packages),
