@@ -7,12 +7,15 @@ use super::{arg_str, define_fact};
 
 /// pyinfra's `GpgFactBase.process`: `{key id: {validity, length, fingerprint, uid, uid_hash,
 /// subkeys: {id: {...}}}}` from colon records (`pub`/`sub`, `fpr`, `uid`).
+/// A key being read: its id, details and finished subkeys.
+type OpenKey = (String, Map<String, Value>, Map<String, Value>);
+
 fn process_keys(lines: &[String], key_type: &str, sub_type: &str) -> Result<Value, String> {
     // (id, details) of finished keys, the current key and its current subkey
     let mut keys: Vec<(String, Map<String, Value>)> = Vec::new();
-    let mut current: Option<(String, Map<String, Value>, Map<String, Value>)> = None;
+    let mut current: Option<OpenKey> = None;
     let mut sub: Option<(String, Map<String, Value>)> = None;
-    let finish = |current: &mut Option<(String, Map<String, Value>, Map<String, Value>)>,
+    let finish = |current: &mut Option<OpenKey>,
                   sub: &mut Option<(String, Map<String, Value>)>,
                   keys: &mut Vec<(String, Map<String, Value>)>| {
         if let Some((id, mut key, mut subs)) = current.take() {

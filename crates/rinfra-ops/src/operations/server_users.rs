@@ -366,7 +366,10 @@ async fn user(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
             &[
                 ("path", json!(home)),
                 ("user", json!(name)),
-                ("group", json!(group.clone().unwrap_or_else(|| name.clone()))),
+                (
+                    "group",
+                    json!(group.clone().unwrap_or_else(|| name.clone()))
+                ),
                 // the home may be a link to a directory elsewhere
                 ("_no_fail_on_link", json!(true)),
             ],
