@@ -15,7 +15,7 @@ pub(crate) mod parse;
 pub(crate) mod shell;
 
 mod apk;
-mod apt;
+mod bsdinit;
 mod crontab;
 mod deb;
 mod distro;
@@ -23,15 +23,20 @@ mod files;
 mod git;
 mod gpg;
 mod hardware;
+mod openrc;
 mod pacman;
 mod pip;
 mod rpm;
 mod server;
 mod systemd;
+mod sysvinit;
+mod upstart;
 
 pub use crontab::format_crontab_item;
+pub(crate) mod apt;
 pub(crate) use files::block_markers;
 pub use files::{ls_permissions_to_mode, EXISTS_MARKER, MISSING_MARKER};
+pub(crate) use systemd::systemctl_command;
 
 /// What a fact's command builder returns; the error says which argument is wrong.
 pub(crate) type CommandResult = Result<StringCommand, String>;
@@ -159,6 +164,11 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(pip::Pip3Packages),
         Arc::new(systemd::SystemdStatus),
         Arc::new(systemd::SystemdEnabled),
+        Arc::new(sysvinit::InitdStatus),
+        Arc::new(bsdinit::RcdStatus),
+        Arc::new(openrc::OpenrcStatus),
+        Arc::new(openrc::OpenrcEnabled),
+        Arc::new(upstart::UpstartStatus),
         Arc::new(crontab::Crontab),
         Arc::new(git::GitBranch),
         Arc::new(git::GitConfig),

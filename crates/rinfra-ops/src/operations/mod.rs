@@ -9,7 +9,8 @@ mod args;
 mod out;
 
 mod apk;
-// mod apt;
+mod apt;
+mod bsdinit;
 // mod crontab;
 mod dnf;
 mod files;
@@ -17,14 +18,19 @@ mod files_put;
 mod files_sync;
 mod files_text;
 // mod git;
+mod gpg;
+mod openrc;
 mod packaging;
 mod pacman;
 // mod pip;
 mod server;
-// mod server_services;
+mod server_services;
 mod server_users;
-// mod systemd;
+mod service;
+mod systemd;
+mod sysvinit;
 mod template;
+mod upstart;
 mod yum;
 
 pub(crate) use args::Args;
@@ -132,22 +138,29 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(server_users::User),
         Arc::new(server_users::Group),
         Arc::new(server_users::UserAuthorizedKeys),
-        // Arc::new(server_services::Service),
-        // Arc::new(server_services::Packages),
-        // Arc::new(apt::Packages),
-        // Arc::new(apt::Update),
-        // Arc::new(apt::Upgrade),
-        // Arc::new(apt::Repo),
-        // Arc::new(apt::Key),
-        // Arc::new(apt::Deb),
+        Arc::new(server_services::Service),
+        Arc::new(server_services::Packages),
+        Arc::new(apt::Packages),
+        Arc::new(apt::Update),
+        Arc::new(apt::Upgrade),
+        Arc::new(apt::Repo),
+        Arc::new(apt::Key),
+        Arc::new(apt::Deb),
+        Arc::new(apt::DistUpgrade),
+        Arc::new(apt::Ppa),
+        Arc::new(gpg::Key),
         Arc::new(dnf::Packages),
         Arc::new(yum::Packages),
         Arc::new(apk::Packages),
         Arc::new(pacman::Packages),
         // Arc::new(pip::Packages),
         // Arc::new(pip::Venv),
-        // Arc::new(systemd::Service),
-        // Arc::new(systemd::DaemonReload),
+        Arc::new(systemd::Service),
+        Arc::new(systemd::DaemonReload),
+        Arc::new(sysvinit::Service),
+        Arc::new(openrc::Service),
+        Arc::new(upstart::Service),
+        Arc::new(bsdinit::Service),
         // Arc::new(git::Repo),
         // Arc::new(crontab::Crontab),
     ];
