@@ -22,7 +22,7 @@ mod gpg;
 mod openrc;
 mod packaging;
 mod pacman;
-// mod pip;
+mod pip;
 mod server;
 mod server_services;
 mod server_users;
@@ -153,8 +153,9 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(yum::Packages),
         Arc::new(apk::Packages),
         Arc::new(pacman::Packages),
-        // Arc::new(pip::Packages),
-        // Arc::new(pip::Venv),
+        Arc::new(pip::Packages),
+        Arc::new(pip::Venv),
+        Arc::new(pip::Virtualenv),
         Arc::new(systemd::Service),
         Arc::new(systemd::DaemonReload),
         Arc::new(sysvinit::Service),
