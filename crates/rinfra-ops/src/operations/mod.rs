@@ -17,7 +17,7 @@ mod files;
 mod files_put;
 mod files_sync;
 mod files_text;
-// mod git;
+mod git;
 mod gpg;
 mod openrc;
 mod packaging;
@@ -27,6 +27,7 @@ mod server;
 mod server_services;
 mod server_users;
 mod service;
+mod ssh;
 mod systemd;
 mod sysvinit;
 mod template;
@@ -162,7 +163,8 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(openrc::Service),
         Arc::new(upstart::Service),
         Arc::new(bsdinit::Service),
-        // Arc::new(git::Repo),
+        Arc::new(git::Repo),
+        Arc::new(ssh::Keyscan),
         // Arc::new(crontab::Crontab),
     ];
     for op in ops {
