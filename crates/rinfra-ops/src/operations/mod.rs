@@ -11,7 +11,7 @@ mod out;
 mod apk;
 mod apt;
 mod bsdinit;
-// mod crontab;
+mod crontab;
 mod dnf;
 mod files;
 mod files_put;
@@ -165,7 +165,7 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(bsdinit::Service),
         Arc::new(git::Repo),
         Arc::new(ssh::Keyscan),
-        // Arc::new(crontab::Crontab),
+        Arc::new(crontab::Crontab),
     ];
     for op in ops {
         registry.register(op);
