@@ -172,3 +172,41 @@ fn parse_stanza(lines: &[&str]) -> Vec<Value> {
     }
     repos
 }
+
+/// pyinfra's `noninteractive_apt`: `apt-get -y` without prompts, keeping existing config files.
+pub(crate) fn noninteractive_apt(command: &str, force: bool) -> String {
+    let force = if force { " --force-yes" } else { "" };
+    format!(
+        "DEBIAN_FRONTEND=noninteractive apt-get -y{force} -o Dpkg::Options::=\"--force-confdef\" -o Dpkg::Options::=\"--force-confold\" {command}"
+    )
+}
+
+define_fact! {
+    /// What an `apt-get` command would change, from its `--dry-run` summary line:
+    /// `{upgraded, newly_installed, removed, not_upgraded}`.
+    SimulateOperationWillChange = "apt.SimulateOperationWillChange";
+    params: ["command"];
+    // the command is one of apt's own verbs chosen by the operation, inserted as pyinfra does
+    command: |args| Ok(raw(&format!(
+        "LC_ALL=C {}",
+        noninteractive_apt(&format!("{} --dry-run", super::arg_str(args, "command")?), false)
+    )));
+    process: |lines, _| {
+        for line in lines {
+            if let Some(m) = re_match(
+                r"^(\d+) upgraded, (\d+) newly installed, (\d+) to remove and (\d+) not upgraded.$",
+                line,
+            ) {
+                let n = |i| group(&m, i).parse::<i64>().unwrap_or(0);
+                return Ok(json!({
+                    "upgraded": n(1),
+                    "newly_installed": n(2),
+                    "removed": n(3),
+                    "not_upgraded": n(4),
+                }));
+            }
+        }
+        Err("did not find proposed changes in output".into())
+    };
+    requires: |_| Some("apt-get".into());
+}

@@ -53,3 +53,53 @@ define_fact! {
     default: || json!({});
     requires: |_| Some("git".into());
 }
+
+/// A full SHA-1 or SHA-256 object name.
+fn sha(s: &str) -> Option<Value> {
+    super::parse::re_fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", s).map(|_| json!(s))
+}
+
+define_fact! {
+    /// Tags of a repository.
+    GitTag = "git.GitTag";
+    params: ["repo"];
+    command: |args| in_repo(args, "git tag");
+    process: |lines, _| Ok(json!(lines));
+    requires: |_| Some("git".into());
+}
+
+define_fact! {
+    /// The commit `ref` (default `HEAD`) points to locally, `None` if unknown.
+    GitLocalCommit = "git.GitLocalCommit";
+    params: ["repo", "ref"];
+    command: |args| {
+        let repo = arg_str(args, "repo")?;
+        let r = arg_opt(args, "ref").unwrap_or_else(|| "HEAD".into());
+        Ok(formatted(
+            "! test -d {0} || (cd {0} && git rev-parse {1} 2>/dev/null) || true",
+            &[quoted(repo), quoted(r)],
+        ))
+    };
+    process: |lines, _| Ok(lines.first().and_then(|l| sha(l.trim())).unwrap_or(Value::Null));
+    requires: |_| Some("git".into());
+}
+
+define_fact! {
+    /// The commit `branch` (default `HEAD`) points to on `remote` (default `origin`).
+    GitRemoteBranchCommit = "git.GitRemoteBranchCommit";
+    params: ["repo", "remote", "branch"];
+    command: |args| {
+        let repo = arg_str(args, "repo")?;
+        let remote = arg_opt(args, "remote").unwrap_or_else(|| "origin".into());
+        let branch = arg_opt(args, "branch").filter(|b| !b.is_empty()).unwrap_or_else(|| "HEAD".into());
+        Ok(formatted(
+            "! test -d {0} || (cd {0} && git ls-remote {1} {2} 2>/dev/null | head -n1)",
+            &[quoted(repo), quoted(remote), quoted(branch)],
+        ))
+    };
+    process: |lines, _| Ok(lines
+        .first()
+        .and_then(|l| l.trim().split('\t').next().and_then(sha))
+        .unwrap_or(Value::Null));
+    requires: |_| Some("git".into());
+}

@@ -15,22 +15,28 @@ pub(crate) mod parse;
 pub(crate) mod shell;
 
 mod apk;
-mod apt;
+mod bsdinit;
 mod crontab;
 mod deb;
 mod distro;
 mod files;
 mod git;
+mod gpg;
 mod hardware;
+mod openrc;
 mod pacman;
 mod pip;
 mod rpm;
 mod server;
 mod systemd;
+mod sysvinit;
+mod upstart;
 
 pub use crontab::format_crontab_item;
+pub(crate) mod apt;
 pub(crate) use files::block_markers;
 pub use files::{ls_permissions_to_mode, EXISTS_MARKER, MISSING_MARKER};
+pub(crate) use systemd::systemctl_command;
 
 /// What a fact's command builder returns; the error says which argument is wrong.
 pub(crate) type CommandResult = Result<StringCommand, String>;
@@ -128,6 +134,7 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(server::Locales),
         Arc::new(server::Timezone),
         Arc::new(server::Uptime),
+        Arc::new(server::AuthorizedKeys),
         Arc::new(files::File),
         Arc::new(files::Directory),
         Arc::new(files::Link),
@@ -143,6 +150,10 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(files::Block),
         Arc::new(deb::DebPackages),
         Arc::new(deb::DebArch),
+        Arc::new(deb::DebPackage),
+        Arc::new(apt::SimulateOperationWillChange),
+        Arc::new(gpg::GpgKeyrings),
+        Arc::new(gpg::GpgKeys),
         Arc::new(apt::AptSources),
         Arc::new(rpm::RpmPackages),
         Arc::new(rpm::RpmPackageProvides),
@@ -153,9 +164,17 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(pip::Pip3Packages),
         Arc::new(systemd::SystemdStatus),
         Arc::new(systemd::SystemdEnabled),
+        Arc::new(sysvinit::InitdStatus),
+        Arc::new(bsdinit::RcdStatus),
+        Arc::new(openrc::OpenrcStatus),
+        Arc::new(openrc::OpenrcEnabled),
+        Arc::new(upstart::UpstartStatus),
         Arc::new(crontab::Crontab),
         Arc::new(git::GitBranch),
         Arc::new(git::GitConfig),
+        Arc::new(git::GitTag),
+        Arc::new(git::GitLocalCommit),
+        Arc::new(git::GitRemoteBranchCommit),
         Arc::new(hardware::Memory),
         Arc::new(hardware::Cpus),
         Arc::new(hardware::NetworkDevices),

@@ -120,6 +120,45 @@ pub(crate) fn timestamp_iso(ts: i64) -> String {
     )
 }
 
+/// An ISO datetime (`2015-01-01T03:00:00`, optionally with `.fff` and `Z`/`+HH:MM`) as a
+/// Unix timestamp; naive times are taken as UTC, as pyinfra's file facts report them.
+pub(crate) fn iso_to_timestamp(s: &str) -> Option<i64> {
+    let (date, rest) = s.trim().split_once(['T', ' '])?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let [y, m, day] = d[..] else { return None };
+    let (clock, offset) = if let Some(c) = rest.strip_suffix('Z') {
+        (c, 0)
+    } else if let Some(i) = rest.rfind(['+', '-']) {
+        let (c, o) = rest.split_at(i);
+        let sign = if o.starts_with('-') { -1 } else { 1 };
+        let (h, mi) = o[1..].split_once(':').unwrap_or((&o[1..], "0"));
+        (
+            c,
+            sign * (h.parse::<i64>().ok()? * 3600 + mi.parse::<i64>().ok()? * 60),
+        )
+    } else {
+        (rest, 0)
+    };
+    let clock = clock.split('.').next()?;
+    let t: Vec<i64> = clock
+        .split(':')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + day - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let secs =
+        t.first()? * 3600 + t.get(1).copied().unwrap_or(0) * 60 + t.get(2).copied().unwrap_or(0);
+    Some(days * 86_400 + secs - offset)
+}
+
 /// Month abbreviation (`Jan`) to its number.
 pub(crate) fn month_number(name: &str) -> Option<u32> {
     const MONTHS: [&str; 12] = [

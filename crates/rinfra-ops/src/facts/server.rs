@@ -103,6 +103,37 @@ define_fact! {
 }
 
 define_fact! {
+    /// Keys in a user's `authorized_keys` (or in `path`), comments and blank lines dropped.
+    AuthorizedKeys = "server.AuthorizedKeys";
+    params: ["user", "path"];
+    command: |args| match arg_opt(args, "path") {
+        Some(path) => Ok(StringCommand::new([
+            Bit::from("cat"),
+            rinfra_connectors::quoted(path),
+            Bit::from("2>/dev/null || true"),
+        ])),
+        None => {
+            let user = arg_opt(args, "user").unwrap_or_default();
+            check_tilde_username(&user)?;
+            Ok(StringCommand::new([
+                Bit::from("cat"),
+                Bit::from(format!("~{user}/.ssh/authorized_keys")),
+                Bit::from("2>/dev/null || true"),
+            ]))
+        }
+    };
+    process: |lines, _| Ok(Value::Array(
+        lines
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| json!(l))
+            .collect(),
+    ));
+    default: || json!([]);
+}
+
+define_fact! {
     /// The temp directory from `$TMPDIR`, `$TMP` or `$TEMP` (first usable), else empty.
     TmpDir = "server.TmpDir";
     params: [];

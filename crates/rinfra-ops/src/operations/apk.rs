@@ -15,7 +15,11 @@ define_op! {
     generate: packages;
 }
 
-async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+pub(crate) async fn packages(
+    a: &Args<'_>,
+    host: &dyn OpHost,
+    out: &mut Out,
+) -> Result<(), OperationError> {
     if a.bool_or("update", false) {
         out.shell("apk update");
     }

@@ -102,12 +102,19 @@ impl<'a> Args<'a> {
                     if s.is_empty() {
                         return Ok(None);
                     }
-                    if s.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "+-=,".contains(c))
-                    {
+                    // chmod's symbolic syntax (`u+x`, `go-w,a+r`, `=rw`): anything else would
+                    // only fail on the host, after the file was already changed
+                    let clause = r"(?:[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+|[-+=]?[0-7]+)";
+                    let symbolic = format!("^{clause}(?:,{clause})*$");
+                    if crate::facts::parse::re_match(&symbolic, s).is_some() {
                         return Ok(Some(Mode::Symbolic(s.clone())));
                     }
-                    return Err(self.invalid(name, format!("invalid file mode `{s}`")));
+                    return Err(self.invalid(
+                        name,
+                        format!(
+                            "invalid file mode `{s}`: expected octal digits (644, '0644', '0o644') or a symbolic mode (u+x)"
+                        ),
+                    ));
                 }
                 d
             }
@@ -130,6 +137,36 @@ impl<'a> Args<'a> {
         } else {
             Some(Mode::Octal(n))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn mode(v: Value) -> Result<Option<Mode>, OperationError> {
+        let mut args = OpArgs::new();
+        args.insert("mode".into(), v);
+        Args::new("files.put", &args).mode("mode")
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(mode(json!("0644")).unwrap(), Some(Mode::Octal(644)));
+        assert_eq!(mode(json!(755)).unwrap(), Some(Mode::Octal(755)));
+        assert_eq!(
+            mode(json!("u+x,go-w")).unwrap(),
+            Some(Mode::Symbolic("u+x,go-w".into()))
+        );
+        assert_eq!(
+            mode(json!("+x")).unwrap(),
+            Some(Mode::Symbolic("+x".into()))
+        );
+        let err = mode(json!("9x")).unwrap_err().to_string();
+        assert!(err.contains("invalid file mode `9x`"), "{err}");
+        assert!(mode(json!("799")).is_err());
+        assert!(mode(json!("rwx")).is_err());
     }
 }
 

@@ -473,7 +473,11 @@ define_op! {
     generate: download;
 }
 
-async fn download(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+pub(crate) async fn download(
+    a: &Args<'_>,
+    host: &dyn OpHost,
+    out: &mut Out,
+) -> Result<(), OperationError> {
     let src = a.str("src")?;
     let dest = a.str("dest")?;
     let mode = a.mode("mode")?.filter(Mode::is_set);

@@ -9,22 +9,29 @@ mod args;
 mod out;
 
 mod apk;
-// mod apt;
-// mod crontab;
+mod apt;
+mod bsdinit;
+mod crontab;
 mod dnf;
 mod files;
 mod files_put;
 mod files_sync;
 mod files_text;
-// mod git;
+mod git;
+mod gpg;
+mod openrc;
 mod packaging;
 mod pacman;
-// mod pip;
+mod pip;
 mod server;
-// mod server_services;
-// mod server_users;
-// mod systemd;
+mod server_services;
+mod server_users;
+mod service;
+mod ssh;
+mod systemd;
+mod sysvinit;
 mod template;
+mod upstart;
 mod yum;
 
 pub(crate) use args::Args;
@@ -83,6 +90,27 @@ macro_rules! define_op {
 }
 pub(crate) use define_op;
 
+/// Run another operation's body into the same output (pyinfra's `yield from op._inner(...)`):
+/// `call!(files::directory, "files.directory", &[("path", json!(p))], host, out).await`.
+macro_rules! call {
+    ($f:expr, $name:literal, $pairs:expr, $host:expr, $out:expr $(,)?) => {
+        $f(
+            &$crate::operations::Args::new($name, &$crate::operations::op_args($pairs)),
+            $host,
+            $out,
+        )
+    };
+}
+pub(crate) use call;
+
+/// Arguments for [`call!`] from `(name, value)` pairs.
+pub(crate) fn op_args(pairs: &[(&str, serde_json::Value)]) -> rinfra_core::OpArgs {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), v.clone()))
+        .collect()
+}
+
 /// Register every operation of this crate.
 pub fn register_operations(registry: &mut OperationRegistry) {
     let ops: Vec<Arc<dyn Operation>> = vec![
@@ -108,27 +136,36 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(server::Modprobe),
         Arc::new(server::Locale),
         Arc::new(server::Timezone),
-        // Arc::new(server_users::User),
-        // Arc::new(server_users::Group),
-        // Arc::new(server_users::UserAuthorizedKeys),
-        // Arc::new(server_services::Service),
-        // Arc::new(server_services::Packages),
-        // Arc::new(apt::Packages),
-        // Arc::new(apt::Update),
-        // Arc::new(apt::Upgrade),
-        // Arc::new(apt::Repo),
-        // Arc::new(apt::Key),
-        // Arc::new(apt::Deb),
+        Arc::new(server_users::User),
+        Arc::new(server_users::Group),
+        Arc::new(server_users::UserAuthorizedKeys),
+        Arc::new(server_services::Service),
+        Arc::new(server_services::Packages),
+        Arc::new(apt::Packages),
+        Arc::new(apt::Update),
+        Arc::new(apt::Upgrade),
+        Arc::new(apt::Repo),
+        Arc::new(apt::Key),
+        Arc::new(apt::Deb),
+        Arc::new(apt::DistUpgrade),
+        Arc::new(apt::Ppa),
+        Arc::new(gpg::Key),
         Arc::new(dnf::Packages),
         Arc::new(yum::Packages),
         Arc::new(apk::Packages),
         Arc::new(pacman::Packages),
-        // Arc::new(pip::Packages),
-        // Arc::new(pip::Venv),
-        // Arc::new(systemd::Service),
-        // Arc::new(systemd::DaemonReload),
-        // Arc::new(git::Repo),
-        // Arc::new(crontab::Crontab),
+        Arc::new(pip::Packages),
+        Arc::new(pip::Venv),
+        Arc::new(pip::Virtualenv),
+        Arc::new(systemd::Service),
+        Arc::new(systemd::DaemonReload),
+        Arc::new(sysvinit::Service),
+        Arc::new(openrc::Service),
+        Arc::new(upstart::Service),
+        Arc::new(bsdinit::Service),
+        Arc::new(git::Repo),
+        Arc::new(ssh::Keyscan),
+        Arc::new(crontab::Crontab),
     ];
     for op in ops {
         registry.register(op);

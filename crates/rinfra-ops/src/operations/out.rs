@@ -29,6 +29,11 @@ impl Out {
         self.noop = Some(reason.into());
     }
 
+    /// Whether a noop reason was recorded.
+    pub(crate) fn has_noop(&self) -> bool {
+        self.noop.is_some()
+    }
+
     /// Record a content change for `--diff`.
     pub(crate) fn diff(&mut self, path: &str, old: Option<String>, new: String) {
         self.diffs.push(FileDiff {

@@ -18,10 +18,94 @@ pub(crate) struct Manager<'a> {
     pub(crate) expand_match_any: bool,
 }
 
-struct Pkg {
-    name: String,
-    version: String,
-    inst: String,
+/// One wanted package (pyinfra's `PkgInfo`): its name, an optional version with the operator
+/// joining it (`=`, `==`, `>`...) and an optional URL to install from.
+pub(crate) struct PkgInfo {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) operator: String,
+    pub(crate) url: String,
+}
+
+impl PkgInfo {
+    /// `name<join>version` split at the last `join` (apt's `vim=2:9.0`).
+    pub(crate) fn from_possible_pair(s: &str, join: Option<&str>) -> Self {
+        let (name, version) = match join.and_then(|j| s.rsplit_once(j)) {
+            Some((n, v)) => (n.to_string(), v.to_string()),
+            None => (s.to_string(), String::new()),
+        };
+        Self {
+            name,
+            version,
+            operator: join.unwrap_or("").to_string(),
+            url: String::new(),
+        }
+    }
+
+    /// A PEP 508 requirement (`Flask==2.0`, `pkg>1`, `name @ url`), name lower-cased. As in
+    /// pyinfra, an invalid requirement or one with several specifiers is taken as a plain name.
+    pub(crate) fn from_pep508(s: &str) -> Self {
+        let plain = || Self {
+            name: s.to_string(),
+            version: String::new(),
+            operator: String::new(),
+            url: String::new(),
+        };
+        let Some(m) = crate::facts::parse::re_match(
+            r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*(.*?)\s*(?:;.*)?$",
+            s,
+        ) else {
+            return plain();
+        };
+        let name = crate::facts::parse::group(&m, 1).to_lowercase();
+        let rest = crate::facts::parse::group(&m, 2).trim();
+        if let Some(url) = rest.strip_prefix('@') {
+            return Self {
+                name,
+                version: String::new(),
+                operator: String::new(),
+                url: url.trim().to_string(),
+            };
+        }
+        let rest = rest
+            .strip_prefix('(')
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap_or(rest);
+        if rest.is_empty() {
+            return Self {
+                name,
+                version: String::new(),
+                operator: String::new(),
+                url: String::new(),
+            };
+        }
+        if rest.contains(',') {
+            return plain();
+        }
+        match crate::facts::parse::re_match(
+            r"^(===|==|!=|~=|<=|>=|<|>)\s*([A-Za-z0-9._*+!-]+)$",
+            rest,
+        ) {
+            Some(v) => Self {
+                name,
+                version: crate::facts::parse::group(&v, 2).to_string(),
+                operator: crate::facts::parse::group(&v, 1).to_string(),
+                url: String::new(),
+            },
+            None => plain(),
+        }
+    }
+
+    /// How the package is named to the installer, shell-quoted.
+    pub(crate) fn inst_vers(&self) -> String {
+        if !self.url.is_empty() {
+            rinfra_connectors::quote(&self.url)
+        } else if !self.version.is_empty() {
+            rinfra_connectors::quote(&format!("{}{}{}", self.name, self.operator, self.version))
+        } else {
+            rinfra_connectors::quote(&self.name)
+        }
+    }
 }
 
 fn has_package(name: &str, versions: &[String], current: &Value) -> bool {
@@ -47,34 +131,26 @@ pub(crate) async fn ensure_packages(
     latest: bool,
     m: &Manager<'_>,
 ) -> Result<(), OperationError> {
-    let pkgs: Vec<Pkg> = wanted
+    let pkgs: Vec<PkgInfo> = wanted
         .iter()
-        .map(|s| {
-            let (name, version) = match m.version_join {
-                Some(j) => match s.rsplit_once(j) {
-                    Some((n, v)) => (n.to_string(), v.to_string()),
-                    None => (s.clone(), String::new()),
-                },
-                None => (s.clone(), String::new()),
-            };
-            let inst = if version.is_empty() {
-                rinfra_connectors::quote(&name)
-            } else {
-                rinfra_connectors::quote(&format!(
-                    "{name}{}{version}",
-                    m.version_join.unwrap_or("")
-                ))
-            };
-            Pkg {
-                name,
-                version,
-                inst,
-            }
-        })
+        .map(|s| PkgInfo::from_possible_pair(s, m.version_join))
         .collect();
+    ensure_pkg_infos(host, out, &pkgs, current, present, latest, m).await
+}
+
+/// [`ensure_packages`] for packages already parsed (pip's PEP 508 requirements).
+pub(crate) async fn ensure_pkg_infos(
+    host: &dyn OpHost,
+    out: &mut Out,
+    pkgs: &[PkgInfo],
+    current: &Value,
+    present: bool,
+    latest: bool,
+    m: &Manager<'_>,
+) -> Result<(), OperationError> {
     let mut diff: Vec<String> = Vec::new();
     let mut upgrade: Vec<String> = Vec::new();
-    for p in &pkgs {
+    for p in pkgs {
         // the names to look for: the package itself or what provides it
         let mut candidates: Vec<(String, Vec<String>)> = Vec::new();
         if let Some(expand) = m.expand_fact {
@@ -112,11 +188,11 @@ pub(crate) async fn ensure_packages(
         };
         if present {
             if !has {
-                diff.push(p.inst.clone());
+                diff.push(p.inst_vers());
                 continue;
             }
             if p.version.is_empty() && latest {
-                upgrade.push(p.inst.clone());
+                upgrade.push(p.inst_vers());
             }
             if !latest {
                 let versions: Vec<String> = current
@@ -137,7 +213,7 @@ pub(crate) async fn ensure_packages(
                 }
             }
         } else if has {
-            diff.push(p.inst.clone());
+            diff.push(p.inst_vers());
         } else {
             out.noop(format!("package {} is not installed", p.name));
         }

@@ -1,0 +1,165 @@
+//! `server.service` and `server.packages`: dispatch to the host's init system or package
+//! manager, probed in pyinfra's order.
+
+use rinfra_core::{OpHost, OperationError};
+use serde_json::{json, Value};
+
+use super::{call, define_op, fact, Args, Out};
+use crate::python::truthy;
+
+async fn which(host: &dyn OpHost, command: &str) -> Result<bool, OperationError> {
+    Ok(truthy(
+        &fact(host, "server.Which", &[("command", json!(command))]).await?,
+    ))
+}
+
+async fn path_fact(host: &dyn OpHost, name: &str, path: &str) -> Result<bool, OperationError> {
+    Ok(truthy(&fact(host, name, &[("path", json!(path))]).await?))
+}
+
+define_op! {
+    /// Manage a service with whatever init system the host has (systemd, OpenRC, upstart,
+    /// BSD rc.d or SysV init).
+    ///
+    /// Deploy example: `server.service(service="nginx", running=True, enabled=True)`
+    Service = "server.service";
+    params: [required "service", optional "running", optional "restarted", optional "reloaded",
+             optional "command", optional "enabled"];
+    generate: service;
+}
+
+async fn service(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    // pass on only the arguments given, so each init system applies its own defaults
+    let pairs: Vec<(&str, Value)> = [
+        "service",
+        "running",
+        "restarted",
+        "reloaded",
+        "command",
+        "enabled",
+    ]
+    .into_iter()
+    .filter_map(|k| a.raw().get(k).map(|v| (k, v.clone())))
+    .collect();
+    if which(host, "systemctl").await? {
+        return call!(
+            super::systemd::service,
+            "systemd.service",
+            &pairs,
+            host,
+            out
+        )
+        .await;
+    }
+    if which(host, "rc-service").await? {
+        return call!(super::openrc::service, "openrc.service", &pairs, host, out).await;
+    }
+    if which(host, "initctl").await? {
+        return call!(
+            super::upstart::service,
+            "upstart.service",
+            &pairs,
+            host,
+            out
+        )
+        .await;
+    }
+    if which(host, "sv").await? {
+        return Err(OperationError::Other(
+            "runit services are not supported by rinfra yet (runit.service)".into(),
+        ));
+    }
+    // before the sysvinit check: BSDs ship a `service` command unrelated to SysV init
+    // (https://github.com/pyinfra-dev/pyinfra/issues/1496)
+    let os = fact(host, "server.Os", &[]).await?;
+    let bsd = matches!(
+        os.as_str(),
+        Some("FreeBSD" | "OpenBSD" | "NetBSD" | "DragonFly")
+    );
+    if bsd && path_fact(host, "files.Directory", "/etc/rc.d").await? {
+        return call!(
+            super::bsdinit::service,
+            "bsdinit.service",
+            &pairs,
+            host,
+            out
+        )
+        .await;
+    }
+    if which(host, "service").await?
+        || path_fact(host, "files.Link", "/etc/init.d").await?
+        || path_fact(host, "files.Directory", "/etc/init.d").await?
+    {
+        return call!(
+            super::sysvinit::service,
+            "sysvinit.service",
+            &pairs,
+            host,
+            out
+        )
+        .await;
+    }
+    Err(OperationError::Other(
+        "No init system found (no systemctl, initctl, /etc/init.d or /etc/rc.d found)".into(),
+    ))
+}
+
+define_op! {
+    /// Install or remove packages with whatever package manager the host has.
+    ///
+    /// Deploy example: `server.packages(packages=["vim", "git"])`
+    Packages = "server.packages";
+    params: [required "packages", optional "present"];
+    generate: packages;
+}
+
+async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    let pairs: Vec<(&str, Value)> = ["packages", "present"]
+        .into_iter()
+        .filter_map(|k| a.raw().get(k).map(|v| (k, v.clone())))
+        .collect();
+    // zypper first: openSUSE also ships aptitude (https://github.com/Fizzadar/pyinfra/issues/799)
+    if which(host, "zypper").await? {
+        return Err(unsupported("zypper"));
+    }
+    if which(host, "apk").await? {
+        return call!(super::apk::packages, "apk.packages", &pairs, host, out).await;
+    }
+    if which(host, "apt").await? {
+        return call!(super::apt::packages, "apt.packages", &pairs, host, out).await;
+    }
+    if which(host, "brew").await? {
+        return Err(unsupported("brew"));
+    }
+    if which(host, "dnf").await? {
+        return call!(super::dnf::packages, "dnf.packages", &pairs, host, out).await;
+    }
+    if which(host, "pacman").await? {
+        return call!(
+            super::pacman::packages,
+            "pacman.packages",
+            &pairs,
+            host,
+            out
+        )
+        .await;
+    }
+    if which(host, "xbps-install").await? || which(host, "xbps").await? {
+        return Err(unsupported("xbps"));
+    }
+    if which(host, "yum").await? {
+        return call!(super::yum::packages, "yum.packages", &pairs, host, out).await;
+    }
+    if which(host, "pkg").await? || which(host, "pkg_add").await? {
+        return Err(unsupported("pkg"));
+    }
+    Err(OperationError::Other(
+        "No system package manager found (no apk, apt, brew, dnf, pacman, pkg, xbps, yum or zypper found)".into(),
+    ))
+}
+
+fn unsupported(manager: &str) -> OperationError {
+    OperationError::Other(format!(
+        "the host uses {manager}, whose packages operation rinfra does not implement yet"
+    ))
+}

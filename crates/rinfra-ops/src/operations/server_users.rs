@@ -1,0 +1,401 @@
+//! `server.user`, `server.group` and `server.user_authorized_keys`: system accounts and their
+//! SSH keys.
+
+use rinfra_connectors::{Bit, StringCommand};
+use rinfra_core::{OpHost, OperationError};
+use serde_json::{json, Value};
+
+use super::{call, define_op, fact, q, Args, Out};
+use crate::python::{python_str, truthy};
+
+/// `'a','b'` as one word for `useradd -G`.
+fn groups_word(groups: &[String]) -> Bit {
+    let mut parts: Vec<Bit> = Vec::new();
+    for g in groups {
+        if !parts.is_empty() {
+            parts.push(Bit::from(","));
+        }
+        parts.push(q(g));
+    }
+    StringCommand::with_separator(parts, "").into()
+}
+
+/// Fail as pyinfra does when a shadow tool is missing on Linux (Alpine ships without them).
+async fn require_tool(host: &dyn OpHost, os: &str, tool: &str) -> Result<(), OperationError> {
+    if os != "Linux" || truthy(&fact(host, "server.Which", &[("command", json!(tool))]).await?) {
+        return Ok(());
+    }
+    if fact(host, "server.LinuxName", &[]).await? == json!("Alpine") {
+        return Err(OperationError::Other(format!(
+            "{tool} is not installed (install the shadow package)"
+        )));
+    }
+    Err(OperationError::Other(format!("{tool} is not installed")))
+}
+
+define_op! {
+    /// Add or remove a system group.
+    ///
+    /// Deploy example: `server.group(group="docker", gid=999)`
+    Group = "server.group";
+    params: [required "group", optional "present", optional "system", optional "gid"];
+    generate: group;
+}
+
+async fn group(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    let name = a.str("group")?;
+    let groups = fact(host, "server.Groups", &[]).await?;
+    let os = python_str(&fact(host, "server.Os", &[]).await?);
+    let is_present = groups
+        .as_array()
+        .is_some_and(|g| g.iter().any(|x| x.as_str() == Some(&name)));
+    let present = a.bool_or("present", true);
+    let freebsd = os == "FreeBSD";
+    if !present && is_present {
+        out.shell(if freebsd {
+            StringCommand::new([Bit::from("pw groupdel -n"), q(&name)])
+        } else {
+            StringCommand::new([Bit::from("groupdel"), q(&name)])
+        });
+    } else if present && !is_present {
+        let mut bits = vec![Bit::from(if freebsd { "pw groupadd" } else { "groupadd" })];
+        // BSDs have no system groups
+        if a.bool_or("system", false) && !os.contains("BSD") {
+            bits.push(Bit::from("-r"));
+        }
+        if freebsd {
+            bits.push(Bit::from("-n"));
+        }
+        bits.push(q(&name));
+        if let Some(gid) = a.nonempty("gid") {
+            bits.push(Bit::from(if freebsd { "-g" } else { "--gid" }));
+            bits.push(q(gid));
+        }
+        out.shell(StringCommand::new(bits));
+    } else if present {
+        out.noop(format!("group {name} already exists"));
+    } else {
+        out.noop(format!("group {name} does not exist"));
+    }
+    Ok(())
+}
+
+define_op! {
+    /// Manage the `authorized_keys` of a user (keys are key text or local key files).
+    ///
+    /// Deploy example: `server.user_authorized_keys(user="kevin", public_keys=["ssh-ed25519 ..."])`
+    UserAuthorizedKeys = "server.user_authorized_keys";
+    params: [required "user", required "public_keys", optional "group", optional "delete_keys",
+             optional "authorized_key_directory", optional "authorized_key_filename"];
+    generate: user_authorized_keys;
+}
+
+async fn user_authorized_keys(
+    a: &Args<'_>,
+    host: &dyn OpHost,
+    out: &mut Out,
+) -> Result<(), OperationError> {
+    let user = a.str("user")?;
+    let dir = match a.nonempty("authorized_key_directory") {
+        Some(d) => d,
+        None => {
+            let home = fact(host, "server.Home", &[("user", json!(user))]).await?;
+            format!("{}/.ssh", python_str(&home))
+        }
+    };
+    let filename = a
+        .nonempty("authorized_key_filename")
+        .unwrap_or_else(|| "authorized_keys".into());
+    // a key may be the path of a local public key file, read line by line
+    let mut keys: Vec<String> = Vec::new();
+    for key in a.list("public_keys")? {
+        let path = host.local_path(&key);
+        match std::fs::read_to_string(&path) {
+            Ok(text) if path.is_file() => keys.extend(text.lines().map(|l| l.trim().to_string())),
+            _ => keys.push(key.trim().to_string()),
+        }
+    }
+    let owner_group = a.nonempty("group").unwrap_or_else(|| user.clone());
+    call!(
+        super::files::directory,
+        "files.directory",
+        &[
+            ("path", json!(dir)),
+            ("user", json!(user)),
+            ("group", json!(owner_group)),
+            ("mode", json!(700)),
+        ],
+        host,
+        out,
+    )
+    .await?;
+    let file = format!("{dir}/{filename}");
+    let current = fact(
+        host,
+        "server.AuthorizedKeys",
+        &[("user", json!(user)), ("path", json!(file))],
+    )
+    .await?;
+    let current: Vec<String> = current
+        .as_array()
+        .map(|a| a.iter().map(python_str).collect())
+        .unwrap_or_default();
+    let ensure_file = [
+        ("path", json!(file)),
+        ("user", json!(user)),
+        ("group", json!(owner_group)),
+        ("mode", json!(600)),
+    ];
+    if a.bool_or("delete_keys", false) && current != keys {
+        let content = format!("{}\n", keys.join("\n"));
+        call!(
+            super::files_put::put,
+            "files.put",
+            &[
+                ("src", json!({ "content": content })),
+                ("dest", json!(file)),
+                ("user", json!(user)),
+                ("group", json!(owner_group)),
+                ("mode", json!(600)),
+            ],
+            host,
+            out,
+        )
+        .await?;
+        return Ok(());
+    }
+    call!(super::files::file, "files.file", &ensure_file, host, out).await?;
+    if a.bool_or("delete_keys", false) {
+        return Ok(());
+    }
+    // only the keys the fact says are missing: one fact for all keys instead of one per key
+    for key in keys.iter().filter(|k| !current.contains(k)) {
+        call!(
+            super::files_text::line,
+            "files.line",
+            &[
+                ("path", json!(file)),
+                ("line", json!(key)),
+                ("ensure_newline", json!(true)),
+            ],
+            host,
+            out,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+define_op! {
+    /// Add, remove or update a system user and its SSH `authorized_keys`.
+    ///
+    /// Deploy example: `server.user(user="myweb", shell="/bin/bash", groups=["www-data"])`
+    User = "server.user";
+    params: [required "user", optional "present", optional "home", optional "shell",
+             optional "group", optional "groups", optional "append", optional "public_keys",
+             optional "delete_keys", optional "ensure_home", optional "create_home",
+             optional "system", optional "uid", optional "comment", optional "unique",
+             optional "password"];
+    generate: user;
+}
+
+async fn user(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    let name = a.str("user")?;
+    let users = fact(host, "server.Users", &[]).await?;
+    let existing_groups = fact(host, "server.Groups", &[]).await?;
+    let existing = users.get(&name).filter(|u| !u.is_null()).cloned();
+    let os = python_str(&fact(host, "server.Os", &[]).await?);
+    let freebsd = os == "FreeBSD";
+    let groups = a.list("groups")?;
+    let home = match a.opt_str("home") {
+        Some(h) => h,
+        None => existing
+            .as_ref()
+            .and_then(|u| u.get("home"))
+            .filter(|h| !h.is_null())
+            .map(python_str)
+            .unwrap_or_else(|| format!("/home/{name}")),
+    };
+    let field = |k: &str| -> Value {
+        existing
+            .as_ref()
+            .and_then(|u| u.get(k))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+
+    if !a.bool_or("present", true) {
+        if existing.is_some() {
+            if freebsd {
+                out.shell(StringCommand::new([Bit::from("pw userdel -n"), q(&name)]));
+            } else {
+                require_tool(host, &os, "userdel").await?;
+                out.shell(StringCommand::new([Bit::from("userdel"), q(&name)]));
+            }
+        } else {
+            out.noop(format!("user {name} does not exist"));
+        }
+        return Ok(());
+    }
+
+    let mut group = a.nonempty("group");
+    let shell = a.nonempty("shell");
+    let comment = a.nonempty("comment");
+    let password = a.nonempty("password");
+    if existing.is_none() {
+        // a group named as the user already exists: useradd must use it, not create it
+        let group_exists = existing_groups
+            .as_array()
+            .is_some_and(|g| g.iter().any(|x| x.as_str() == Some(&name)));
+        if group.is_none() && group_exists {
+            group = Some(name.clone());
+        }
+        let mut args: Vec<Bit> = Vec::new();
+        if !home.is_empty() {
+            args.extend([Bit::from("-d"), q(&home)]);
+        }
+        if let Some(s) = &shell {
+            args.extend([Bit::from("-s"), q(s)]);
+        }
+        if let Some(g) = &group {
+            args.extend([Bit::from("-g"), q(g)]);
+        }
+        if !groups.is_empty() {
+            args.extend([Bit::from("-G"), groups_word(&groups)]);
+        }
+        if a.bool_or("system", false) && !os.contains("BSD") {
+            args.push(Bit::from("-r"));
+        }
+        if let Some(uid) = a.nonempty("uid") {
+            args.extend([Bit::from(if freebsd { "-u" } else { "--uid" }), q(uid)]);
+        }
+        if let Some(c) = &comment {
+            args.extend([Bit::from("-c"), q(c)]);
+        }
+        if !a.bool_or("unique", true) {
+            args.push(Bit::from("-o"));
+        }
+        if a.bool_or("create_home", false) {
+            args.push(Bit::from("-m"));
+        } else if !matches!(os.as_str(), "FreeBSD" | "OpenBSD") {
+            args.push(Bit::from("-M"));
+        }
+        if let (Some(p), false) = (&password, freebsd) {
+            args.extend([Bit::from("-p"), q(p)]);
+        }
+        if freebsd {
+            let mut bits = Vec::new();
+            if let Some(p) = &password {
+                bits.extend([Bit::from("echo"), q(p), Bit::from("|")]);
+            }
+            bits.extend([Bit::from("pw useradd -n"), q(&name)]);
+            if password.is_some() {
+                bits.extend([Bit::from("-H"), Bit::from("0")]);
+            }
+            bits.extend(args);
+            out.shell(StringCommand::new(bits));
+        } else {
+            require_tool(host, &os, "useradd").await?;
+            let mut bits = vec![Bit::from("useradd")];
+            bits.extend(args);
+            bits.push(q(&name));
+            out.shell(StringCommand::new(bits));
+        }
+    } else {
+        let mut args: Vec<Bit> = Vec::new();
+        if !home.is_empty() && python_str(&field("home")) != home {
+            args.extend([Bit::from("-d"), q(&home)]);
+        }
+        if let Some(s) = shell.as_ref().filter(|s| field("shell") != json!(s)) {
+            args.extend([Bit::from("-s"), q(s)]);
+        }
+        if let Some(g) = group.as_ref().filter(|g| field("group") != json!(g)) {
+            args.extend([Bit::from("-g"), q(g)]);
+        }
+        if !groups.is_empty() {
+            let have: Vec<String> = field("groups")
+                .as_array()
+                .map(|a| a.iter().map(python_str).collect())
+                .unwrap_or_default();
+            let subset = groups.iter().all(|g| have.contains(g));
+            if a.bool_or("append", false) {
+                if !subset {
+                    args.extend([Bit::from("-a"), Bit::from("-G"), groups_word(&groups)]);
+                }
+            } else if !(subset && have.iter().all(|g| groups.contains(g))) {
+                args.extend([Bit::from("-G"), groups_word(&groups)]);
+            }
+        }
+        if let Some(c) = comment.as_ref().filter(|c| field("comment") != json!(c)) {
+            args.extend([Bit::from("-c"), q(c)]);
+        }
+        if let Some(p) = password.as_ref().filter(|p| field("password") != json!(p)) {
+            if freebsd {
+                out.shell(StringCommand::new([
+                    Bit::from("echo"),
+                    q(p),
+                    Bit::from("| pw usermod -n"),
+                    q(&name),
+                    Bit::from("-H 0"),
+                ]));
+            } else {
+                args.extend([Bit::from("-p"), q(p)]);
+            }
+        }
+        if !args.is_empty() {
+            if freebsd {
+                let mut bits = vec![Bit::from("pw usermod -n"), q(&name)];
+                bits.extend(args);
+                out.shell(StringCommand::new(bits));
+            } else {
+                require_tool(host, &os, "usermod").await?;
+                let mut bits = vec![Bit::from("usermod")];
+                bits.extend(args);
+                bits.push(q(&name));
+                out.shell(StringCommand::new(bits));
+            }
+        } else {
+            out.noop(format!("user {name} already exists"));
+        }
+    }
+
+    if a.bool_or("ensure_home", true) && !home.is_empty() {
+        call!(
+            super::files::directory,
+            "files.directory",
+            &[
+                ("path", json!(home)),
+                ("user", json!(name)),
+                (
+                    "group",
+                    json!(group.clone().unwrap_or_else(|| name.clone()))
+                ),
+                // the home may be a link to a directory elsewhere
+                ("_no_fail_on_link", json!(true)),
+            ],
+            host,
+            out,
+        )
+        .await?;
+    }
+    if let Some(keys) = a.get("public_keys") {
+        let mut pairs = vec![
+            ("user", json!(name)),
+            ("public_keys", keys.clone()),
+            ("delete_keys", json!(a.bool_or("delete_keys", false))),
+            ("authorized_key_directory", json!(format!("{home}/.ssh"))),
+        ];
+        if let Some(g) = &group {
+            pairs.push(("group", json!(g)));
+        }
+        call!(
+            user_authorized_keys,
+            "server.user_authorized_keys",
+            &pairs,
+            host,
+            out,
+        )
+        .await?;
+    }
+    Ok(())
+}
