@@ -41,8 +41,12 @@
 
 mod arguments;
 mod base;
+mod chroot;
 mod command;
+mod docker;
 mod error;
+mod exec_template;
+//mod external;
 mod fake;
 mod local;
 mod output;
@@ -51,7 +55,9 @@ mod quote;
 mod registry;
 mod secret;
 mod shell;
+//mod terraform;
 mod transfer;
+//mod vagrant;
 mod wrap;
 
 pub use arguments::{ConnectorArguments, EnvValue};
@@ -59,8 +65,11 @@ pub use base::{
     Connector, FileSource, HostContext, HostData, InventoryConnector, NameData, RawCommand,
     Reporter, SilentReporter,
 };
+pub use chroot::{ChrootConnector, ChrootData, ChrootInventory};
 pub use command::{quoted, Bit, StringCommand};
+pub use docker::{ContainerCli, DockerConnector, DockerData, DockerInventory};
 pub use error::{ConnectError, ConnectorError, InventoryError};
+pub use exec_template::{load_exec_templates, ExecTemplateConnector, ExecTemplateError};
 pub use fake::{FakeConnector, FakeInventory};
 pub use local::{LocalConnector, LocalInventory};
 pub use output::{CommandOutput, OutputLine, Stream};

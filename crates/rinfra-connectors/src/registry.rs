@@ -66,6 +66,9 @@ impl ConnectorRegistry {
         let mut r = Self::new();
         r.register(Arc::new(crate::local::LocalInventory));
         r.register(Arc::new(crate::fake::FakeInventory));
+        r.register(Arc::new(crate::docker::DockerInventory::docker()));
+        r.register(Arc::new(crate::docker::DockerInventory::podman()));
+        r.register(Arc::new(crate::chroot::ChrootInventory));
         r
     }
 
