@@ -55,9 +55,9 @@ mod quote;
 mod registry;
 mod secret;
 mod shell;
-//mod terraform;
+mod terraform;
 mod transfer;
-//mod vagrant;
+mod vagrant;
 mod wrap;
 
 pub use arguments::{ConnectorArguments, EnvValue};
@@ -78,7 +78,9 @@ pub use quote::quote;
 pub use registry::{ConnectorRegistry, HostName, SSH};
 pub use secret::{Secret, MASKED};
 pub use shell::DEFAULT_TEMP_DIR;
+pub use terraform::{TerraformInventory, DEFAULT_TERRAFORM_KEY};
 pub use transfer::{install_command, temp_path_beside};
+pub use vagrant::VagrantInventory;
 pub use wrap::{
     askpass_script_command, make_unix_command, sudo_password_required, AskpassPaths,
     SUDO_ASKPASS_ENV_VAR, SUDO_PASSWORD_REQUIRED_LINES, SU_ASKPASS_ENV_VAR,

@@ -69,6 +69,8 @@ impl ConnectorRegistry {
         r.register(Arc::new(crate::docker::DockerInventory::docker()));
         r.register(Arc::new(crate::docker::DockerInventory::podman()));
         r.register(Arc::new(crate::chroot::ChrootInventory));
+        r.register(Arc::new(crate::terraform::TerraformInventory::default()));
+        r.register(Arc::new(crate::vagrant::VagrantInventory::default()));
         r
     }
 
