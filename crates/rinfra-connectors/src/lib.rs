@@ -46,7 +46,7 @@ mod command;
 mod docker;
 mod error;
 mod exec_template;
-//mod external;
+mod external;
 mod fake;
 mod local;
 mod output;
@@ -70,6 +70,10 @@ pub use command::{quoted, Bit, StringCommand};
 pub use docker::{ContainerCli, DockerConnector, DockerData, DockerInventory};
 pub use error::{ConnectError, ConnectorError, InventoryError};
 pub use exec_template::{load_exec_templates, ExecTemplateConnector, ExecTemplateError};
+pub use external::{
+    find_external_connector, find_external_connectors, ExternalConnector, ExternalInventory,
+    EXTERNAL_CONNECTOR_PREFIX, EXTERNAL_PROTOCOL_VERSION,
+};
 pub use fake::{FakeConnector, FakeInventory};
 pub use local::{LocalConnector, LocalInventory};
 pub use output::{CommandOutput, OutputLine, Stream};
