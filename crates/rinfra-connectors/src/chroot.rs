@@ -38,7 +38,7 @@ pub struct ChrootData {
     pub chroot_directory: String,
 }
 
-/// The `@chroot` inventory connector.
+/// `rinfra @chroot/mnt/root ...`: the `@chroot` inventory connector.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ChrootInventory;
 

@@ -82,7 +82,8 @@ pub struct DockerData {
     pub docker_architecture: Option<String>,
 }
 
-/// The `@docker` / `@podman` inventory connector.
+/// `rinfra @docker/debian:12 ...`, `rinfra @podman/CONTAINER ...`: the `@docker` / `@podman`
+/// inventory connector.
 #[derive(Debug, Clone, Copy)]
 pub struct DockerInventory {
     cli: ContainerCli,

@@ -161,7 +161,7 @@ struct RemoteError {
     kind: Option<String>,
 }
 
-/// An `@NAME` connector served by `rinfra-connector-NAME`.
+/// `rinfra @NAME/ARG ...` with `rinfra-connector-NAME` on PATH: an external connector.
 #[derive(Debug)]
 pub struct ExternalInventory {
     inner: Arc<Program>,

@@ -24,7 +24,7 @@ use crate::error::InventoryError;
 /// The output key used by a bare `@terraform`.
 pub const DEFAULT_TERRAFORM_KEY: &str = "pyinfra_inventory.value";
 
-/// The `@terraform` inventory connector.
+/// `rinfra @terraform/OUTPUT.KEY ...`: the `@terraform` inventory connector.
 #[derive(Debug, Clone)]
 pub struct TerraformInventory {
     program: String,

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use crate::base::{HostData, InventoryConnector, NameData};
 use crate::error::InventoryError;
 
-/// The `@vagrant` inventory connector.
+/// `rinfra @vagrant/VM ...`: the `@vagrant` inventory connector.
 #[derive(Debug, Clone)]
 pub struct VagrantInventory {
     options_file: PathBuf,

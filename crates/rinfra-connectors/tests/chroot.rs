@@ -45,6 +45,16 @@ async fn chroot_escalation() {
 }
 
 #[tokio::test]
+async fn chroot_timeout() {
+    suite::timeout(&connect_chroot(&chroot_dir()).await).await;
+}
+
+#[tokio::test]
+async fn template_timeout() {
+    suite::timeout(&connect_template("tchroot").await).await;
+}
+
+#[tokio::test]
 async fn chroot_files() {
     suite::files(&connect_chroot(&chroot_dir()).await).await;
 }

@@ -191,6 +191,16 @@ async fn podman_escalation() {
 }
 
 #[tokio::test]
+async fn docker_timeout() {
+    suite_on_image(Engine::Docker, suite::timeout).await;
+}
+
+#[tokio::test]
+async fn podman_timeout() {
+    suite_on_image(Engine::Podman, suite::timeout).await;
+}
+
+#[tokio::test]
 async fn docker_files() {
     suite_on_image(Engine::Docker, suite::files).await;
 }

@@ -321,3 +321,19 @@ pub(crate) async fn files(conn: &Arc<dyn Connector>) {
     )
     .await;
 }
+
+/// `_timeout` ends the command with a timeout error; the host stays usable.
+pub(crate) async fn timeout(conn: &Arc<dyn Connector>) {
+    let args = ConnectorArguments {
+        timeout: Some(std::time::Duration::from_millis(500)),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let err = conn
+        .run_shell_command(&"sleep 30".into(), false, false, &args)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Timeout(_)), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(out(conn, "echo still here").await, "still here");
+}
