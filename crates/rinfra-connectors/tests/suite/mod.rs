@@ -200,6 +200,11 @@ pub(crate) async fn files(conn: &Arc<dyn Connector>) {
     )
     .await;
     let work = out(conn, "mktemp -d /root/rinfra-test-XXXXXX").await;
+    let home = out(
+        conn,
+        "d=$(mktemp -d /home/tester/rinfra-test-XXXXXX) && chown tester $d && echo $d",
+    )
+    .await;
     let args = ConnectorArguments {
         temp_dir: Some(temp.clone()),
         ..Default::default()
@@ -264,15 +269,11 @@ pub(crate) async fn files(conn: &Arc<dyn Connector>) {
         temp_dir: Some(temp.clone()),
         ..Default::default()
     };
-    assert!(put(conn, b"mine\n", "/home/tester/mine", &tester)
+    assert!(put(conn, b"mine\n", &format!("{home}/mine"), &tester)
         .await
         .unwrap());
     assert_eq!(
-        out(
-            conn,
-            "stat -c '%U' /home/tester/mine; cat /home/tester/mine"
-        )
-        .await,
+        out(conn, &format!("stat -c '%U' {home}/mine; cat {home}/mine")).await,
         "tester\nmine"
     );
     let err = conn
@@ -295,12 +296,12 @@ pub(crate) async fn files(conn: &Arc<dyn Connector>) {
         ..Default::default()
     };
     assert!(
-        put(conn, b"via sudo\n", "/home/tester/sudoed", &sudo_tester)
+        put(conn, b"via sudo\n", &format!("{home}/sudoed"), &sudo_tester)
             .await
             .unwrap()
     );
     assert_eq!(
-        out(conn, "stat -c '%U %a' /home/tester/sudoed").await,
+        out(conn, &format!("stat -c '%U %a' {home}/sudoed")).await,
         "tester 644"
     );
 
@@ -315,11 +316,7 @@ pub(crate) async fn files(conn: &Arc<dyn Connector>) {
         .unwrap_err();
     assert!(err.to_string().contains("No such file"), "{err}");
     assert_eq!(leftovers().await, "");
-    out(
-        conn,
-        &format!("rm -rf {temp} {work} /home/tester/mine /home/tester/sudoed"),
-    )
-    .await;
+    out(conn, &format!("rm -rf {temp} {work} {home}")).await;
 }
 
 /// `_timeout` ends the command with a timeout error; the host stays usable.
