@@ -133,6 +133,13 @@ impl InventoryConnector for DockerInventory {
                 reason: format!("no {bin} image or container given; write `@{bin}/IMAGE_OR_ID`"),
             });
         };
+        // Never let a name become an option of the CLI (`@docker/--privileged`).
+        if id.starts_with('-') {
+            return Err(InventoryError::InvalidHost {
+                host: format!("@{bin}/{id}"),
+                reason: "image and container names cannot start with `-`".into(),
+            });
+        }
         let mut host = NameData::new(format!("@{bin}/{id}"), &[&format!("@{bin}")]);
         host.data
             .insert("docker_identifier".into(), serde_json::Value::from(id));
@@ -542,6 +549,9 @@ mod tests {
         assert_eq!(hosts[0].groups, ["@podman"]);
         let err = DockerInventory::docker().make_names_data(None).unwrap_err();
         assert!(err.to_string().contains("@docker/IMAGE_OR_ID"), "{err}");
+        assert!(DockerInventory::docker()
+            .make_names_data(Some("--privileged"))
+            .is_err());
     }
 
     #[test]

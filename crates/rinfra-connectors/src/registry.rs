@@ -233,4 +233,22 @@ mod tests {
         let err = r.make_names_data("web1").unwrap_err();
         assert_eq!(err.to_string(), "the ssh connector is not available yet");
     }
+
+    #[test]
+    fn builtins_and_external_lookup() {
+        let r = ConnectorRegistry::with_builtins();
+        for name in ["chroot", "docker", "podman", "terraform", "vagrant"] {
+            assert_eq!(r.get(name).map(|c| c.name()), Some(name));
+        }
+        assert!(r.get("docker").unwrap().handles_execution());
+        assert!(!r.get("terraform").unwrap().handles_execution());
+        // `sh` is on every PATH, but `rinfra-connector-sh` is what would be looked for.
+        assert!(matches!(
+            r.make_names_data("@sh/x"),
+            Err(InventoryError::UnknownConnector { .. })
+        ));
+        let mut plain = ConnectorRegistry::new();
+        plain.set_external_lookup(false);
+        assert!(plain.make_names_data("@local").is_err());
+    }
 }
