@@ -26,6 +26,10 @@
 //! place with a command run *in* the target with the operation's `_sudo`/`_su_user`; downloads
 //! are first copied to a temp path inside the target the same way, then fetched
 //! ([`put_staged`], [`get_staged`]).
+//!
+//! Why one file over 600 lines: the staged-transfer steps belong in a module of their own
+//! (`staged.rs`), but this branch may only add one file per connector; move them out when
+//! merging.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;

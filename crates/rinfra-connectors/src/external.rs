@@ -18,6 +18,10 @@
 //! file transfers only move bytes between a controller path and a temp path in the target:
 //! rinfra moves uploads into place (and stages downloads) itself with commands, as for every
 //! "prefix a command" connector, so an external connector stays a few dozen lines.
+//!
+//! Why one file over 600 lines: the blocking inventory session, the async per-host session and
+//! the protocol types are one protocol; splitting them (`external/{sync,session,wire}.rs`) is
+//! for when the branch may add files.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader as StdBufReader, Write};
