@@ -41,8 +41,12 @@
 
 mod arguments;
 mod base;
+mod chroot;
 mod command;
+mod docker;
 mod error;
+mod exec_template;
+mod external;
 mod fake;
 mod local;
 mod output;
@@ -51,7 +55,9 @@ mod quote;
 mod registry;
 mod secret;
 mod shell;
+mod terraform;
 mod transfer;
+mod vagrant;
 mod wrap;
 
 pub use arguments::{ConnectorArguments, EnvValue};
@@ -59,8 +65,15 @@ pub use base::{
     Connector, FileSource, HostContext, HostData, InventoryConnector, NameData, RawCommand,
     Reporter, SilentReporter,
 };
+pub use chroot::{ChrootConnector, ChrootData, ChrootInventory};
 pub use command::{quoted, Bit, StringCommand};
+pub use docker::{ContainerCli, DockerConnector, DockerData, DockerInventory};
 pub use error::{ConnectError, ConnectorError, InventoryError};
+pub use exec_template::{load_exec_templates, ExecTemplateConnector, ExecTemplateError};
+pub use external::{
+    find_external_connector, find_external_connectors, ExternalConnector, ExternalInventory,
+    EXTERNAL_CONNECTOR_PREFIX, EXTERNAL_PROTOCOL_VERSION,
+};
 pub use fake::{FakeConnector, FakeInventory};
 pub use local::{LocalConnector, LocalInventory};
 pub use output::{CommandOutput, OutputLine, Stream};
@@ -69,7 +82,9 @@ pub use quote::quote;
 pub use registry::{ConnectorRegistry, HostName, SSH};
 pub use secret::{Secret, MASKED};
 pub use shell::DEFAULT_TEMP_DIR;
+pub use terraform::{TerraformInventory, DEFAULT_TERRAFORM_KEY};
 pub use transfer::{install_command, temp_path_beside};
+pub use vagrant::VagrantInventory;
 pub use wrap::{
     askpass_script_command, make_unix_command, sudo_password_required, AskpassPaths,
     SUDO_ASKPASS_ENV_VAR, SUDO_PASSWORD_REQUIRED_LINES, SU_ASKPASS_ENV_VAR,

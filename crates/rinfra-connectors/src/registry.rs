@@ -2,7 +2,7 @@
 //! SSH) to connectors.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::base::{Connector, HostContext, InventoryConnector, NameData};
 use crate::error::{ConnectError, InventoryError};
@@ -41,9 +41,18 @@ impl<'a> HostName<'a> {
 }
 
 /// The connectors rinfra knows, by name.
+///
+/// A registry made by [`with_builtins`](Self::with_builtins) also resolves an unknown `@NAME`
+/// to an external connector, the executable `rinfra-connector-NAME` on PATH (see
+/// [`find_external_connectors`](crate::find_external_connectors)); registered connectors always
+/// win over PATH.
 #[derive(Clone, Default)]
 pub struct ConnectorRegistry {
     connectors: BTreeMap<String, Arc<dyn InventoryConnector>>,
+    /// Look unknown names up on PATH (`rinfra-connector-NAME`).
+    external: bool,
+    /// External connectors already found, so each is asked `hello` once.
+    found: Arc<Mutex<BTreeMap<String, Arc<dyn InventoryConnector>>>>,
 }
 
 impl std::fmt::Debug for ConnectorRegistry {
@@ -66,7 +75,19 @@ impl ConnectorRegistry {
         let mut r = Self::new();
         r.register(Arc::new(crate::local::LocalInventory));
         r.register(Arc::new(crate::fake::FakeInventory));
+        r.register(Arc::new(crate::docker::DockerInventory::docker()));
+        r.register(Arc::new(crate::docker::DockerInventory::podman()));
+        r.register(Arc::new(crate::chroot::ChrootInventory));
+        r.register(Arc::new(crate::terraform::TerraformInventory::default()));
+        r.register(Arc::new(crate::vagrant::VagrantInventory::default()));
+        r.external = true;
         r
+    }
+
+    /// Whether unknown `@NAME`s are looked up on PATH as `rinfra-connector-NAME` (on in
+    /// [`with_builtins`](Self::with_builtins), off in [`new`](Self::new)).
+    pub fn set_external_lookup(&mut self, enabled: bool) {
+        self.external = enabled;
     }
 
     /// Add (or replace) a connector under its [`name`](InventoryConnector::name).
@@ -85,8 +106,22 @@ impl ConnectorRegistry {
         self.connectors.values()
     }
 
-    fn lookup(&self, name: &str) -> Result<&Arc<dyn InventoryConnector>, InventoryError> {
-        self.connectors.get(name).ok_or_else(|| {
+    fn lookup(&self, name: &str) -> Result<Arc<dyn InventoryConnector>, InventoryError> {
+        if let Some(c) = self.connectors.get(name) {
+            return Ok(c.clone());
+        }
+        if self.external && name != SSH {
+            let mut found = self.found.lock().expect("not poisoned");
+            if let Some(c) = found.get(name) {
+                return Ok(c.clone());
+            }
+            if let Some(c) = crate::external::find_external_connector(name) {
+                let c: Arc<dyn InventoryConnector> = Arc::new(c);
+                found.insert(name.to_string(), c.clone());
+                return Ok(c);
+            }
+        }
+        Err({
             if name == SSH {
                 InventoryError::NotAvailable(SSH.into())
             } else {
@@ -197,5 +232,23 @@ mod tests {
         assert!(r.make_names_data("@local/x").is_err());
         let err = r.make_names_data("web1").unwrap_err();
         assert_eq!(err.to_string(), "the ssh connector is not available yet");
+    }
+
+    #[test]
+    fn builtins_and_external_lookup() {
+        let r = ConnectorRegistry::with_builtins();
+        for name in ["chroot", "docker", "podman", "terraform", "vagrant"] {
+            assert_eq!(r.get(name).map(|c| c.name()), Some(name));
+        }
+        assert!(r.get("docker").unwrap().handles_execution());
+        assert!(!r.get("terraform").unwrap().handles_execution());
+        // `sh` is on every PATH, but `rinfra-connector-sh` is what would be looked for.
+        assert!(matches!(
+            r.make_names_data("@sh/x"),
+            Err(InventoryError::UnknownConnector { .. })
+        ));
+        let mut plain = ConnectorRegistry::new();
+        plain.set_external_lookup(false);
+        assert!(plain.make_names_data("@local").is_err());
     }
 }
