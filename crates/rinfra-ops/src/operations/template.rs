@@ -34,11 +34,45 @@ pub(crate) fn render(
     env.set_syntax(syntax);
     minijinja_contrib::add_to_environment(&mut env);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-    let ctx = minijinja::Value::from(minijinja::value::Serde(context));
+    let context = Value::Object(context.clone());
+    let ctx = minijinja::Value::from(minijinja::value::Serde(PlainJson(&context)));
     let result = env
         .template_from_named_str(name, source)
         .and_then(|t| t.render(ctx));
     result.map_err(|e| template_error(name, source, &e))
+}
+
+/// Serializes JSON with plain numbers. The workspace's serde_json has `arbitrary_precision`
+/// (starlark turns it on), under which `Number` serializes as a private map that minijinja would
+/// show as `{'$serde_json::private::Number': '80'}`; maps keep their (Python dict) order.
+struct PlainJson<'a>(&'a Value);
+
+impl serde::Serialize for PlainJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => s.serialize_i64(i),
+                (_, Some(u)) => s.serialize_u64(u),
+                _ => s.serialize_f64(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    seq.serialize_element(&PlainJson(v))?;
+                }
+                seq.end()
+            }
+            Value::Object(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(k, &PlainJson(v))?;
+                }
+                map.end()
+            }
+            other => other.serialize(s),
+        }
+    }
 }
 
 fn template_error(name: &str, source: &str, e: &minijinja::Error) -> OperationError {
@@ -141,6 +175,17 @@ mod tests {
 
     fn ctx(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn numbers_render_as_numbers() {
+        let out = render(
+            "t",
+            "{{ port }} {{ port + 1 }} {{ ratio }} {{ list[0] }}",
+            &ctx(json!({"port": 80, "ratio": 0.5, "list": [7]})),
+        )
+        .unwrap();
+        assert_eq!(out, "80 81 0.5 7");
     }
 
     #[test]
