@@ -123,7 +123,8 @@ pub(crate) async fn run(
         let write = write.clone();
         tokio::spawn(async move {
             if let Some(p) = payload {
-                if write.data(&p[..]).await.is_err() {
+                // Owned bytes go out in window-sized packets without an 8 KiB copy loop.
+                if write.data_bytes(p).await.is_err() {
                     return;
                 }
             }
