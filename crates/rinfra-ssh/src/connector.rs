@@ -13,18 +13,19 @@ use rinfra_connectors::{
 
 use crate::data::SshData;
 use crate::exec::{self, ExecRequest, Stdin};
-use crate::host_keys::{BasicKnownHosts, HostKeyVerifier};
+use crate::host_keys::{HostKeyVerifier, KnownHostsVerifier};
+use crate::resolver::SshConfigResolver;
 use crate::session::{self, Connection};
-use crate::target::{DataResolver, ResolvedTarget, TargetResolver};
+use crate::target::{ResolvedTarget, TargetResolver};
 
 /// The `@ssh` inventory connector: bare host names and `@ssh/HOST`.
 ///
 /// `rinfra web1.example.net exec -- uptime` (or `@ssh/web1.example.net`)
 ///
 /// Hosts come out with `ssh_hostname` set to the name; inventory data (`ssh_user`,
-/// `ssh_port`, `ssh_key`, ...) is applied over it. Resolution of the connection target and
-/// host key verification are pluggable ([`TargetResolver`], [`HostKeyVerifier`]), so an
-/// ssh_config-aware resolver replaces the data-only default without touching the connection.
+/// `ssh_port`, `ssh_key`, ...) is applied over it. The default reads `~/.ssh/config`
+/// ([`SshConfigResolver`]) and known_hosts ([`KnownHostsVerifier`]); both are pluggable
+/// ([`TargetResolver`], [`HostKeyVerifier`]).
 #[derive(Clone)]
 pub struct SshInventory {
     resolver: Arc<dyn TargetResolver>,
@@ -39,7 +40,10 @@ impl std::fmt::Debug for SshInventory {
 
 impl Default for SshInventory {
     fn default() -> Self {
-        Self::new(Arc::new(DataResolver::default()), Arc::new(BasicKnownHosts))
+        Self::new(
+            Arc::new(SshConfigResolver::new()),
+            Arc::new(KnownHostsVerifier::new()),
+        )
     }
 }
 

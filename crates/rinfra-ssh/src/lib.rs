@@ -9,8 +9,10 @@
 //!   (`ssh_hostname`, `ssh_user`, `ssh_key`, `ssh_password`, `ssh_proxy_jump`, ...) with
 //!   pyinfra's names and defaults.
 //! * [`TargetResolver`] decides where to connect and how to log in ([`ResolvedTarget`]); the
-//!   default [`DataResolver`] reads host data only. An ssh_config-aware resolver plugs in here.
-//! * [`HostKeyVerifier`] looks host keys up in known_hosts; [`verify_host_key`] applies
+//!   default [`SshConfigResolver`] lays host data over `~/.ssh/config` (`Host`, `Match`,
+//!   `Include`, `ProxyJump`, `IdentityFile`, ...).
+//! * [`HostKeyVerifier`] looks host keys up in known_hosts ([`KnownHostsVerifier`]: hashed
+//!   names, wildcards, `@cert-authority`, `@revoked`); [`verify_host_key`] applies
 //!   `ssh_strict_host_key_checking` (`accept-new` by default, as pyinfra).
 //!
 //! Commands arrive already wrapped for `_sudo`/`_su_user`/`_env` (see
@@ -47,6 +49,7 @@ mod data;
 mod error;
 mod exec;
 mod host_keys;
+mod resolver;
 mod session;
 mod target;
 mod transfer;
@@ -54,14 +57,15 @@ mod transfer;
 pub use connector::{SshConnector, SshInventory};
 pub use data::{FileTransferProtocol, SshData, StrictHostKeyChecking};
 pub use host_keys::{
-    append_known_host, key_type_name, known_hosts_name, plain_key, verify_host_key,
-    BasicKnownHosts, HostKeyStatus, HostKeyVerifier,
+    key_type_name, known_hosts_name, plain_key, verify_host_key, HostKeyPreferences, HostKeyStatus,
+    HostKeyVerifier, KnownHostsVerifier,
 };
+pub use resolver::SshConfigResolver;
 pub use session::MAX_CHANNELS_PER_CONNECTION;
 pub use target::{
-    default_identity_files, expand_tilde, jump_target, local_user, parse_proxy_jump, AgentSource,
-    AuthSettings, DataResolver, JumpSpec, Proxy, ResolvedTarget, Retries, TargetResolver,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_SERVER_ALIVE_COUNT_MAX, DEFAULT_SERVER_ALIVE_INTERVAL,
+    expand_tilde, parse_proxy_jump, AgentSource, AuthSettings, JumpSpec, Proxy, ResolvedTarget,
+    Retries, TargetResolver, DEFAULT_CONNECT_TIMEOUT, DEFAULT_SERVER_ALIVE_COUNT_MAX,
+    DEFAULT_SERVER_ALIVE_INTERVAL,
 };
 
 /// Re-exported so resolvers and verifiers can name russh's key types without a direct

@@ -9,14 +9,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use russh::client::{self, ChannelOpenHandle, Handle, Msg, Session};
-use russh::keys::PublicKeyOrCertificate;
-use russh::{Channel, Disconnect, SshId};
+use russh::keys::{Algorithm, PublicKeyOrCertificate};
+use russh::{Channel, Disconnect, Preferred, SshId};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 use crate::error::ConnectFailure;
-use crate::host_keys::{verify_host_key, HostKeyVerifier};
+use crate::host_keys::{verify_host_key, HostKeyPreferences, HostKeyVerifier};
 use crate::target::{AgentSource, Proxy, ResolvedTarget};
 
 /// Channels open at once on one connection. sshd's default `MaxSessions` is 10; one more is
@@ -39,11 +39,12 @@ impl client::Handler for ClientHandler {
         key: &PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
         let t = &self.target;
+        let (host, port) = t.known_hosts_target();
         match verify_host_key(
             self.verifier.as_ref(),
             &t.known_hosts_files,
-            t.host_key_name(),
-            t.port,
+            host,
+            port,
             t.strict_host_key_checking,
             key,
         ) {
@@ -123,8 +124,49 @@ impl Connection {
     }
 }
 
-fn russh_config(target: &ResolvedTarget) -> Arc<client::Config> {
+/// Host key algorithms to offer: the types known_hosts already has for the host first (so a
+/// server with several keys shows the one we know), and certificates when an authority is
+/// trusted for it.
+fn preferred(prefs: &HostKeyPreferences) -> Preferred {
+    let defaults = Preferred::default();
+    let mut keys: Vec<Algorithm> = Vec::new();
+    for name in &prefs.known_key_types {
+        let wanted: Vec<Algorithm> = if name == "ssh-rsa" {
+            defaults
+                .key
+                .iter()
+                .filter(|a| matches!(a, Algorithm::Rsa { .. }))
+                .cloned()
+                .collect()
+        } else {
+            Algorithm::new(name).into_iter().collect()
+        };
+        for a in wanted {
+            if defaults.key.contains(&a) && !keys.contains(&a) {
+                keys.push(a);
+            }
+        }
+    }
+    for a in defaults.key.iter() {
+        if !keys.contains(a) {
+            keys.push(a.clone());
+        }
+    }
+    let certificates = if prefs.cert_authority {
+        keys.clone()
+    } else {
+        Vec::new()
+    };
+    Preferred {
+        key: Cow::Owned(keys),
+        host_key_certificates: Cow::Owned(certificates),
+        ..defaults
+    }
+}
+
+fn russh_config(target: &ResolvedTarget, prefs: &HostKeyPreferences) -> Arc<client::Config> {
     Arc::new(client::Config {
+        preferred: preferred(prefs),
         client_id: SshId::Standard(Cow::Borrowed(concat!(
             "SSH-2.0-rinfra_",
             env!("CARGO_PKG_VERSION")
@@ -306,15 +348,17 @@ async fn handshake_and_auth(
 ) -> Result<Handle<ClientHandler>, ConnectFailure> {
     let addr = format!("{}:{}", target.hostname, target.port);
     let rejection = Arc::new(Mutex::new(None));
+    let limit = target.connect_timeout;
+    let (kh_host, kh_port) = target.known_hosts_target();
+    let prefs = verifier.preferences(&target.known_hosts_files, kh_host, kh_port);
     let handler = ClientHandler {
         verifier,
         target: target.clone(),
         rejection: rejection.clone(),
     };
-    let limit = target.connect_timeout;
     let mut handle = tokio::time::timeout(
         limit,
-        client::connect_stream(russh_config(&target), stream, handler),
+        client::connect_stream(russh_config(&target, &prefs), stream, handler),
     )
     .await
     .map_err(|_| ConnectFailure::Timeout {
