@@ -23,6 +23,34 @@ use crate::target::{AgentSource, Proxy, ResolvedTarget};
 /// kept for SFTP, and one spare for the server's own accounting.
 pub const MAX_CHANNELS_PER_CONNECTION: usize = 8;
 
+/// Counts the exec channels open on a connection, so that a server allowing fewer sessions
+/// than [`MAX_CHANNELS_PER_CONNECTION`] makes commands wait for a free one instead of failing.
+#[derive(Default)]
+pub(crate) struct ChannelGauge {
+    open: std::sync::atomic::AtomicUsize,
+    closed: tokio::sync::Notify,
+}
+
+impl ChannelGauge {
+    pub(crate) fn opened(&self) {
+        self.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn closed(&self) {
+        self.open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.closed.notify_waiters();
+    }
+
+    pub(crate) fn open_now(&self) -> usize {
+        self.open.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Wait until a channel closes (or a short while, to cover a missed wake-up).
+    pub(crate) async fn wait_for_close(&self) {
+        let _ = tokio::time::timeout(Duration::from_millis(250), self.closed.notified()).await;
+    }
+}
+
 /// russh's side of a connection: host key checks and agent-forwarding channels.
 pub(crate) struct ClientHandler {
     verifier: Arc<dyn HostKeyVerifier>,
@@ -100,6 +128,8 @@ pub(crate) struct Connection {
     _proxy: Option<tokio::process::Child>,
     /// Bounds the channels open at once (sshd `MaxSessions`).
     pub(crate) channels: Arc<Semaphore>,
+    /// Exec channels open right now, and a wake-up when one closes.
+    pub(crate) gauge: Arc<ChannelGauge>,
     pub(crate) target: Arc<ResolvedTarget>,
     /// The SFTP session, opened on first transfer.
     pub(crate) sftp: tokio::sync::Mutex<crate::transfer::SftpState>,
@@ -264,6 +294,7 @@ async fn connect_once(
         hops,
         _proxy: proxy_child,
         channels: Arc::new(Semaphore::new(MAX_CHANNELS_PER_CONNECTION)),
+        gauge: Arc::default(),
         target,
         sftp: Default::default(),
     })

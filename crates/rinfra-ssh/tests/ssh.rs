@@ -908,3 +908,63 @@ async fn agent_forwarding() {
     agent.kill().unwrap();
     let _ = agent.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_with_max_sessions_2_makes_commands_wait_not_fail() {
+    let tb = testbed();
+    let dir = tmp();
+    let kh = dir.path().join("known_hosts");
+    let host = tb.host(2);
+    let root = connector(host, tb.data(host, "root", &kh));
+    ok(
+        &root,
+        &format!(
+            "kill $(cat /run/rinfra-sshd-2223.pid 2>/dev/null) 2>/dev/null; \
+             /usr/sbin/sshd -o ListenAddress={host}:2223 -o PidFile=/run/rinfra-sshd-2223.pid \
+             -o HostKey=/etc/ssh/ssh_host_ed25519_key -o MaxSessions=2 \
+             -o PermitRootLogin=prohibit-password -o UseDNS=no"
+        ),
+    )
+    .await;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect((host, 2223)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut data = tb.data(host, "root", &kh);
+    data["ssh_port"] = json!(2223);
+    let conn = connector("max2", data);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let conn = conn.clone();
+        set.spawn(async move { (i, sh(&conn, &format!("sleep 0.3; echo {i}")).await) });
+    }
+    let put = {
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            conn.put_file(
+                &FileSource::Bytes(b"during\n".to_vec()),
+                "/tmp/rinfra-max2",
+                None,
+                false,
+                false,
+                &ConnectorArguments::default(),
+            )
+            .await
+        })
+    };
+    while let Some(r) = set.join_next().await {
+        let (i, (success, out)) = r.unwrap();
+        assert!(success, "{out:?}");
+        assert_eq!(out.stdout(), i.to_string());
+    }
+    assert!(put.await.unwrap().unwrap());
+    assert_eq!(
+        ok(&conn, "cat /tmp/rinfra-max2; rm /tmp/rinfra-max2").await,
+        "during"
+    );
+    conn.disconnect().await;
+    ok(&root, "kill $(cat /run/rinfra-sshd-2223.pid)").await;
+    root.disconnect().await;
+}
