@@ -109,7 +109,7 @@ impl Drop for CertSshd {
         let conn = self.conn.clone();
         let _ = std::thread::spawn(move || {
             tokio::runtime::Runtime::new().unwrap().block_on(async {
-                let _ = sh(&conn, "kill $(cat /run/rinfra-sshd-2222.pid) 2>/dev/null").await;
+                let _ = sh(&conn, "pkill -f '[L]istenAddress=.*:2222'").await;
                 conn.disconnect().await;
             })
         })
@@ -176,11 +176,12 @@ async fn cert_sshd(tb: &Testbed, dir: &Path, principal: &str) -> CertSshd {
     .await
     .unwrap();
     let rsa_pub = ok(&conn, "cat /etc/ssh/rinfra_t_rsa.pub").await;
+    // (Separate commands: the pattern must not match the shell that starts sshd.)
+    ok(&conn, "pkill -f '[L]istenAddress=.*:2222'; sleep 0.2").await;
     ok(
         &conn,
         &format!(
-            "kill $(cat /run/rinfra-sshd-2222.pid 2>/dev/null) 2>/dev/null; \
-             /usr/sbin/sshd -o ListenAddress={host}:2222 -o PidFile=/run/rinfra-sshd-2222.pid \
+            "/usr/sbin/sshd -o ListenAddress={host}:2222 -o PidFile=none \
              -o HostKey=/etc/ssh/rinfra_t_rsa -o HostKey=/etc/ssh/rinfra_t_ed25519 \
              -o HostCertificate=/etc/ssh/rinfra_t_ed25519-cert.pub \
              -o PermitRootLogin=prohibit-password -o UseDNS=no"

@@ -916,11 +916,16 @@ async fn a_server_with_max_sessions_2_makes_commands_wait_not_fail() {
     let kh = dir.path().join("known_hosts");
     let host = tb.host(2);
     let root = connector(host, tb.data(host, "root", &kh));
+    // (Separate commands: the pattern must not match the shell that starts sshd.)
+    ok(
+        &root,
+        &format!("pkill -f '[L]istenAddress={host}:2223'; sleep 0.2"),
+    )
+    .await;
     ok(
         &root,
         &format!(
-            "kill $(cat /run/rinfra-sshd-2223.pid 2>/dev/null) 2>/dev/null; \
-             /usr/sbin/sshd -o ListenAddress={host}:2223 -o PidFile=/run/rinfra-sshd-2223.pid \
+            "/usr/sbin/sshd -o ListenAddress={host}:2223 -o PidFile=none \
              -o HostKey=/etc/ssh/ssh_host_ed25519_key -o MaxSessions=2 \
              -o PermitRootLogin=prohibit-password -o UseDNS=no"
         ),
@@ -965,6 +970,10 @@ async fn a_server_with_max_sessions_2_makes_commands_wait_not_fail() {
         "during"
     );
     conn.disconnect().await;
-    ok(&root, "kill $(cat /run/rinfra-sshd-2223.pid)").await;
+    ok(
+        &root,
+        &format!("pkill -f '[L]istenAddress={host}:2223'; true"),
+    )
+    .await;
     root.disconnect().await;
 }
