@@ -539,14 +539,13 @@ async fn auth_failure_names_user_and_key() {
         .await
         .unwrap_err()
         .to_string();
-    assert_eq!(
-        err,
-        format!(
-            "authentication failed for `nosuchuser@{host}:22`: tried key `{}`; the server \
-             accepts: publickey,password",
-            tb.key.display()
-        )
+    // (What the server accepts depends on its sshd_config: publickey at least.)
+    let expected = format!(
+        "authentication failed for `nosuchuser@{host}:22`: tried key `{}`; the server \
+         accepts: publickey",
+        tb.key.display()
     );
+    assert!(err.starts_with(&expected), "{err}");
     // A missing key file is named.
     let mut data = tb.data(host, "root", &kh);
     data["ssh_key"] = json!("/nonexistent/id_ed25519");
