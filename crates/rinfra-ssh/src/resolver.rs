@@ -225,11 +225,10 @@ impl SshConfigResolver {
     /// one more key to try; never the target's password or agent forwarding.
     fn jump(
         &self,
-        config: &SshConfig,
+        host: &ResolvedHost,
         spec: &JumpSpec,
         data: &SshData,
     ) -> Result<ResolvedTarget, ConnectError> {
-        let host = self.lookup(config, &spec.host, spec.user.as_deref(), spec.port)?;
         let home = &self.context.home_dir;
         let mut identity_files: Vec<PathBuf> = data
             .ssh_key
@@ -237,7 +236,7 @@ impl SshConfigResolver {
             .map(|k| expand_tilde(k, home))
             .into_iter()
             .collect();
-        for f in self.identity_files(&host, data) {
+        for f in self.identity_files(host, data) {
             if !identity_files.contains(&f) {
                 identity_files.push(f);
             }
@@ -248,13 +247,55 @@ impl SshConfigResolver {
             password: None,
             identity_files,
             certificate_files: host.certificate_files.clone(),
-            agent: self.agent(&host, data),
+            agent: self.agent(host, data),
             identities_only: host.identities_only.unwrap_or(false),
         };
-        let mut hop = self.base_target(format!("jump host {}", spec.host), &host, data, auth);
+        let mut hop = self.base_target(format!("jump host {}", spec.host), host, data, auth);
         hop.forward_agent = false;
         Ok(hop)
     }
+
+    /// The hops of a ProxyJump list, in connection order. As with OpenSSH, the *first* hop is
+    /// reached through its own configured ProxyJump (recursively); the later hops are reached
+    /// through the hops before them, so their own ProxyJump does not apply (pyinfra drops
+    /// nested jumps, pyinfra-dev/pyinfra#1963).
+    fn jump_chain(
+        &self,
+        config: &SshConfig,
+        specs: &[JumpSpec],
+        data: &SshData,
+        depth: usize,
+    ) -> Result<Vec<ResolvedTarget>, ConnectError> {
+        if depth > MAX_JUMP_NESTING {
+            return Err(ConnectError::new(format!(
+                "ProxyJump nested more than {MAX_JUMP_NESTING} deep (a loop between jump hosts?)"
+            )));
+        }
+        let mut chain = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            let host = self.lookup(config, &spec.host, spec.user.as_deref(), spec.port)?;
+            if i == 0 && !host.proxy_jump.is_empty() {
+                let nested = jump_specs(&host);
+                chain.extend(self.jump_chain(config, &nested, data, depth + 1)?);
+            }
+            chain.push(self.jump(&host, spec, data)?);
+        }
+        Ok(chain)
+    }
+}
+
+/// How deep jump hosts may be nested through their own ProxyJump.
+const MAX_JUMP_NESTING: usize = 8;
+
+fn jump_specs(host: &ResolvedHost) -> Vec<JumpSpec> {
+    host.proxy_jump
+        .iter()
+        .map(|j| JumpSpec {
+            user: j.user.clone(),
+            host: j.host.clone(),
+            port: j.port,
+        })
+        .collect()
 }
 
 fn secs(s: f64) -> Duration {
@@ -275,22 +316,10 @@ impl TargetResolver for SshConfigResolver {
 
         let jumps: Vec<JumpSpec> = match data.ssh_proxy_jump.as_deref() {
             Some(spec) => parse_proxy_jump(spec)?,
-            None => host
-                .proxy_jump
-                .iter()
-                .map(|j| JumpSpec {
-                    user: j.user.clone(),
-                    host: j.host.clone(),
-                    port: j.port,
-                })
-                .collect(),
+            None => jump_specs(&host),
         };
         if !jumps.is_empty() {
-            let hops = jumps
-                .iter()
-                .map(|j| self.jump(&config, j, data))
-                .collect::<Result<Vec<_>, _>>()?;
-            target.proxy = Proxy::Jump(hops);
+            target.proxy = Proxy::Jump(self.jump_chain(&config, &jumps, data, 0)?);
         } else if let Some(command) = &host.proxy_command {
             target.proxy = Proxy::Command(command.clone());
         }
@@ -373,6 +402,23 @@ mod tests {
         assert!(matches!(t.proxy, Proxy::Direct));
         assert_eq!(t.strict_host_key_checking, StrictHostKeyChecking::No);
         assert_eq!(t.connect_timeout, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn nested_proxy_jump_follows_the_first_hop() {
+        let (dir, r) = resolver(
+            "Host target\n  ProxyJump mid,last\nHost mid\n  ProxyJump outer\n\
+             Host last\n  ProxyJump ignored\nHost outer\n  ProxyJump outermost\n\
+             Host loop1\n  ProxyJump loop2\nHost loop2\n  ProxyJump loop1\n",
+        );
+        let t = r.resolve("target", &with_file(&dir, json!({}))).unwrap();
+        let Proxy::Jump(hops) = &t.proxy else {
+            panic!("{:?}", t.proxy)
+        };
+        let names: Vec<_> = hops.iter().map(|h| h.hostname.as_str()).collect();
+        assert_eq!(names, ["outermost", "outer", "mid", "last"]);
+        let e = r.resolve("loop1", &with_file(&dir, json!({}))).unwrap_err();
+        assert!(e.to_string().contains("nested more than"), "{e}");
     }
 
     #[test]

@@ -38,6 +38,11 @@ async fn host_alias_identity_file_and_proxy_jump_from_ssh_config() {
             "Host web\n  HostName {h2}\n\
              Host behind\n  HostName {h3}\n  ProxyJump bastion\n\
              Host bastion\n  HostName {h1}\n\
+             Host nested\n  HostName {h3}\n  ProxyJump mid\n\
+             Host mid\n  HostName {h2}\n  ProxyJump bastion\n\
+             Host nested-dead\n  HostName {h3}\n  ProxyJump mid-dead\n\
+             Host mid-dead\n  HostName {h2}\n  ProxyJump dead\n\
+             Host dead\n  HostName 127.0.2.250\n\
              Host *\n  User root\n  IdentityFile {key}\n  IdentitiesOnly yes\n  \
              UserKnownHostsFile {kh}\n  ServerAliveInterval 5\n",
             h1 = tb.host(0),
@@ -64,6 +69,24 @@ async fn host_alias_identity_file_and_proxy_jump_from_ssh_config() {
         tb.host(2)
     );
     behind.disconnect().await;
+    // A jump host's own ProxyJump is followed (pyinfra drops it, pyinfra#1963): through
+    // bastion, then mid, to the target; with a dead first hop, the error names it.
+    let nested = connector("nested", data("nested"));
+    assert_eq!(
+        ok(&nested, "echo $SSH_CONNECTION | cut -d' ' -f3").await,
+        tb.host(2)
+    );
+    nested.disconnect().await;
+    let err = connector("nested-dead", data("nested-dead"))
+        .connect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "could not connect to `127.0.2.250:22`: connection refused (through jump host dead)"
+    );
+
     // Each host's key was recorded under its real address, once.
     let text = read(&kh);
     for h in [tb.host(0), tb.host(1), tb.host(2)] {
