@@ -664,6 +664,65 @@ async fn password_auth() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_through_keyboard_interactive() {
+    let tb = testbed();
+    let dir = tmp();
+    let kh = dir.path().join("known_hosts");
+    let host = tb.host(1);
+    let root = connector(host, tb.data(host, "root", &kh));
+    let (user, password) = match (
+        std::env::var("RINFRA_TB_SSH_USER_PW"),
+        std::env::var("RINFRA_TB_SSH_USER_PW_PASSWORD"),
+    ) {
+        (Ok(u), Ok(p)) => (u, p),
+        _ => {
+            ok(&root, "echo 'tester:pw-for-tests-1' | chpasswd").await;
+            ("tester".to_string(), "pw-for-tests-1".to_string())
+        }
+    };
+    // An sshd that refuses `password` but asks through `keyboard-interactive` (PAM).
+    ok(
+        &root,
+        &format!("pkill -f '[L]istenAddress={host}:2224'; sleep 0.2"),
+    )
+    .await;
+    ok(
+        &root,
+        &format!(
+            "/usr/sbin/sshd -o ListenAddress={host}:2224 -o PidFile=none \
+             -o HostKey=/etc/ssh/ssh_host_ed25519_key -o PasswordAuthentication=no \
+             -o KbdInteractiveAuthentication=yes -o UsePAM=yes -o UseDNS=no"
+        ),
+    )
+    .await;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect((host, 2224)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let data = json!({
+        "ssh_hostname": host, "ssh_port": 2224, "ssh_user": user, "ssh_password": password,
+        "ssh_allow_agent": false, "ssh_look_for_keys": false,
+        "ssh_known_hosts_file": kh.to_str().unwrap(),
+    });
+    let result = async {
+        let conn = connector("kbdint", data);
+        let who = ok(&conn, "whoami").await;
+        conn.disconnect().await;
+        who
+    }
+    .await;
+    ok(
+        &root,
+        &format!("pkill -f '[L]istenAddress={host}:2224'; true"),
+    )
+    .await;
+    root.disconnect().await;
+    assert_eq!(result, user);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_auth() {
     let tb = testbed();
     let dir = tmp();
