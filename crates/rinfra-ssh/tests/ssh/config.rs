@@ -1,12 +1,11 @@
-//! ssh_config and known_hosts features against real sshd (`scripts/testbed up`).
-
-mod common;
+//! ssh_config and known_hosts: aliases, IdentityFile, ProxyJump, hashed names,
+//! `@cert-authority`, `@revoked`.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rinfra_connectors::{ConnectorArguments, FileSource};
 use serde_json::json;
 

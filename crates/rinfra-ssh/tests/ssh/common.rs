@@ -168,3 +168,8 @@ pub async fn ok(conn: &Arc<dyn Connector>, cmd: &str) -> String {
     assert!(ok, "`{cmd}` failed: {out:?}");
     out.stdout()
 }
+
+/// A fresh local temp dir.
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
