@@ -11,7 +11,7 @@ use rinfra_connectors::{
     RawCommand, StringCommand, DEFAULT_TEMP_DIR,
 };
 
-use crate::data::SshData;
+use crate::data::{unknown_key_notices, SshData};
 use crate::exec::{self, ExecRequest, Stdin};
 use crate::host_keys::{HostKeyVerifier, KnownHostsVerifier};
 use crate::resolver::SshConfigResolver;
@@ -116,6 +116,9 @@ impl SshConnector {
         verifier: Arc<dyn HostKeyVerifier>,
     ) -> Result<Self, ConnectError> {
         let data = SshData::from_host_data(&host.data)?;
+        for notice in unknown_key_notices(&host.data) {
+            host.reporter.notice(&host.name, &notice);
+        }
         Ok(Self {
             host,
             data,

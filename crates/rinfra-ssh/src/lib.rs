@@ -55,7 +55,9 @@ mod target;
 mod transfer;
 
 pub use connector::{SshConnector, SshInventory};
-pub use data::{FileTransferProtocol, SshData, StrictHostKeyChecking};
+pub use data::{
+    ssh_data_keys, unknown_key_notices, FileTransferProtocol, SshData, StrictHostKeyChecking,
+};
 pub use host_keys::{
     key_type_name, known_hosts_name, plain_key, verify_host_key, HostKeyPreferences, HostKeyStatus,
     HostKeyVerifier, KnownHostsVerifier,
