@@ -265,13 +265,16 @@ impl Connector for SshConnector {
                     let _ = self.helper(bits, &login, false, false).await;
                 }
             }
+            // The install removes the temp file in the same round trip; exit with its status.
+            let install = StringCommand::new([
+                Bit::from("{"),
+                install_command(&temp, remote).into(),
+                Bit::from("; }; rinfra_rc=$?; rm -f"),
+                quoted(temp.as_str()),
+                Bit::from("; exit $rinfra_rc"),
+            ]);
             let (ok, output) = self
-                .run_shell_command(
-                    &install_command(&temp, remote),
-                    print_output,
-                    print_input,
-                    arguments,
-                )
+                .run_shell_command(&install, print_output, print_input, arguments)
                 .await?;
             if !ok {
                 return Err(transfer_failed("upload to", remote, &output));
@@ -280,10 +283,14 @@ impl Connector for SshConnector {
         }
         .await;
 
-        // Always remove the temp file, as the login user who wrote it.
-        let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
-        if let Err(e) = self.helper(rm, &login, false, false).await {
-            tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
+        // A target user (`_sudo_user`, `_su_user`) may not remove the login user's file from a
+        // sticky /tmp, and a refused escalation never ran the install: then remove it as the
+        // login user who wrote it.
+        if arguments.target_user().is_some() || installed.is_err() {
+            let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
+            if let Err(e) = self.helper(rm, &login, false, false).await {
+                tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
+            }
         }
         installed?;
         if print_output {

@@ -9,7 +9,7 @@ use russh::client::Msg;
 use russh::{ChannelMsg, ChannelWriteHalf, Sig};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::session::{ChannelGauge, Connection};
+use crate::session::{ChannelGauge, Connection, MAX_CHANNELS_PER_CONNECTION};
 
 /// What to send on stdin.
 #[derive(Clone, Copy, Debug)]
@@ -248,29 +248,37 @@ pub(crate) fn not_started(e: &ConnectorError) -> bool {
 ///
 /// * while other channels of ours are open, the server's `MaxSessions` is lower than our
 ///   limit: wait for one of them to close, then try again (for as long as they run);
-/// * otherwise sshd may not have collected a session we just closed ("no more sessions"
+/// * while others of ours are being opened, one of them may have taken the last session:
+///   wait a little, up to a minute;
+/// * alone, sshd may not yet have collected a session we just closed ("no more sessions"
 ///   right after a close): retry a few times with a growing pause.
 pub(crate) async fn open_session(conn: &Connection) -> Result<russh::Channel<Msg>, ConnectorError> {
     let mut delay = Duration::from_millis(5);
-    let mut attempt = 0;
+    let mut alone_attempts = 0;
+    let mut contended_waits = 0;
     loop {
-        match conn.handle.channel_open_session().await {
+        let err = match conn.handle.channel_open_session().await {
             Ok(c) => return Ok(c),
-            Err(russh::Error::ChannelOpenFailure(reason)) if conn.gauge.open_now() > 0 => {
-                tracing::debug!(
-                    ?reason,
-                    open = conn.gauge.open_now(),
-                    "channel refused while others are open, waiting for one to close"
-                );
-                conn.gauge.wait_for_close().await;
-            }
-            Err(russh::Error::ChannelOpenFailure(reason)) if attempt < 12 => {
-                tracing::debug!(?reason, attempt, "channel refused, retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_millis(500));
-                attempt += 1;
-            }
-            Err(e) => return Err(lost(format!("{NOT_STARTED}: {e}"))),
+            Err(e) => e,
+        };
+        let russh::Error::ChannelOpenFailure(reason) = &err else {
+            return Err(lost(format!("{NOT_STARTED}: {err}")));
+        };
+        let in_use = MAX_CHANNELS_PER_CONNECTION - conn.channels.available_permits();
+        if conn.gauge.open_now() > 0 {
+            tracing::debug!(?reason, open = conn.gauge.open_now(),
+                "channel refused while others are open, waiting for one to close");
+            conn.gauge.wait_for_close().await;
+        } else if in_use > 1 && contended_waits < 240 {
+            contended_waits += 1;
+            conn.gauge.wait_for_close().await;
+        } else if alone_attempts < 12 {
+            tracing::debug!(?reason, alone_attempts, "channel refused, retrying");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+            alone_attempts += 1;
+        } else {
+            return Err(lost(format!("{NOT_STARTED}: {err}")));
         }
     }
 }
