@@ -167,7 +167,32 @@ async fn main() {
         200.0 / el.as_secs_f64()
     );
 
-    // 4. transfers.
+    // 4. transfers: small files one after the other, then one big file.
+    for protocol in ["sftp", "scp"] {
+        let c = connector(&hosts[0], &key, kh, protocol);
+        c.connect().await.unwrap();
+        let args = ConnectorArguments::default();
+        let mut times = Vec::new();
+        for i in 0..50 {
+            let t = Instant::now();
+            c.put_file(
+                &FileSource::Bytes(format!("small file {i}\n").into_bytes()),
+                "/tmp/rinfra-bench-small",
+                None,
+                false,
+                false,
+                &args,
+            )
+            .await
+            .unwrap();
+            times.push(t.elapsed());
+        }
+        let label = if protocol == "scp" { "cat" } else { "sftp" };
+        println!("put_file of a small file ({label}): {}", stats(times));
+        run(&c, "rm -f /tmp/rinfra-bench-small").await;
+        c.disconnect().await;
+    }
+
     let size = 16 << 20;
     let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
     for protocol in ["sftp", "scp"] {

@@ -266,8 +266,11 @@ pub(crate) async fn open_session(conn: &Connection) -> Result<russh::Channel<Msg
         };
         let in_use = MAX_CHANNELS_PER_CONNECTION - conn.channels.available_permits();
         if conn.gauge.open_now() > 0 {
-            tracing::debug!(?reason, open = conn.gauge.open_now(),
-                "channel refused while others are open, waiting for one to close");
+            tracing::debug!(
+                ?reason,
+                open = conn.gauge.open_now(),
+                "channel refused while others are open, waiting for one to close"
+            );
             conn.gauge.wait_for_close().await;
         } else if in_use > 1 && contended_waits < 240 {
             contended_waits += 1;
