@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use rinfra_connectors::{ConnectorArguments, FileSource};
+
 use serde_json::json;
 
 use crate::common::*;
@@ -300,4 +302,165 @@ async fn agent_forwarding() {
     conn.disconnect().await;
     agent.kill().unwrap();
     let _ = agent.wait();
+}
+
+/// Start `ssh-agent -D -a SOCK` and load `keys` into it; killed on drop.
+struct Agent {
+    child: std::process::Child,
+    sock: std::path::PathBuf,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn agent_with(dir: &std::path::Path, keys: &[&std::path::Path]) -> Agent {
+    let sock = dir.join("agent2.sock");
+    let child = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent (openssh-client) is needed for this test");
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for key in keys {
+        assert!(std::process::Command::new("ssh-add")
+            .arg("-q")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &sock)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success());
+    }
+    Agent { child, sock }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_agent_keys_is_explained() {
+    let tb = testbed();
+    let dir = tmp();
+    let kh = dir.path().join("known_hosts");
+    let mut keys = Vec::new();
+    for i in 0..7 {
+        let k = dir.path().join(format!("k{i}"));
+        let st = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&k)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        keys.push(k);
+    }
+    let refs: Vec<&std::path::Path> = keys.iter().map(|k| k.as_path()).collect();
+    let agent = agent_with(dir.path(), &refs).await;
+    let host = tb.host(0);
+    let data = json!({
+        "ssh_hostname": host, "ssh_user": "root", "ssh_look_for_keys": false,
+        "ssh_known_hosts_file": kh.to_str().unwrap(),
+    });
+    let sock = agent.sock.clone();
+    let conn = connector_tweaked(host, data, move |t| {
+        t.auth.agent = Some(rinfra_ssh::AgentSource::Path(sock.clone()));
+    });
+    let err = conn.connect().await.unwrap_err().to_string();
+    assert!(err.contains("MaxAuthTries"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_certificate_beside_the_key() {
+    let tb = testbed();
+    let dir = tmp();
+    let kh = dir.path().join("known_hosts");
+    let host = tb.host(0);
+    let keygen = |args: &[&str]| {
+        let out = std::process::Command::new("ssh-keygen")
+            .args(args)
+            .output()
+            .expect("ssh-keygen (openssh-client) is needed for this test");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // A user CA, and a fresh key that is in no authorized_keys, certified for root.
+    let ca = dir.path().join("user_ca");
+    let key = dir.path().join("id_cert");
+    keygen(&["-q", "-t", "ed25519", "-N", "", "-f", ca.to_str().unwrap()]);
+    keygen(&["-q", "-t", "ed25519", "-N", "", "-f", key.to_str().unwrap()]);
+    keygen(&[
+        "-q",
+        "-s",
+        ca.to_str().unwrap(),
+        "-I",
+        "rinfra-user",
+        "-n",
+        "root",
+        "-V",
+        "-5m:+1h",
+        &format!("{}.pub", key.display()),
+    ]);
+    let root = connector(host, tb.data(host, "root", &kh));
+    root.put_file(
+        &FileSource::Bytes(std::fs::read(format!("{}.pub", ca.display())).unwrap()),
+        "/etc/ssh/rinfra_user_ca.pub",
+        None,
+        false,
+        false,
+        &ConnectorArguments::default(),
+    )
+    .await
+    .unwrap();
+    ok(
+        &root,
+        &format!("pkill -f '[L]istenAddress={host}:2225'; sleep 0.2"),
+    )
+    .await;
+    ok(
+        &root,
+        &format!(
+            "/usr/sbin/sshd -o ListenAddress={host}:2225 -o PidFile=none \
+             -o HostKey=/etc/ssh/ssh_host_ed25519_key \
+             -o TrustedUserCAKeys=/etc/ssh/rinfra_user_ca.pub -o UseDNS=no"
+        ),
+    )
+    .await;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect((host, 2225)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut data = tb.data(host, "root", &kh);
+    data["ssh_port"] = json!(2225);
+    data["ssh_key"] = json!(key.to_str().unwrap());
+    let result = async {
+        let conn = connector("usercert", data.clone());
+        let who = conn.connect().await.map(|_| ());
+        conn.disconnect().await;
+        who
+    }
+    .await;
+    // Without the certificate the same key is refused.
+    std::fs::remove_file(format!("{}-cert.pub", key.display())).unwrap();
+    let without = connector("usercert", data).connect().await;
+    ok(
+        &root,
+        &format!("pkill -f '[L]istenAddress={host}:2225'; true"),
+    )
+    .await;
+    root.disconnect().await;
+    result.unwrap();
+    let err = without.unwrap_err().to_string();
+    assert!(err.starts_with("authentication failed"), "{err}");
 }
