@@ -143,6 +143,7 @@ pub(crate) async fn run(
 
     let collect = async {
         let mut code = None;
+        let mut closed = false;
         while let Some(msg) = read.wait().await {
             match msg {
                 ChannelMsg::Data { data } => on_data(Stream::Stdout, &data),
@@ -170,9 +171,16 @@ pub(crate) async fn run(
                         "the server refused to run the command".into(),
                     ))
                 }
-                ChannelMsg::Close => break,
+                ChannelMsg::Close => {
+                    closed = true;
+                    break;
+                }
                 _ => {}
             }
+        }
+        if !closed && code.is_none() {
+            // The channel vanished with the connection: the command's fate is unknown.
+            return Err(lost("the connection closed while the command was running"));
         }
         Ok(code)
     };

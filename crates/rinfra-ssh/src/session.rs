@@ -256,6 +256,7 @@ async fn connect_once(
     let mut proxy_child = None;
     let stream: Box<dyn Transport> = match &target.proxy {
         Proxy::Direct => Box::new(tcp_connect(&target).await?),
+        Proxy::Jump(jumps) if jumps.is_empty() => Box::new(tcp_connect(&target).await?),
         Proxy::Command(command) => {
             let (stream, child) = proxy_command(command, &target)?;
             proxy_child = Some(child);
@@ -277,10 +278,13 @@ async fn connect_once(
                     .map_err(|e| e.via(&jump.label))?;
                 hops.push(handle);
             }
-            let (last, last_label) = match (hops.last(), jumps.last()) {
-                (Some(h), Some(j)) => (h, &j.label),
-                _ => unreachable!("a jump list is never empty"),
+            let (Some(last), Some(last_jump)) = (hops.last(), jumps.last()) else {
+                return Err(ConnectFailure::Handshake {
+                    addr: target.display(),
+                    reason: "empty jump host list".into(),
+                });
             };
+            let last_label = &last_jump.label;
             Box::new(
                 direct_tcpip(last, &target, last_label)
                     .await

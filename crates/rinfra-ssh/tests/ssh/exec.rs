@@ -259,7 +259,7 @@ async fn reconnects_when_the_connection_was_dropped() {
         )
         .await;
     assert!(
-        matches!(&r, Err(ConnectorError::ConnectionLost(_)) | Ok((false, _))),
+        matches!(&r, Err(ConnectorError::ConnectionLost(_))),
         "{r:?}"
     );
     // ...and the next command runs on a new connection.
