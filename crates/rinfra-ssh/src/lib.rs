@@ -1,7 +1,7 @@
 //! rinfra's SSH connector: pyinfra's `@ssh`, on [russh](https://docs.rs/russh).
 //!
 //! Bare host names in an inventory (`web1.example.net`) and `@ssh/HOST` execute through this
-//! crate. Each host gets **one** SSH connection ([`SshConnector::connect`]); every command runs
+//! crate. Each host gets **one** SSH connection ([`SshConnector`]); every command runs
 //! on its own channel of that connection, and at most [`MAX_CHANNELS_PER_CONNECTION`] channels
 //! are open at once, each closed as soon as its command ends (sshd's `MaxSessions` is 10).
 //!
