@@ -14,6 +14,7 @@ use rinfra_connectors::{
 use crate::data::{unknown_key_notices, SshData};
 use crate::exec::{self, ExecRequest, Stdin};
 use crate::host_keys::{HostKeyVerifier, KnownHostsVerifier};
+use crate::jumps::JumpPool;
 use crate::resolver::SshConfigResolver;
 use crate::session::{self, Connection};
 use crate::target::{ResolvedTarget, TargetResolver};
@@ -30,6 +31,7 @@ use crate::target::{ResolvedTarget, TargetResolver};
 pub struct SshInventory {
     resolver: Arc<dyn TargetResolver>,
     verifier: Arc<dyn HostKeyVerifier>,
+    jumps: Arc<JumpPool>,
 }
 
 impl std::fmt::Debug for SshInventory {
@@ -51,7 +53,16 @@ impl SshInventory {
     /// An `@ssh` connector resolving targets with `resolver` and checking host keys with
     /// `verifier`.
     pub fn new(resolver: Arc<dyn TargetResolver>, verifier: Arc<dyn HostKeyVerifier>) -> Self {
-        Self { resolver, verifier }
+        Self {
+            resolver,
+            verifier,
+            jumps: Arc::default(),
+        }
+    }
+
+    /// The jump host connections this inventory's hosts share.
+    pub fn jump_pool(&self) -> &Arc<JumpPool> {
+        &self.jumps
     }
 }
 
@@ -83,11 +94,10 @@ impl InventoryConnector for SshInventory {
     }
 
     fn new_connector(&self, host: HostContext) -> Result<Arc<dyn Connector>, ConnectError> {
-        Ok(Arc::new(SshConnector::new(
-            host,
-            self.resolver.clone(),
-            self.verifier.clone(),
-        )?))
+        Ok(Arc::new(
+            SshConnector::new(host, self.resolver.clone(), self.verifier.clone())?
+                .with_jump_pool(self.jumps.clone()),
+        ))
     }
 }
 
@@ -97,6 +107,7 @@ pub struct SshConnector {
     data: SshData,
     resolver: Arc<dyn TargetResolver>,
     verifier: Arc<dyn HostKeyVerifier>,
+    jumps: Arc<JumpPool>,
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
 }
 
@@ -124,8 +135,15 @@ impl SshConnector {
             data,
             resolver,
             verifier,
+            jumps: Arc::default(),
             connection: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// Share jump host connections through `pool` (by default each connector has its own).
+    pub fn with_jump_pool(mut self, pool: Arc<JumpPool>) -> Self {
+        self.jumps = pool;
+        self
     }
 
     /// Where this host's connection goes (resolved from data and, with a config-aware
@@ -144,7 +162,7 @@ impl SshConnector {
             tracing::debug!(host = %self.host.name, "connection lost, reconnecting");
         }
         let target = Arc::new(self.target()?);
-        let conn = Arc::new(session::connect(target, self.verifier.clone()).await?);
+        let conn = Arc::new(session::connect(target, self.verifier.clone(), &self.jumps).await?);
         *slot = Some(conn.clone());
         Ok(conn)
     }

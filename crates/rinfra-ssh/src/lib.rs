@@ -49,6 +49,7 @@ mod data;
 mod error;
 mod exec;
 mod host_keys;
+mod jumps;
 mod resolver;
 mod session;
 mod target;
@@ -62,6 +63,7 @@ pub use host_keys::{
     key_type_name, known_hosts_name, plain_key, verify_host_key, HostKeyPreferences, HostKeyStatus,
     HostKeyVerifier, KnownHostsVerifier,
 };
+pub use jumps::JumpPool;
 pub use resolver::SshConfigResolver;
 pub use session::MAX_CHANNELS_PER_CONNECTION;
 pub use target::{

@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::ConnectFailure;
 use crate::host_keys::{verify_host_key, HostKeyPreferences, HostKeyVerifier};
+use crate::jumps::{connect_chain, Hop, JumpPool};
 use crate::target::{AgentSource, Proxy, ResolvedTarget};
 
 /// Channels open at once on one connection. sshd's default `MaxSessions` is 10; one more is
@@ -116,14 +117,15 @@ impl client::Handler for ClientHandler {
 }
 
 /// Anything russh can run SSH over.
-trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for T {}
 
 /// A live, authenticated connection.
 pub(crate) struct Connection {
     pub(crate) handle: Handle<ClientHandler>,
-    /// Jump host connections the target's stream runs through, nearest first.
-    hops: Vec<Handle<ClientHandler>>,
+    /// Jump host connections the target's stream runs through, nearest first (shared with
+    /// other targets behind the same hops).
+    hops: Vec<Hop>,
     /// The ProxyCommand child, killed on drop.
     _proxy: Option<tokio::process::Child>,
     /// Bounds the channels open at once (sshd `MaxSessions`).
@@ -141,7 +143,8 @@ impl Connection {
         self.handle.is_closed()
     }
 
-    /// Say goodbye to the target, then to each jump host, innermost first.
+    /// Say goodbye to the target, then to each jump host no other target uses, innermost
+    /// first.
     pub(crate) async fn close(&self) {
         self.close_sftp().await;
         let _ = self
@@ -149,7 +152,9 @@ impl Connection {
             .disconnect(Disconnect::ByApplication, "", "en")
             .await;
         for hop in self.hops.iter().rev() {
-            let _ = hop.disconnect(Disconnect::ByApplication, "", "en").await;
+            if Arc::strong_count(hop) == 1 {
+                let _ = hop.disconnect(Disconnect::ByApplication, "", "en").await;
+            }
         }
     }
 }
@@ -214,10 +219,11 @@ fn russh_config(target: &ResolvedTarget, prefs: &HostKeyPreferences) -> Arc<clie
 pub(crate) async fn connect(
     target: Arc<ResolvedTarget>,
     verifier: Arc<dyn HostKeyVerifier>,
+    pool: &JumpPool,
 ) -> Result<Connection, ConnectFailure> {
     let mut attempt = 0;
     loop {
-        match connect_once(target.clone(), verifier.clone()).await {
+        match connect_once(target.clone(), verifier.clone(), pool).await {
             Ok(c) => return Ok(c),
             Err(e) if e.is_transient() && attempt < target.retries.count => {
                 attempt += 1;
@@ -251,8 +257,9 @@ fn jitter(min: Duration, max: Duration) -> Duration {
 async fn connect_once(
     target: Arc<ResolvedTarget>,
     verifier: Arc<dyn HostKeyVerifier>,
+    pool: &JumpPool,
 ) -> Result<Connection, ConnectFailure> {
-    let mut hops: Vec<Handle<ClientHandler>> = Vec::new();
+    let mut hops: Vec<Hop> = Vec::new();
     let mut proxy_child = None;
     let stream: Box<dyn Transport> = match &target.proxy {
         Proxy::Direct => Box::new(tcp_connect(&target).await?),
@@ -263,21 +270,7 @@ async fn connect_once(
             stream
         }
         Proxy::Jump(jumps) => {
-            for (i, jump) in jumps.iter().enumerate() {
-                let jump = Arc::new(jump.clone());
-                let stream: Box<dyn Transport> = match hops.last() {
-                    None => Box::new(tcp_connect(&jump).await.map_err(|e| e.via(&jump.label))?),
-                    Some(prev) => Box::new(
-                        direct_tcpip(prev, &jump, &jumps[i - 1].label)
-                            .await
-                            .map_err(|e| e.via(&jumps[i - 1].label))?,
-                    ),
-                };
-                let handle = handshake_and_auth(jump.clone(), verifier.clone(), stream)
-                    .await
-                    .map_err(|e| e.via(&jump.label))?;
-                hops.push(handle);
-            }
+            hops = connect_chain(jumps, &verifier, pool).await?;
             let (Some(last), Some(last_jump)) = (hops.last(), jumps.last()) else {
                 return Err(ConnectFailure::Handshake {
                     addr: target.display(),
@@ -304,7 +297,7 @@ async fn connect_once(
     })
 }
 
-async fn tcp_connect(target: &ResolvedTarget) -> Result<TcpStream, ConnectFailure> {
+pub(crate) async fn tcp_connect(target: &ResolvedTarget) -> Result<TcpStream, ConnectFailure> {
     let addr = format!("{}:{}", target.hostname, target.port);
     let limit = target.connect_timeout;
     let addrs: Vec<_> = tokio::time::timeout(
@@ -353,7 +346,7 @@ async fn tcp_connect(target: &ResolvedTarget) -> Result<TcpStream, ConnectFailur
 }
 
 /// A `direct-tcpip` channel through `via` to `to`, as a byte stream.
-async fn direct_tcpip(
+pub(crate) async fn direct_tcpip(
     via: &Handle<ClientHandler>,
     to: &ResolvedTarget,
     via_label: &str,
@@ -376,7 +369,7 @@ async fn direct_tcpip(
     Ok(channel.into_stream())
 }
 
-async fn handshake_and_auth(
+pub(crate) async fn handshake_and_auth(
     target: Arc<ResolvedTarget>,
     verifier: Arc<dyn HostKeyVerifier>,
     stream: Box<dyn Transport>,

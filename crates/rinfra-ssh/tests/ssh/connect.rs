@@ -1,6 +1,7 @@
 //! Connecting: failures and their messages, retries, timeouts, host keys, jump hosts, proxy
 //! commands.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rinfra_connectors::{ConnectorArguments, FileSource};
@@ -235,4 +236,89 @@ async fn proxy_command() {
     });
     assert_eq!(ok(&conn, "hostname").await, ok_hostname(&tb, 1).await);
     conn.disconnect().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_behind_one_jump_host_share_one_connection_to_it() {
+    use rinfra_connectors::{HostContext, InventoryConnector};
+    let tb = testbed();
+    let dir = tmp();
+    let kh = dir.path().join("known_hosts");
+    let bastion = tb.host(0);
+    // A bastion of our own (port 2226), so its connections can be counted.
+    let root = connector(bastion, tb.data(bastion, "root", &kh));
+    ok(
+        &root,
+        &format!("pkill -f '[L]istenAddress={bastion}:2226'; sleep 0.2"),
+    )
+    .await;
+    ok(
+        &root,
+        &format!(
+            "/usr/sbin/sshd -o ListenAddress={bastion}:2226 -o PidFile=none \
+             -o HostKey=/etc/ssh/ssh_host_ed25519_key -o UseDNS=no"
+        ),
+    )
+    .await;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect((bastion, 2226))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let count_bastion_logins = || async {
+        let out = ok(
+            &root,
+            &format!("ss -Htn state established '( sport = :2226 )' src {bastion} | wc -l"),
+        )
+        .await;
+        out.trim().parse::<usize>().unwrap()
+    };
+
+    let inv = inventory();
+    let targets: Vec<_> = [tb.host(1), tb.host(2), tb.host(1), tb.host(2)]
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let mut data = tb.data(h, "root", &kh);
+            data["ssh_proxy_jump"] = json!(format!("root@{bastion}:2226"));
+            inv.new_connector(HostContext::new(
+                format!("t{i}"),
+                data.as_object().unwrap().clone(),
+                Arc::new(Recorder::default()),
+            ))
+            .unwrap()
+        })
+        .collect();
+    // All at once: they wait for one bastion login, then share it.
+    let mut set = tokio::task::JoinSet::new();
+    for t in &targets {
+        let t = t.clone();
+        set.spawn(async move { ok(&t, "hostname").await });
+    }
+    while let Some(r) = set.join_next().await {
+        assert!(!r.unwrap().is_empty());
+    }
+    assert_eq!(inv.jump_pool().live(), 1);
+    assert_eq!(count_bastion_logins().await, 1);
+
+    // Closing some targets keeps the bastion for the others; closing the last closes it.
+    targets[0].disconnect().await;
+    targets[1].disconnect().await;
+    assert_eq!(ok(&targets[2], "echo still").await, "still");
+    targets[2].disconnect().await;
+    targets[3].disconnect().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(inv.jump_pool().live(), 0);
+    assert_eq!(count_bastion_logins().await, 0);
+
+    ok(
+        &root,
+        &format!("pkill -f '[L]istenAddress={bastion}:2226'; true"),
+    )
+    .await;
+    root.disconnect().await;
 }
