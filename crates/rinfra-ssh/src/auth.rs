@@ -20,12 +20,20 @@ use crate::target::{AgentSource, ResolvedTarget};
 struct Attempts {
     tried: Vec<String>,
     methods: Option<russh::MethodSet>,
+    /// The server hung up (russh then reports a failure with no methods left).
+    closed: bool,
 }
 
 impl Attempts {
     fn record(&mut self, what: String, result: &AuthResult) -> bool {
         match result {
             AuthResult::Success => true,
+            AuthResult::Failure {
+                remaining_methods, ..
+            } if remaining_methods.is_empty() => {
+                self.closed = true;
+                false
+            }
             AuthResult::Failure {
                 remaining_methods, ..
             } => {
@@ -38,7 +46,7 @@ impl Attempts {
 
     /// Whether the server still accepts `kind` (unknown before the first failure: try it).
     fn allows(&self, kind: MethodKind) -> bool {
-        self.methods.as_ref().is_none_or(|m| m.contains(&kind))
+        !self.closed && self.methods.as_ref().is_none_or(|m| m.contains(&kind))
     }
 }
 
@@ -109,18 +117,23 @@ fn key_error_message(path: &Path, e: KeyLoadError) -> String {
     }
 }
 
-/// `key-cert.pub` beside a key, if it exists and parses.
-fn certificate_for(key: &Path, extra: &[PathBuf]) -> Option<Certificate> {
-    let mut candidates = vec![PathBuf::from(format!("{}-cert.pub", key.display()))];
+/// A certificate for `key`: `KEY-cert.pub` beside it, or one of the `CertificateFile`s, that
+/// certifies this very key.
+fn certificate_for(
+    key_path: &Path,
+    key: &PublicKey,
+    extra: &[PathBuf],
+) -> Option<(PathBuf, Certificate)> {
+    let mut candidates = vec![PathBuf::from(format!("{}-cert.pub", key_path.display()))];
     candidates.extend(extra.iter().cloned());
     for path in candidates {
-        if path.exists() {
-            match russh::keys::load_openssh_certificate(&path) {
-                Ok(cert) => return Some(cert),
-                Err(e) => {
-                    tracing::debug!(cert = %path.display(), error = %e, "unusable certificate")
-                }
-            }
+        if !path.exists() {
+            continue;
+        }
+        match russh::keys::load_openssh_certificate(&path) {
+            Ok(cert) if cert.public_key() == key.key_data() => return Some((path, cert)),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(cert = %path.display(), error = %e, "unusable certificate"),
         }
     }
     None
@@ -144,12 +157,14 @@ async fn try_key_file(
     attempts: &mut Attempts,
 ) -> Result<bool, ConnectFailure> {
     let key = Arc::new(key);
-    if let Some(cert) = certificate_for(path, &target.auth.certificate_files) {
+    if let Some((cert_path, cert)) =
+        certificate_for(path, key.public_key(), &target.auth.certificate_files)
+    {
         let r = handle
             .authenticate_openssh_cert(&target.user, key.clone(), cert)
             .await
             .map_err(|e| protocol_error(target, e))?;
-        if attempts.record(format!("certificate `{}-cert.pub`", path.display()), &r) {
+        if attempts.record(format!("certificate `{}`", cert_path.display()), &r) {
             return Ok(true);
         }
     }
@@ -170,6 +185,7 @@ pub(crate) async fn authenticate(
     let mut attempts = Attempts {
         tried: Vec::new(),
         methods: None,
+        closed: false,
     };
     let rsa_hash = handle
         .best_supported_rsa_hash()
@@ -247,8 +263,10 @@ pub(crate) async fn authenticate(
         }
     }
 
+    let closed = attempts.closed || handle.is_closed();
     Err(ConnectFailure::Auth {
         target: target.display(),
+        closed_after: closed.then_some(attempts.tried.len()),
         tried: attempts.tried,
         methods: attempts.methods.map(|m| {
             m.iter()
@@ -308,11 +326,13 @@ async fn try_agent(
                 (r, comment, key)
             }
         };
+        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        let short = fingerprint.get(..15).unwrap_or(&fingerprint);
         offered.push(key);
         let label = if label.is_empty() {
-            "agent key".to_string()
+            format!("agent key {short}…")
         } else {
-            format!("agent key `{label}`")
+            format!("agent key `{label}` ({short}…)")
         };
         match result {
             Ok(r) => {

@@ -11,24 +11,27 @@ use rinfra_connectors::{
     RawCommand, StringCommand, DEFAULT_TEMP_DIR,
 };
 
-use crate::data::SshData;
+use crate::data::{unknown_key_notices, SshData};
 use crate::exec::{self, ExecRequest, Stdin};
-use crate::host_keys::{BasicKnownHosts, HostKeyVerifier};
+use crate::host_keys::{HostKeyVerifier, KnownHostsVerifier};
+use crate::jumps::JumpPool;
+use crate::resolver::SshConfigResolver;
 use crate::session::{self, Connection};
-use crate::target::{DataResolver, ResolvedTarget, TargetResolver};
+use crate::target::{ResolvedTarget, TargetResolver};
 
 /// The `@ssh` inventory connector: bare host names and `@ssh/HOST`.
 ///
 /// `rinfra web1.example.net exec -- uptime` (or `@ssh/web1.example.net`)
 ///
 /// Hosts come out with `ssh_hostname` set to the name; inventory data (`ssh_user`,
-/// `ssh_port`, `ssh_key`, ...) is applied over it. Resolution of the connection target and
-/// host key verification are pluggable ([`TargetResolver`], [`HostKeyVerifier`]), so an
-/// ssh_config-aware resolver replaces the data-only default without touching the connection.
+/// `ssh_port`, `ssh_key`, ...) is applied over it. The default reads `~/.ssh/config`
+/// ([`SshConfigResolver`]) and known_hosts ([`KnownHostsVerifier`]); both are pluggable
+/// ([`TargetResolver`], [`HostKeyVerifier`]).
 #[derive(Clone)]
 pub struct SshInventory {
     resolver: Arc<dyn TargetResolver>,
     verifier: Arc<dyn HostKeyVerifier>,
+    jumps: Arc<JumpPool>,
 }
 
 impl std::fmt::Debug for SshInventory {
@@ -39,7 +42,10 @@ impl std::fmt::Debug for SshInventory {
 
 impl Default for SshInventory {
     fn default() -> Self {
-        Self::new(Arc::new(DataResolver::default()), Arc::new(BasicKnownHosts))
+        Self::new(
+            Arc::new(SshConfigResolver::new()),
+            Arc::new(KnownHostsVerifier::new()),
+        )
     }
 }
 
@@ -47,7 +53,16 @@ impl SshInventory {
     /// An `@ssh` connector resolving targets with `resolver` and checking host keys with
     /// `verifier`.
     pub fn new(resolver: Arc<dyn TargetResolver>, verifier: Arc<dyn HostKeyVerifier>) -> Self {
-        Self { resolver, verifier }
+        Self {
+            resolver,
+            verifier,
+            jumps: Arc::default(),
+        }
+    }
+
+    /// The jump host connections this inventory's hosts share.
+    pub fn jump_pool(&self) -> &Arc<JumpPool> {
+        &self.jumps
     }
 }
 
@@ -79,11 +94,10 @@ impl InventoryConnector for SshInventory {
     }
 
     fn new_connector(&self, host: HostContext) -> Result<Arc<dyn Connector>, ConnectError> {
-        Ok(Arc::new(SshConnector::new(
-            host,
-            self.resolver.clone(),
-            self.verifier.clone(),
-        )?))
+        Ok(Arc::new(
+            SshConnector::new(host, self.resolver.clone(), self.verifier.clone())?
+                .with_jump_pool(self.jumps.clone()),
+        ))
     }
 }
 
@@ -93,6 +107,7 @@ pub struct SshConnector {
     data: SshData,
     resolver: Arc<dyn TargetResolver>,
     verifier: Arc<dyn HostKeyVerifier>,
+    jumps: Arc<JumpPool>,
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
 }
 
@@ -112,13 +127,23 @@ impl SshConnector {
         verifier: Arc<dyn HostKeyVerifier>,
     ) -> Result<Self, ConnectError> {
         let data = SshData::from_host_data(&host.data)?;
+        for notice in unknown_key_notices(&host.data) {
+            host.reporter.notice(&host.name, &notice);
+        }
         Ok(Self {
             host,
             data,
             resolver,
             verifier,
+            jumps: Arc::default(),
             connection: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// Share jump host connections through `pool` (by default each connector has its own).
+    pub fn with_jump_pool(mut self, pool: Arc<JumpPool>) -> Self {
+        self.jumps = pool;
+        self
     }
 
     /// Where this host's connection goes (resolved from data and, with a config-aware
@@ -137,7 +162,7 @@ impl SshConnector {
             tracing::debug!(host = %self.host.name, "connection lost, reconnecting");
         }
         let target = Arc::new(self.target()?);
-        let conn = Arc::new(session::connect(target, self.verifier.clone()).await?);
+        let conn = Arc::new(session::connect(target, self.verifier.clone(), &self.jumps).await?);
         *slot = Some(conn.clone());
         Ok(conn)
     }
@@ -258,13 +283,16 @@ impl Connector for SshConnector {
                     let _ = self.helper(bits, &login, false, false).await;
                 }
             }
+            // The install removes the temp file in the same round trip; exit with its status.
+            let install = StringCommand::new([
+                Bit::from("{"),
+                install_command(&temp, remote).into(),
+                Bit::from("; }; rinfra_rc=$?; rm -f"),
+                quoted(temp.as_str()),
+                Bit::from("; exit $rinfra_rc"),
+            ]);
             let (ok, output) = self
-                .run_shell_command(
-                    &install_command(&temp, remote),
-                    print_output,
-                    print_input,
-                    arguments,
-                )
+                .run_shell_command(&install, print_output, print_input, arguments)
                 .await?;
             if !ok {
                 return Err(transfer_failed("upload to", remote, &output));
@@ -273,10 +301,14 @@ impl Connector for SshConnector {
         }
         .await;
 
-        // Always remove the temp file, as the login user who wrote it.
-        let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
-        if let Err(e) = self.helper(rm, &login, false, false).await {
-            tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
+        // A target user (`_sudo_user`, `_su_user`) may not remove the login user's file from a
+        // sticky /tmp, and a refused escalation never ran the install: then remove it as the
+        // login user who wrote it.
+        if arguments.target_user().is_some() || installed.is_err() {
+            let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
+            if let Err(e) = self.helper(rm, &login, false, false).await {
+                tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
+            }
         }
         installed?;
         if print_output {

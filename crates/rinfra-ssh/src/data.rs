@@ -138,6 +138,88 @@ impl std::fmt::Debug for SshData {
     }
 }
 
+/// Every `ssh_*` key this connector reads: the fields of [`SshData`], taken from its
+/// `Deserialize` implementation so the list cannot drift from the struct.
+pub fn ssh_data_keys() -> &'static [&'static str] {
+    struct Fields(Option<&'static [&'static str]>);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("stop")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl serde::de::Error for Stop {
+        fn custom<T: std::fmt::Display>(_: T) -> Self {
+            Stop
+        }
+    }
+    impl<'de> Deserializer<'de> for &mut Fields {
+        type Error = Stop;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = Some(fields);
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    static KEYS: std::sync::OnceLock<&'static [&'static str]> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut f = Fields(None);
+        let _ = SshData::deserialize(&mut f);
+        f.0.unwrap_or(&[])
+    })
+}
+
+/// One sentence per `ssh_*` key in `data` that this connector does not read (a typo, or a
+/// pyinfra key with no meaning here), with a suggestion when one is close.
+pub fn unknown_key_notices(data: &HostData) -> Vec<String> {
+    data.keys()
+        .filter(|k| k.starts_with("ssh_") && !ssh_data_keys().contains(&k.as_str()))
+        .map(|k| {
+            if k == "ssh_paramiko_connect_kwargs" {
+                return format!("host data `{k}` is paramiko-specific and ignored");
+            }
+            let closest = ssh_data_keys()
+                .iter()
+                .map(|known| (edit_distance(k, known), known))
+                .min();
+            match closest {
+                Some((d, known)) if d <= 3 => {
+                    format!("unknown host data `{k}` is ignored (did you mean `{known}`?)")
+                }
+                _ => format!("unknown host data `{k}` is ignored"),
+            }
+        })
+        .collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 impl SshData {
     /// Read the `ssh_*` keys of a host's data; other keys are ignored.
     pub fn from_host_data(data: &HostData) -> Result<Self, ConnectError> {
@@ -326,6 +408,29 @@ mod tests {
         assert_eq!(d.connect_timeout(), Some(Duration::from_millis(2500)));
         assert!(!d.ssh_allow_agent);
         assert!(d.ssh_password.is_none());
+    }
+
+    #[test]
+    fn known_keys_come_from_the_struct() {
+        let keys = ssh_data_keys();
+        assert_eq!(keys.len(), 18, "{keys:?}");
+        assert!(keys.contains(&"ssh_proxy_jump") && keys.contains(&"ssh_key_password"));
+    }
+
+    #[test]
+    fn unknown_keys_are_noticed_with_a_suggestion() {
+        let data = json!({"ssh_usr": "x", "ssh_user": "y", "other": 1,
+                          "ssh_paramiko_connect_kwargs": {}, "ssh_zzzzzzzzzz": 1});
+        let mut notices = unknown_key_notices(data.as_object().unwrap());
+        notices.sort();
+        assert_eq!(
+            notices,
+            [
+                "host data `ssh_paramiko_connect_kwargs` is paramiko-specific and ignored",
+                "unknown host data `ssh_usr` is ignored (did you mean `ssh_user`?)",
+                "unknown host data `ssh_zzzzzzzzzz` is ignored",
+            ]
+        );
     }
 
     #[test]

@@ -23,14 +23,17 @@ pub(crate) enum ConnectFailure {
     #[error("{0}")]
     HostKey(String),
     #[error(
-        "authentication failed for `{target}`: tried {}{}",
+        "authentication failed for `{target}`: tried {}{}{}",
         tried_list(.tried),
-        server_methods(.methods)
+        server_methods(.methods),
+        hung_up(*.closed_after)
     )]
     Auth {
         target: String,
         tried: Vec<String>,
         methods: Option<String>,
+        /// The server closed the connection after this many attempts.
+        closed_after: Option<usize>,
     },
     #[error("{0}")]
     Key(String),
@@ -111,6 +114,17 @@ fn tried_list(tried: &[String]) -> String {
     }
 }
 
+fn hung_up(closed_after: Option<usize>) -> String {
+    match closed_after {
+        Some(n) => format!(
+            "; the server closed the connection after {n} attempts (sshd's MaxAuthTries counts \
+             every key offered: set `ssh_key`, or `IdentitiesOnly yes` with an `IdentityFile` in \
+             ssh_config)"
+        ),
+        None => String::new(),
+    }
+}
+
 fn server_methods(methods: &Option<String>) -> String {
     match methods {
         Some(m) if !m.is_empty() => format!("; the server accepts: {m}"),
@@ -146,6 +160,7 @@ mod tests {
             target: "tester@h:22".into(),
             tried: vec!["key `/k`".into(), "password".into()],
             methods: Some("publickey,password".into()),
+            closed_after: None,
         }
         .via("jump host j");
         assert_eq!(

@@ -9,7 +9,7 @@ use russh::client::Msg;
 use russh::{ChannelMsg, ChannelWriteHalf, Sig};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::session::Connection;
+use crate::session::{ChannelGauge, Connection, MAX_CHANNELS_PER_CONNECTION};
 
 /// What to send on stdin.
 #[derive(Clone, Copy, Debug)]
@@ -37,17 +37,23 @@ pub(crate) struct ExecRequest<'a> {
 struct CloseOnDrop {
     write: Arc<ChannelWriteHalf<Msg>>,
     permit: Option<OwnedSemaphorePermit>,
+    gauge: Arc<ChannelGauge>,
 }
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
         let write = self.write.clone();
         let permit = self.permit.take();
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                let _ = write.close().await;
-                drop(permit);
-            });
+        let gauge = self.gauge.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    let _ = write.close().await;
+                    gauge.closed();
+                    drop(permit);
+                });
+            }
+            Err(_) => gauge.closed(),
         }
     }
 }
@@ -70,11 +76,13 @@ pub(crate) async fn run(
         .await
         .map_err(|_| lost(format!("{NOT_STARTED}: the connection is shutting down")))?;
     let channel = open_session(conn).await?;
+    conn.gauge.opened();
     let (mut read, write) = channel.split();
     let write = Arc::new(write);
     let close = CloseOnDrop {
         write: write.clone(),
         permit: Some(permit),
+        gauge: conn.gauge.clone(),
     };
 
     // With a timeout, have the login shell (sshd made it a session and process group leader)
@@ -123,7 +131,8 @@ pub(crate) async fn run(
         let write = write.clone();
         tokio::spawn(async move {
             if let Some(p) = payload {
-                if write.data(&p[..]).await.is_err() {
+                // Owned bytes go out in window-sized packets without an 8 KiB copy loop.
+                if write.data_bytes(p).await.is_err() {
                     return;
                 }
             }
@@ -134,6 +143,7 @@ pub(crate) async fn run(
 
     let collect = async {
         let mut code = None;
+        let mut closed = false;
         while let Some(msg) = read.wait().await {
             match msg {
                 ChannelMsg::Data { data } => on_data(Stream::Stdout, &data),
@@ -161,9 +171,16 @@ pub(crate) async fn run(
                         "the server refused to run the command".into(),
                     ))
                 }
-                ChannelMsg::Close => break,
+                ChannelMsg::Close => {
+                    closed = true;
+                    break;
+                }
                 _ => {}
             }
+        }
+        if !closed && code.is_none() {
+            // The channel vanished with the connection: the command's fate is unknown.
+            return Err(lost("the connection closed while the command was running"));
         }
         Ok(code)
     };
@@ -235,22 +252,44 @@ pub(crate) fn not_started(e: &ConnectorError) -> bool {
     matches!(e, ConnectorError::ConnectionLost(m) if m.starts_with(NOT_STARTED))
 }
 
-/// Open a session channel, retrying when the server refuses for a moment: sshd frees a
-/// closed session only when it next collects garbage, so an open that follows a close
-/// closely can still hit `MaxSessions` ("no more sessions").
+/// Open a session channel, waiting when the server refuses one:
+///
+/// * while other channels of ours are open, the server's `MaxSessions` is lower than our
+///   limit: wait for one of them to close, then try again (for as long as they run);
+/// * while others of ours are being opened, one of them may have taken the last session:
+///   wait a little, up to a minute;
+/// * alone, sshd may not yet have collected a session we just closed ("no more sessions"
+///   right after a close): retry a few times with a growing pause.
 pub(crate) async fn open_session(conn: &Connection) -> Result<russh::Channel<Msg>, ConnectorError> {
     let mut delay = Duration::from_millis(5);
-    let mut attempt = 0;
+    let mut alone_attempts = 0;
+    let mut contended_waits = 0;
     loop {
-        match conn.handle.channel_open_session().await {
+        let err = match conn.handle.channel_open_session().await {
             Ok(c) => return Ok(c),
-            Err(russh::Error::ChannelOpenFailure(reason)) if attempt < 12 => {
-                tracing::debug!(?reason, attempt, "channel refused, retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_millis(500));
-                attempt += 1;
-            }
-            Err(e) => return Err(lost(format!("{NOT_STARTED}: {e}"))),
+            Err(e) => e,
+        };
+        let russh::Error::ChannelOpenFailure(reason) = &err else {
+            return Err(lost(format!("{NOT_STARTED}: {err}")));
+        };
+        let in_use = MAX_CHANNELS_PER_CONNECTION - conn.channels.available_permits();
+        if conn.gauge.open_now() > 0 {
+            tracing::debug!(
+                ?reason,
+                open = conn.gauge.open_now(),
+                "channel refused while others are open, waiting for one to close"
+            );
+            conn.gauge.wait_for_close().await;
+        } else if in_use > 1 && contended_waits < 240 {
+            contended_waits += 1;
+            conn.gauge.wait_for_close().await;
+        } else if alone_attempts < 12 {
+            tracing::debug!(?reason, alone_attempts, "channel refused, retrying");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+            alone_attempts += 1;
+        } else {
+            return Err(lost(format!("{NOT_STARTED}: {err}")));
         }
     }
 }

@@ -1,40 +1,60 @@
 //! Host key verification: a [`HostKeyVerifier`] looks keys up, [`verify_host_key`] applies the
 //! `StrictHostKeyChecking` policy and words the refusal as OpenSSH does.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use russh::keys::{HashAlg, PublicKey, PublicKeyOrCertificate};
+use rinfra_ssh_config::{HostKeyStatus as KhStatus, KnownHosts};
+use russh::keys::ssh_key::certificate::CertType;
+use russh::keys::{Certificate, HashAlg, PublicKey, PublicKeyOrCertificate};
 
 use crate::data::StrictHostKeyChecking;
 
 /// What the known_hosts files say about a host's key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostKeyStatus {
-    /// A matching key (or a trusted `@cert-authority` for a certificate) is recorded.
+    /// A matching key, or a valid certificate from a trusted `@cert-authority`.
     Known,
-    /// Nothing is recorded for this host and key type.
+    /// Nothing is recorded for this host.
     Unknown,
-    /// A different key of the same type is recorded: possible man-in-the-middle.
+    /// Other keys are recorded for the host: possible man-in-the-middle.
     Changed {
         /// The file holding the recorded key.
         file: PathBuf,
         /// Its line number (1-based).
         line: usize,
     },
-    /// The key is marked `@revoked`.
+    /// The key (or the certificate's authority) is marked `@revoked`.
     Revoked {
         /// The file holding the `@revoked` line.
         file: PathBuf,
         /// Its line number (1-based).
         line: usize,
     },
+    /// A certificate from a trusted authority that is not valid for this host (expired, wrong
+    /// principal, not a host certificate, bad signature).
+    Untrusted(String),
+}
+
+/// What a client should offer in key exchange for a host, given what known_hosts holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostKeyPreferences {
+    /// Key types already recorded for the host (`ssh-ed25519`, ...), in file order: offered
+    /// first, so a server with several keys presents the one we know (as OpenSSH does).
+    pub known_key_types: Vec<String>,
+    /// Whether a `@cert-authority` line covers the host: then host certificates are asked for.
+    pub cert_authority: bool,
 }
 
 /// Looks host keys up in known_hosts files and records new ones.
 ///
-/// `host` is the name as known_hosts stores it (the `HostKeyAlias` or the hostname); the
-/// implementation adds the `[host]:port` form for ports other than 22.
+/// `host` and `port` are what known_hosts stores ([`ResolvedTarget::known_hosts_target`]:
+/// the `HostKeyAlias` with port 22, or the hostname and port); implementations write
+/// `[host]:port` for ports other than 22.
+///
+/// [`ResolvedTarget::known_hosts_target`]: crate::ResolvedTarget::known_hosts_target
 pub trait HostKeyVerifier: Send + Sync {
     /// What `files` say about `key` for `host:port`. `Err` holds a reason a file could not be
     /// read (a missing file is not an error: nothing is known).
@@ -46,17 +66,136 @@ pub trait HostKeyVerifier: Send + Sync {
         key: &PublicKeyOrCertificate,
     ) -> Result<HostKeyStatus, String>;
 
-    /// Append `key` for `host:port` to `file` (creating it and its directory if needed).
+    /// Append `key` for `host:port` to `file` (creating it and its directory if needed),
+    /// unless the file already has it.
     fn add(&self, file: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result<()>;
+
+    /// What to offer in key exchange for this host (default: no preference).
+    fn preferences(&self, _files: &[PathBuf], _host: &str, _port: u16) -> HostKeyPreferences {
+        HostKeyPreferences::default()
+    }
 }
 
-/// A verifier over plain and hashed known_hosts entries, exact host names and `[host]:port`
-/// (russh's own matcher). No wildcards, `@cert-authority` or `@revoked`: the ssh-config
-/// crate's verifier handles those.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct BasicKnownHosts;
+/// The known_hosts verifier: plain and hashed names, wildcards and negations, `[host]:port`,
+/// `@cert-authority` and `@revoked`, as OpenSSH reads them (rinfra-ssh-config). Files are
+/// parsed once and re-read only when they change.
+#[derive(Default)]
+pub struct KnownHostsVerifier {
+    cache: Mutex<HashMap<Vec<PathBuf>, CachedFiles>>,
+}
 
-impl HostKeyVerifier for BasicKnownHosts {
+struct CachedFiles {
+    stamps: Vec<Option<(SystemTime, u64)>>,
+    known: Arc<KnownHosts>,
+}
+
+impl std::fmt::Debug for KnownHostsVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnownHostsVerifier").finish_non_exhaustive()
+    }
+}
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+/// `(type, base64)` of a key, as known_hosts writes it.
+fn openssh_parts(key: &PublicKey) -> Option<(String, String)> {
+    let mut key = key.clone();
+    key.set_comment("");
+    let text = key.to_openssh().ok()?;
+    let mut parts = text.split_whitespace();
+    Some((parts.next()?.to_string(), parts.next()?.to_string()))
+}
+
+impl KnownHostsVerifier {
+    /// A verifier with an empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn load(&self, files: &[PathBuf]) -> Result<Arc<KnownHosts>, String> {
+        let stamps: Vec<_> = files.iter().map(|f| stamp(f)).collect();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cache.get(files) {
+            if c.stamps == stamps {
+                return Ok(c.known.clone());
+            }
+        }
+        let known = KnownHosts::load(files).map_err(|e| e.to_string())?;
+        for w in known.warnings() {
+            tracing::debug!(file = %w.file.display(), line = w.line, "skipping known_hosts line: {}", w.message);
+        }
+        let known = Arc::new(known);
+        cache.insert(
+            files.to_vec(),
+            CachedFiles {
+                stamps,
+                known: known.clone(),
+            },
+        );
+        Ok(known)
+    }
+}
+
+fn plain_status(known: &KnownHosts, host: &str, port: u16, key: &PublicKey) -> HostKeyStatus {
+    let Some((ty, b64)) = openssh_parts(key) else {
+        return HostKeyStatus::Untrusted("the key cannot be encoded".into());
+    };
+    match known.check(host, port, &ty, &b64) {
+        KhStatus::Match { .. } => HostKeyStatus::Known,
+        KhStatus::NotFound => HostKeyStatus::Unknown,
+        KhStatus::Changed { file, line, .. } => HostKeyStatus::Changed { file, line },
+        KhStatus::Revoked { file, line } => HostKeyStatus::Revoked { file, line },
+    }
+}
+
+fn certificate_status(
+    known: &KnownHosts,
+    host: &str,
+    port: u16,
+    cert: &Certificate,
+) -> HostKeyStatus {
+    let ca = PublicKey::from(cert.signature_key().clone());
+    let plain = PublicKey::from(cert.public_key().clone());
+    for key in [&ca, &plain] {
+        if let HostKeyStatus::Revoked { file, line } = plain_status(known, host, port, key) {
+            return HostKeyStatus::Revoked { file, line };
+        }
+    }
+    let Some((ca_type, ca_b64)) = openssh_parts(&ca) else {
+        return HostKeyStatus::Untrusted("the certificate authority key cannot be encoded".into());
+    };
+    let trusted = known
+        .cert_authorities(host, port)
+        .iter()
+        .any(|(t, b)| *t == ca_type && *b == ca_b64);
+    if !trusted {
+        // As OpenSSH: no authority for it, so judge the certified key as a plain key.
+        return plain_status(known, host, port, &plain);
+    }
+    if cert.cert_type() != CertType::Host {
+        return HostKeyStatus::Untrusted("it is a user certificate, not a host certificate".into());
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let fingerprint = ca.fingerprint(HashAlg::Sha256);
+    if let Err(e) = cert.validate_at(now, [&fingerprint]) {
+        return HostKeyStatus::Untrusted(format!("certificate check failed: {e}"));
+    }
+    let principals = cert.valid_principals();
+    if !principals.is_empty() && !principals.iter().any(|p| p.eq_ignore_ascii_case(host)) {
+        return HostKeyStatus::Untrusted(format!(
+            "the certificate is for {}, not `{host}`",
+            principals.join(", ")
+        ));
+    }
+    HostKeyStatus::Known
+}
+
+impl HostKeyVerifier for KnownHostsVerifier {
     fn check(
         &self,
         files: &[PathBuf],
@@ -64,79 +203,38 @@ impl HostKeyVerifier for BasicKnownHosts {
         port: u16,
         key: &PublicKeyOrCertificate,
     ) -> Result<HostKeyStatus, String> {
-        let key = plain_key(key);
-        for file in files {
-            let recorded = russh::keys::known_hosts::known_host_keys_path(host, port, file)
-                .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
-            for (line, known) in &recorded {
-                if known.algorithm() == key.algorithm() {
-                    if known.key_data() == key.key_data() {
-                        return Ok(HostKeyStatus::Known);
-                    }
-                    return Ok(HostKeyStatus::Changed {
-                        file: file.clone(),
-                        line: real_line_number(file, *line),
-                    });
-                }
+        let known = self.load(files)?;
+        Ok(match key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => plain_status(&known, host, port, key),
+            PublicKeyOrCertificate::Certificate(cert) => {
+                certificate_status(&known, host, port, cert)
             }
-        }
-        Ok(HostKeyStatus::Unknown)
+        })
     }
 
     fn add(&self, file: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result<()> {
-        append_known_host(file, &known_hosts_name(host, port), key)
+        let (ty, b64) =
+            openssh_parts(key).ok_or_else(|| std::io::Error::other("cannot encode the key"))?;
+        rinfra_ssh_config::append_entry(file, host, port, &ty, &b64)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
     }
-}
 
-/// Append `NAME KEYTYPE BASE64` to `file`, creating it (and its directory, 0700 as OpenSSH
-/// makes `~/.ssh`) when needed; a file not ending in a newline gets one first.
-pub fn append_known_host(file: &Path, name: &str, key: &PublicKey) -> std::io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom, Write};
-    use std::os::unix::fs::DirBuilderExt;
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(file)?;
-    let mut line = String::new();
-    if f.metadata()?.len() > 0 {
-        let mut last = [0u8; 1];
-        f.seek(SeekFrom::End(-1))?;
-        f.read_exact(&mut last)?;
-        if last[0] != b'\n' {
-            line.push('\n');
-        }
-    }
-    let mut key = key.clone();
-    key.set_comment("");
-    let encoded = key.to_openssh().map_err(std::io::Error::other)?;
-    line.push_str(&format!("{name} {}\n", encoded.trim_end()));
-    f.write_all(line.as_bytes())
-}
-
-/// russh numbers known_hosts lines without counting `#` comment lines; give the real number.
-fn real_line_number(file: &Path, russh_line: usize) -> usize {
-    let Ok(text) = std::fs::read_to_string(file) else {
-        return russh_line;
-    };
-    let mut counted = 0;
-    for (i, line) in text.lines().enumerate() {
-        if !line.starts_with('#') {
-            counted += 1;
-            if counted == russh_line {
-                return i + 1;
+    fn preferences(&self, files: &[PathBuf], host: &str, port: u16) -> HostKeyPreferences {
+        let Ok(known) = self.load(files) else {
+            return HostKeyPreferences::default();
+        };
+        let mut known_key_types = Vec::new();
+        for (ty, _) in known.host_keys(host, port) {
+            if !known_key_types.contains(&ty) {
+                known_key_types.push(ty);
             }
         }
+        HostKeyPreferences {
+            known_key_types,
+            cert_authority: !known.cert_authorities(host, port).is_empty(),
+        }
     }
-    russh_line
 }
 
 /// The key itself: for a host certificate, the key it certifies.
@@ -194,6 +292,10 @@ pub fn verify_host_key(
     let status = verifier.check(files, host, port, key)?;
     match status {
         HostKeyStatus::Known => Ok(()),
+        HostKeyStatus::Untrusted(why) => Err(format!(
+            "the host certificate of `{name}` is signed by a trusted authority but not \
+             accepted: {why}"
+        )),
         HostKeyStatus::Revoked { file, line } => Err(format!(
             "the {kind} host key of `{name}` ({fingerprint}) is marked @revoked in `{}:{line}`; \
              refusing to connect",
@@ -266,7 +368,7 @@ mod tests {
         let file = dir.path().join("sub/known_hosts");
         let files = vec![file.clone()];
         let (k1, k2) = keys();
-        let v = BasicKnownHosts;
+        let v = KnownHostsVerifier::new();
         let policy = StrictHostKeyChecking::AcceptNew;
         verify_host_key(&v, &files, "h1", 2222, policy, &pk(&k1)).unwrap();
         verify_host_key(&v, &files, "h1", 2222, policy, &pk(&k1)).unwrap();
@@ -291,7 +393,7 @@ mod tests {
         let files = vec![dir.path().join("known_hosts")];
         let (k, _) = keys();
         let err = verify_host_key(
-            &BasicKnownHosts,
+            &KnownHostsVerifier::new(),
             &files,
             "h",
             22,
@@ -301,7 +403,7 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("no host key is known for `h`"), "{err}");
         verify_host_key(
-            &BasicKnownHosts,
+            &KnownHostsVerifier::new(),
             &files,
             "h",
             22,

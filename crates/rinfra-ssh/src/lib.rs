@@ -1,7 +1,7 @@
 //! rinfra's SSH connector: pyinfra's `@ssh`, on [russh](https://docs.rs/russh).
 //!
 //! Bare host names in an inventory (`web1.example.net`) and `@ssh/HOST` execute through this
-//! crate. Each host gets **one** SSH connection ([`SshConnector::connect`]); every command runs
+//! crate. Each host gets **one** SSH connection ([`SshConnector`]); every command runs
 //! on its own channel of that connection, and at most [`MAX_CHANNELS_PER_CONNECTION`] channels
 //! are open at once, each closed as soon as its command ends (sshd's `MaxSessions` is 10).
 //!
@@ -9,8 +9,10 @@
 //!   (`ssh_hostname`, `ssh_user`, `ssh_key`, `ssh_password`, `ssh_proxy_jump`, ...) with
 //!   pyinfra's names and defaults.
 //! * [`TargetResolver`] decides where to connect and how to log in ([`ResolvedTarget`]); the
-//!   default [`DataResolver`] reads host data only. An ssh_config-aware resolver plugs in here.
-//! * [`HostKeyVerifier`] looks host keys up in known_hosts; [`verify_host_key`] applies
+//!   default [`SshConfigResolver`] lays host data over `~/.ssh/config` (`Host`, `Match`,
+//!   `Include`, `ProxyJump`, `IdentityFile`, ...).
+//! * [`HostKeyVerifier`] looks host keys up in known_hosts ([`KnownHostsVerifier`]: hashed
+//!   names, wildcards, `@cert-authority`, `@revoked`); [`verify_host_key`] applies
 //!   `ssh_strict_host_key_checking` (`accept-new` by default, as pyinfra).
 //!
 //! Commands arrive already wrapped for `_sudo`/`_su_user`/`_env` (see
@@ -47,21 +49,27 @@ mod data;
 mod error;
 mod exec;
 mod host_keys;
+mod jumps;
+mod resolver;
 mod session;
 mod target;
 mod transfer;
 
 pub use connector::{SshConnector, SshInventory};
-pub use data::{FileTransferProtocol, SshData, StrictHostKeyChecking};
-pub use host_keys::{
-    append_known_host, key_type_name, known_hosts_name, plain_key, verify_host_key,
-    BasicKnownHosts, HostKeyStatus, HostKeyVerifier,
+pub use data::{
+    ssh_data_keys, unknown_key_notices, FileTransferProtocol, SshData, StrictHostKeyChecking,
 };
+pub use host_keys::{
+    key_type_name, known_hosts_name, plain_key, verify_host_key, HostKeyPreferences, HostKeyStatus,
+    HostKeyVerifier, KnownHostsVerifier,
+};
+pub use jumps::JumpPool;
+pub use resolver::SshConfigResolver;
 pub use session::MAX_CHANNELS_PER_CONNECTION;
 pub use target::{
-    default_identity_files, expand_tilde, jump_target, local_user, parse_proxy_jump, AgentSource,
-    AuthSettings, DataResolver, JumpSpec, Proxy, ResolvedTarget, Retries, TargetResolver,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_SERVER_ALIVE_COUNT_MAX, DEFAULT_SERVER_ALIVE_INTERVAL,
+    expand_tilde, parse_proxy_jump, AgentSource, AuthSettings, JumpSpec, Proxy, ResolvedTarget,
+    Retries, TargetResolver, DEFAULT_CONNECT_TIMEOUT, DEFAULT_SERVER_ALIVE_COUNT_MAX,
+    DEFAULT_SERVER_ALIVE_INTERVAL,
 };
 
 /// Re-exported so resolvers and verifiers can name russh's key types without a direct

@@ -9,19 +9,48 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use russh::client::{self, ChannelOpenHandle, Handle, Msg, Session};
-use russh::keys::PublicKeyOrCertificate;
-use russh::{Channel, Disconnect, SshId};
+use russh::keys::{Algorithm, PublicKeyOrCertificate};
+use russh::{Channel, Disconnect, Preferred, SshId};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 use crate::error::ConnectFailure;
-use crate::host_keys::{verify_host_key, HostKeyVerifier};
+use crate::host_keys::{verify_host_key, HostKeyPreferences, HostKeyVerifier};
+use crate::jumps::{connect_chain, Hop, JumpPool};
 use crate::target::{AgentSource, Proxy, ResolvedTarget};
 
 /// Channels open at once on one connection. sshd's default `MaxSessions` is 10; one more is
 /// kept for SFTP, and one spare for the server's own accounting.
 pub const MAX_CHANNELS_PER_CONNECTION: usize = 8;
+
+/// Counts the exec channels open on a connection, so that a server allowing fewer sessions
+/// than [`MAX_CHANNELS_PER_CONNECTION`] makes commands wait for a free one instead of failing.
+#[derive(Default)]
+pub(crate) struct ChannelGauge {
+    open: std::sync::atomic::AtomicUsize,
+    closed: tokio::sync::Notify,
+}
+
+impl ChannelGauge {
+    pub(crate) fn opened(&self) {
+        self.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn closed(&self) {
+        self.open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.closed.notify_waiters();
+    }
+
+    pub(crate) fn open_now(&self) -> usize {
+        self.open.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Wait until a channel closes (or a short while, to cover a missed wake-up).
+    pub(crate) async fn wait_for_close(&self) {
+        let _ = tokio::time::timeout(Duration::from_millis(250), self.closed.notified()).await;
+    }
+}
 
 /// russh's side of a connection: host key checks and agent-forwarding channels.
 pub(crate) struct ClientHandler {
@@ -39,11 +68,12 @@ impl client::Handler for ClientHandler {
         key: &PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
         let t = &self.target;
+        let (host, port) = t.known_hosts_target();
         match verify_host_key(
             self.verifier.as_ref(),
             &t.known_hosts_files,
-            t.host_key_name(),
-            t.port,
+            host,
+            port,
             t.strict_host_key_checking,
             key,
         ) {
@@ -87,18 +117,21 @@ impl client::Handler for ClientHandler {
 }
 
 /// Anything russh can run SSH over.
-trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for T {}
 
 /// A live, authenticated connection.
 pub(crate) struct Connection {
     pub(crate) handle: Handle<ClientHandler>,
-    /// Jump host connections the target's stream runs through, nearest first.
-    hops: Vec<Handle<ClientHandler>>,
+    /// Jump host connections the target's stream runs through, nearest first (shared with
+    /// other targets behind the same hops).
+    hops: Vec<Hop>,
     /// The ProxyCommand child, killed on drop.
     _proxy: Option<tokio::process::Child>,
     /// Bounds the channels open at once (sshd `MaxSessions`).
     pub(crate) channels: Arc<Semaphore>,
+    /// Exec channels open right now, and a wake-up when one closes.
+    pub(crate) gauge: Arc<ChannelGauge>,
     pub(crate) target: Arc<ResolvedTarget>,
     /// The SFTP session, opened on first transfer.
     pub(crate) sftp: tokio::sync::Mutex<crate::transfer::SftpState>,
@@ -110,7 +143,8 @@ impl Connection {
         self.handle.is_closed()
     }
 
-    /// Say goodbye to the target, then to each jump host, innermost first.
+    /// Say goodbye to the target, then to each jump host no other target uses, innermost
+    /// first.
     pub(crate) async fn close(&self) {
         self.close_sftp().await;
         let _ = self
@@ -118,13 +152,56 @@ impl Connection {
             .disconnect(Disconnect::ByApplication, "", "en")
             .await;
         for hop in self.hops.iter().rev() {
-            let _ = hop.disconnect(Disconnect::ByApplication, "", "en").await;
+            if Arc::strong_count(hop) == 1 {
+                let _ = hop.disconnect(Disconnect::ByApplication, "", "en").await;
+            }
         }
     }
 }
 
-fn russh_config(target: &ResolvedTarget) -> Arc<client::Config> {
+/// Host key algorithms to offer: the types known_hosts already has for the host first (so a
+/// server with several keys shows the one we know), and certificates when an authority is
+/// trusted for it.
+fn preferred(prefs: &HostKeyPreferences) -> Preferred {
+    let defaults = Preferred::default();
+    let mut keys: Vec<Algorithm> = Vec::new();
+    for name in &prefs.known_key_types {
+        let wanted: Vec<Algorithm> = if name == "ssh-rsa" {
+            defaults
+                .key
+                .iter()
+                .filter(|a| matches!(a, Algorithm::Rsa { .. }))
+                .cloned()
+                .collect()
+        } else {
+            Algorithm::new(name).into_iter().collect()
+        };
+        for a in wanted {
+            if defaults.key.contains(&a) && !keys.contains(&a) {
+                keys.push(a);
+            }
+        }
+    }
+    for a in defaults.key.iter() {
+        if !keys.contains(a) {
+            keys.push(a.clone());
+        }
+    }
+    let certificates = if prefs.cert_authority {
+        keys.clone()
+    } else {
+        Vec::new()
+    };
+    Preferred {
+        key: Cow::Owned(keys),
+        host_key_certificates: Cow::Owned(certificates),
+        ..defaults
+    }
+}
+
+fn russh_config(target: &ResolvedTarget, prefs: &HostKeyPreferences) -> Arc<client::Config> {
     Arc::new(client::Config {
+        preferred: preferred(prefs),
         client_id: SshId::Standard(Cow::Borrowed(concat!(
             "SSH-2.0-rinfra_",
             env!("CARGO_PKG_VERSION")
@@ -142,10 +219,11 @@ fn russh_config(target: &ResolvedTarget) -> Arc<client::Config> {
 pub(crate) async fn connect(
     target: Arc<ResolvedTarget>,
     verifier: Arc<dyn HostKeyVerifier>,
+    pool: &JumpPool,
 ) -> Result<Connection, ConnectFailure> {
     let mut attempt = 0;
     loop {
-        match connect_once(target.clone(), verifier.clone()).await {
+        match connect_once(target.clone(), verifier.clone(), pool).await {
             Ok(c) => return Ok(c),
             Err(e) if e.is_transient() && attempt < target.retries.count => {
                 attempt += 1;
@@ -179,36 +257,27 @@ fn jitter(min: Duration, max: Duration) -> Duration {
 async fn connect_once(
     target: Arc<ResolvedTarget>,
     verifier: Arc<dyn HostKeyVerifier>,
+    pool: &JumpPool,
 ) -> Result<Connection, ConnectFailure> {
-    let mut hops: Vec<Handle<ClientHandler>> = Vec::new();
+    let mut hops: Vec<Hop> = Vec::new();
     let mut proxy_child = None;
     let stream: Box<dyn Transport> = match &target.proxy {
         Proxy::Direct => Box::new(tcp_connect(&target).await?),
+        Proxy::Jump(jumps) if jumps.is_empty() => Box::new(tcp_connect(&target).await?),
         Proxy::Command(command) => {
             let (stream, child) = proxy_command(command, &target)?;
             proxy_child = Some(child);
             stream
         }
         Proxy::Jump(jumps) => {
-            for (i, jump) in jumps.iter().enumerate() {
-                let jump = Arc::new(jump.clone());
-                let stream: Box<dyn Transport> = match hops.last() {
-                    None => Box::new(tcp_connect(&jump).await.map_err(|e| e.via(&jump.label))?),
-                    Some(prev) => Box::new(
-                        direct_tcpip(prev, &jump, &jumps[i - 1].label)
-                            .await
-                            .map_err(|e| e.via(&jumps[i - 1].label))?,
-                    ),
-                };
-                let handle = handshake_and_auth(jump.clone(), verifier.clone(), stream)
-                    .await
-                    .map_err(|e| e.via(&jump.label))?;
-                hops.push(handle);
-            }
-            let (last, last_label) = match (hops.last(), jumps.last()) {
-                (Some(h), Some(j)) => (h, &j.label),
-                _ => unreachable!("a jump list is never empty"),
+            hops = connect_chain(jumps, &verifier, pool).await?;
+            let (Some(last), Some(last_jump)) = (hops.last(), jumps.last()) else {
+                return Err(ConnectFailure::Handshake {
+                    addr: target.display(),
+                    reason: "empty jump host list".into(),
+                });
             };
+            let last_label = &last_jump.label;
             Box::new(
                 direct_tcpip(last, &target, last_label)
                     .await
@@ -222,12 +291,13 @@ async fn connect_once(
         hops,
         _proxy: proxy_child,
         channels: Arc::new(Semaphore::new(MAX_CHANNELS_PER_CONNECTION)),
+        gauge: Arc::default(),
         target,
         sftp: Default::default(),
     })
 }
 
-async fn tcp_connect(target: &ResolvedTarget) -> Result<TcpStream, ConnectFailure> {
+pub(crate) async fn tcp_connect(target: &ResolvedTarget) -> Result<TcpStream, ConnectFailure> {
     let addr = format!("{}:{}", target.hostname, target.port);
     let limit = target.connect_timeout;
     let addrs: Vec<_> = tokio::time::timeout(
@@ -276,7 +346,7 @@ async fn tcp_connect(target: &ResolvedTarget) -> Result<TcpStream, ConnectFailur
 }
 
 /// A `direct-tcpip` channel through `via` to `to`, as a byte stream.
-async fn direct_tcpip(
+pub(crate) async fn direct_tcpip(
     via: &Handle<ClientHandler>,
     to: &ResolvedTarget,
     via_label: &str,
@@ -299,22 +369,24 @@ async fn direct_tcpip(
     Ok(channel.into_stream())
 }
 
-async fn handshake_and_auth(
+pub(crate) async fn handshake_and_auth(
     target: Arc<ResolvedTarget>,
     verifier: Arc<dyn HostKeyVerifier>,
     stream: Box<dyn Transport>,
 ) -> Result<Handle<ClientHandler>, ConnectFailure> {
     let addr = format!("{}:{}", target.hostname, target.port);
     let rejection = Arc::new(Mutex::new(None));
+    let limit = target.connect_timeout;
+    let (kh_host, kh_port) = target.known_hosts_target();
+    let prefs = verifier.preferences(&target.known_hosts_files, kh_host, kh_port);
     let handler = ClientHandler {
         verifier,
         target: target.clone(),
         rejection: rejection.clone(),
     };
-    let limit = target.connect_timeout;
     let mut handle = tokio::time::timeout(
         limit,
-        client::connect_stream(russh_config(&target), stream, handler),
+        client::connect_stream(russh_config(&target, &prefs), stream, handler),
     )
     .await
     .map_err(|_| ConnectFailure::Timeout {

@@ -1,8 +1,10 @@
 //! Where and how to connect: the seam between host data (+ ssh_config) and the connection code.
 //!
 //! [`TargetResolver`] turns an inventory host and its [`SshData`] into a [`ResolvedTarget`]:
-//! everything the connection needs, already decided. [`DataResolver`] uses the host data and
-//! OpenSSH's defaults only; an ssh_config-aware resolver implements the same trait.
+//! everything the connection needs, already decided. [`SshConfigResolver`] combines host data
+//! and ssh_config; embedders (and tests) can implement the trait to decide differently.
+//!
+//! [`SshConfigResolver`]: crate::SshConfigResolver
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -139,9 +141,13 @@ impl ResolvedTarget {
         format!("{}@{}:{}", self.user, self.hostname, self.port)
     }
 
-    /// The name looked up in known_hosts.
-    pub fn host_key_name(&self) -> &str {
-        self.host_key_alias.as_deref().unwrap_or(&self.hostname)
+    /// The name and port looked up in (and added to) known_hosts: `HostKeyAlias` with port 22
+    /// (OpenSSH adds no port to an alias), else the hostname and port.
+    pub fn known_hosts_target(&self) -> (&str, u16) {
+        match &self.host_key_alias {
+            Some(alias) => (alias, 22),
+            None => (&self.hostname, self.port),
+        }
     }
 }
 
@@ -149,29 +155,6 @@ impl ResolvedTarget {
 pub trait TargetResolver: Send + Sync {
     /// Resolve host `name` with its `ssh_*` data.
     fn resolve(&self, name: &str, data: &SshData) -> Result<ResolvedTarget, ConnectError>;
-}
-
-/// Resolves from host data and OpenSSH's defaults only (no ssh_config).
-#[derive(Clone, Debug, Default)]
-pub struct DataResolver {
-    /// Home directory for `~/.ssh`; default `$HOME`.
-    pub home: Option<PathBuf>,
-}
-
-/// The local user's name: `$USER`, else `$LOGNAME`, else `root`.
-pub fn local_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "root".to_string())
-}
-
-/// OpenSSH's default identity files (`ssh(1)` `-i`), in the order it tries them. The `_sk`
-/// (FIDO) keys are left out: they need a security key, which russh cannot drive.
-pub fn default_identity_files(home: &Path) -> Vec<PathBuf> {
-    ["id_rsa", "id_ecdsa", "id_ed25519", "id_xmss", "id_dsa"]
-        .iter()
-        .map(|f| home.join(".ssh").join(f))
-        .collect()
 }
 
 /// Expand a leading `~/` to `home`.
@@ -238,116 +221,9 @@ fn parse_jump(spec: &str) -> Result<JumpSpec, ConnectError> {
     })
 }
 
-impl DataResolver {
-    fn home(&self) -> PathBuf {
-        self.home
-            .clone()
-            .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("/"))
-    }
-
-    /// Authentication settings from data alone.
-    pub fn auth_settings(&self, data: &SshData) -> AuthSettings {
-        let home = self.home();
-        let explicit_key = data.ssh_key.as_deref().map(|k| expand_tilde(k, &home));
-        let (agent, identity_files) = if explicit_key.is_some() {
-            (None, Vec::new())
-        } else {
-            let agent = data.ssh_allow_agent.then_some(AgentSource::Env);
-            let files = if data.ssh_look_for_keys {
-                default_identity_files(&home)
-            } else {
-                Vec::new()
-            };
-            (agent, files)
-        };
-        AuthSettings {
-            explicit_key,
-            key_password: data.ssh_key_password.clone(),
-            password: data.ssh_password.clone(),
-            identity_files,
-            certificate_files: Vec::new(),
-            agent,
-            identities_only: false,
-        }
-    }
-}
-
-impl TargetResolver for DataResolver {
-    fn resolve(&self, name: &str, data: &SshData) -> Result<ResolvedTarget, ConnectError> {
-        let home = self.home();
-        let auth = self.auth_settings(data);
-        let base = ResolvedTarget {
-            label: name.to_string(),
-            hostname: data
-                .ssh_hostname
-                .clone()
-                .unwrap_or_else(|| name.to_string()),
-            port: data.port().unwrap_or(22),
-            user: data.ssh_user.clone().unwrap_or_else(local_user),
-            host_key_alias: None,
-            auth,
-            proxy: Proxy::Direct,
-            connect_timeout: data.connect_timeout().unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-            server_alive_interval: Some(DEFAULT_SERVER_ALIVE_INTERVAL),
-            server_alive_count_max: DEFAULT_SERVER_ALIVE_COUNT_MAX,
-            forward_agent: data.ssh_forward_agent.unwrap_or(false),
-            known_hosts_files: vec![data
-                .ssh_known_hosts_file
-                .as_deref()
-                .map(|f| expand_tilde(f, &home))
-                .unwrap_or_else(|| home.join(".ssh").join("known_hosts"))],
-            strict_host_key_checking: data.ssh_strict_host_key_checking.unwrap_or_default(),
-            retries: Retries {
-                count: u32::try_from(data.ssh_connect_retries).unwrap_or(u32::MAX),
-                min_delay: secs(data.ssh_connect_retry_min_delay),
-                max_delay: secs(data.ssh_connect_retry_max_delay),
-            },
-            file_transfer: data.ssh_file_transfer_protocol,
-        };
-        let jumps = match data.ssh_proxy_jump.as_deref() {
-            Some(spec) => parse_proxy_jump(spec)?,
-            None => Vec::new(),
-        };
-        let mut target = base.clone();
-        if !jumps.is_empty() {
-            target.proxy = Proxy::Jump(jumps.iter().map(|j| jump_target(&base, j)).collect());
-        }
-        Ok(target)
-    }
-}
-
-fn secs(s: f64) -> Duration {
-    if s.is_finite() && s > 0.0 {
-        Duration::from_secs_f64(s)
-    } else {
-        Duration::ZERO
-    }
-}
-
-/// A jump host inherits the target's keys, agent, timeouts and host-key policy, but not its
-/// password or agent forwarding (`ssh -J` does the same with command-line options).
-pub fn jump_target(base: &ResolvedTarget, spec: &JumpSpec) -> ResolvedTarget {
-    let mut hop = base.clone();
-    hop.label = format!("jump host {}", spec.host);
-    hop.hostname = spec.host.clone();
-    hop.port = spec.port.unwrap_or(22);
-    hop.user = spec.user.clone().unwrap_or_else(local_user);
-    hop.host_key_alias = None;
-    hop.auth.password = None;
-    hop.proxy = Proxy::Direct;
-    hop.forward_agent = false;
-    hop
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn data(v: serde_json::Value) -> SshData {
-        SshData::from_host_data(v.as_object().unwrap()).unwrap()
-    }
 
     #[test]
     fn parses_jump_specs() {
@@ -380,57 +256,5 @@ mod tests {
         );
         assert!(parse_proxy_jump("a:notaport").is_err());
         assert!(parse_proxy_jump("@b").is_err());
-    }
-
-    #[test]
-    fn explicit_key_turns_agent_and_default_keys_off() {
-        let r = DataResolver {
-            home: Some("/home/me".into()),
-        };
-        let t = r
-            .resolve("web1", &data(json!({"ssh_key": "~/k", "ssh_user": "u"})))
-            .unwrap();
-        assert_eq!(t.auth.explicit_key, Some(PathBuf::from("/home/me/k")));
-        assert_eq!(t.auth.agent, None);
-        assert!(t.auth.identity_files.is_empty());
-        assert_eq!(t.hostname, "web1");
-        assert_eq!(t.display(), "u@web1:22");
-
-        let t = r.resolve("web1", &data(json!({}))).unwrap();
-        assert_eq!(t.auth.agent, Some(AgentSource::Env));
-        assert_eq!(
-            t.auth.identity_files[0],
-            PathBuf::from("/home/me/.ssh/id_rsa")
-        );
-        assert_eq!(
-            t.known_hosts_files,
-            [PathBuf::from("/home/me/.ssh/known_hosts")]
-        );
-        assert_eq!(t.strict_host_key_checking, StrictHostKeyChecking::AcceptNew);
-    }
-
-    #[test]
-    fn jump_hosts_inherit_keys_not_password() {
-        let r = DataResolver {
-            home: Some("/h".into()),
-        };
-        let t = r
-            .resolve(
-                "t",
-                &data(
-                    json!({"ssh_proxy_jump": "j1,bob@j2:2200", "ssh_password": "pw",
-                             "ssh_key": "/k", "ssh_hostname": "10.0.0.5"}),
-                ),
-            )
-            .unwrap();
-        let Proxy::Jump(hops) = &t.proxy else {
-            panic!("no jump")
-        };
-        assert_eq!(hops.len(), 2);
-        assert_eq!(hops[1].display(), "bob@j2:2200");
-        assert_eq!(hops[0].auth.explicit_key, Some(PathBuf::from("/k")));
-        assert!(hops[0].auth.password.is_none());
-        assert!(t.auth.password.is_some());
-        assert_eq!(t.hostname, "10.0.0.5");
     }
 }

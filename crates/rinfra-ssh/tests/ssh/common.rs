@@ -8,7 +8,9 @@ use rinfra_connectors::{
     CommandOutput, Connector, ConnectorArguments, HostContext, InventoryConnector, OutputLine,
     Reporter, Secret, StringCommand,
 };
-use rinfra_ssh::{BasicKnownHosts, DataResolver, SshConnector, SshInventory, TargetResolver};
+use rinfra_ssh::{
+    KnownHostsVerifier, SshConfigResolver, SshConnector, SshInventory, TargetResolver,
+};
 use serde_json::{json, Value};
 
 /// The hosts and key the testbed harness exported.
@@ -86,13 +88,21 @@ impl Reporter for Recorder {
     }
 }
 
+/// The `@ssh` inventory connector, ignoring this machine's own `~/.ssh/config`.
+pub fn inventory() -> SshInventory {
+    SshInventory::new(
+        Arc::new(SshConfigResolver::new().without_default_config()),
+        Arc::new(KnownHostsVerifier::new()),
+    )
+}
+
 /// A connector for `name` with `data`, through the public inventory API.
 pub fn connector(name: &str, data: Value) -> Arc<dyn Connector> {
     connector_with(name, data, Arc::new(Recorder::default()))
 }
 
 pub fn connector_with(name: &str, data: Value, reporter: Arc<dyn Reporter>) -> Arc<dyn Connector> {
-    let inv = SshInventory::default();
+    let inv = inventory();
     let mut host_data = inv.make_names_data(Some(name)).unwrap()[0].data.clone();
     for (k, v) in data.as_object().unwrap() {
         host_data.insert(k.clone(), v.clone());
@@ -107,7 +117,7 @@ pub fn connector_tweaked(
     data: Value,
     tweak: impl Fn(&mut rinfra_ssh::ResolvedTarget) + Send + Sync + 'static,
 ) -> Arc<dyn Connector> {
-    struct Tweaked<F>(DataResolver, F);
+    struct Tweaked<F>(SshConfigResolver, F);
     impl<F: Fn(&mut rinfra_ssh::ResolvedTarget) + Send + Sync> TargetResolver for Tweaked<F> {
         fn resolve(
             &self,
@@ -127,8 +137,11 @@ pub fn connector_tweaked(
     Arc::new(
         SshConnector::new(
             host,
-            Arc::new(Tweaked(DataResolver::default(), tweak)),
-            Arc::new(BasicKnownHosts),
+            Arc::new(Tweaked(
+                SshConfigResolver::new().without_default_config(),
+                tweak,
+            )),
+            Arc::new(KnownHostsVerifier::new()),
         )
         .unwrap(),
     )
@@ -154,4 +167,9 @@ pub async fn ok(conn: &Arc<dyn Connector>, cmd: &str) -> String {
     let (ok, out) = sh(conn, cmd).await;
     assert!(ok, "`{cmd}` failed: {out:?}");
     out.stdout()
+}
+
+/// A fresh local temp dir.
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
 }
