@@ -51,7 +51,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<u8, CliError> {
-    let connectors = registries::connectors();
+    let first_deploy = args
+        .operations
+        .first()
+        .filter(|o| o.ends_with(".py"))
+        .map(String::as_str);
+    let templates = registries::templates_file(args.config.as_deref(), first_deploy);
+    let connectors = registries::connectors(templates.as_deref())?;
     if args.list_connectors {
         commands_list_connectors(&connectors);
         return Ok(0);
@@ -211,7 +217,11 @@ fn load_config(
     cwd: &std::path::Path,
     deploy: Option<&str>,
 ) -> Result<rinfra_lang::ConfigMap, CliError> {
-    let explicit = args.config.as_ref().map(std::path::PathBuf::from);
+    let explicit = args
+        .config
+        .as_ref()
+        .filter(|c| !c.ends_with(".toml"))
+        .map(std::path::PathBuf::from);
     if let Some(p) = &explicit {
         if !p.is_file() {
             return Err(CliError::usage(format!(
@@ -236,17 +246,26 @@ fn load_config(
 }
 
 fn commands_list_connectors(connectors: &rinfra_connectors::ConnectorRegistry) {
+    use rinfra_connectors::InventoryConnector;
     section("Connectors:");
-    for c in connectors.iter() {
+    let row = |c: &dyn InventoryConnector, origin: &str| {
         let kind = if c.handles_execution() {
             "executes"
         } else {
             "inventory only"
         };
         output::line(&format!(
-            "    @{:<12} {kind:<15} {}",
+            "    @{:<12} {kind:<15} {origin:<9} {}",
             c.name(),
             c.description()
         ));
+    };
+    for c in connectors.iter() {
+        row(c.as_ref(), "built-in");
+    }
+    for c in rinfra_connectors::find_external_connectors() {
+        if connectors.get(c.name()).is_none() {
+            row(&c, "external");
+        }
     }
 }

@@ -1,13 +1,48 @@
 //! The connectors, facts and operations this binary ships.
 
-use rinfra_connectors::ConnectorRegistry;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rinfra_connectors::{ConnectorRegistry, InventoryConnector};
+
+use crate::error::CliError;
 use rinfra_core::{FactRegistry, OperationRegistry};
 
-/// Every built-in connector.
-pub(crate) fn connectors() -> ConnectorRegistry {
+/// Every built-in connector, plus the exec-template connectors of `templates` (a
+/// `rinfra.toml`). External `rinfra-connector-NAME` executables are found on PATH on demand.
+pub(crate) fn connectors(templates: Option<&Path>) -> Result<ConnectorRegistry, CliError> {
     let mut registry = ConnectorRegistry::with_builtins();
-    registry.register(std::sync::Arc::new(rinfra_ssh::SshInventory::default()));
-    registry
+    registry.register(Arc::new(rinfra_ssh::SshInventory::default()));
+    if let Some(path) = templates {
+        let loaded = rinfra_connectors::load_exec_templates(path)
+            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+        for t in loaded {
+            if registry.get(t.name()).is_some() {
+                return Err(CliError::usage(format!(
+                    "{}: connector `{}` is built in; give the template another name",
+                    path.display(),
+                    t.name()
+                )));
+            }
+            registry.register(Arc::new(t));
+        }
+    }
+    Ok(registry)
+}
+
+/// The exec-template file: `--config x.toml`, else `rinfra.toml` next to the first deploy file,
+/// else in the working directory.
+pub(crate) fn templates_file(config: Option<&str>, deploy: Option<&str>) -> Option<PathBuf> {
+    if let Some(c) = config.filter(|c| c.ends_with(".toml")) {
+        return Some(PathBuf::from(c));
+    }
+    let beside = deploy
+        .and_then(|d| Path::new(d).parent())
+        .map(|d| d.join("rinfra.toml"));
+    beside
+        .into_iter()
+        .chain(std::iter::once(PathBuf::from("rinfra.toml")))
+        .find(|p| p.is_file())
 }
 
 /// Every built-in fact and operation.
