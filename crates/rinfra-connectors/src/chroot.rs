@@ -27,9 +27,9 @@ use serde::Deserialize;
 use crate::arguments::ConnectorArguments;
 use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameData, RawCommand};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
-use crate::exec_template::{get_staged, put_staged, StagedTransfer};
 use crate::output::CommandOutput;
 use crate::process::{run_local_process, LocalProcess};
+use crate::staged::{get_staged, put_staged, StagedTransfer};
 
 /// Host data of `@chroot` hosts (pyinfra's name).
 #[derive(Debug, Deserialize)]

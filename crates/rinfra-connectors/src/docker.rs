@@ -38,9 +38,9 @@ use tokio::sync::OnceCell;
 use crate::arguments::ConnectorArguments;
 use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameData, RawCommand};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
-use crate::exec_template::{get_staged, put_staged, StagedTransfer};
 use crate::output::CommandOutput;
 use crate::process::{run_local_process, LocalProcess};
+use crate::staged::{get_staged, put_staged, StagedTransfer};
 
 /// Which container CLI a [`DockerInventory`] drives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

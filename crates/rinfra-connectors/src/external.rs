@@ -39,8 +39,8 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use crate::arguments::ConnectorArguments;
 use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameData, RawCommand};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
-use crate::exec_template::{get_staged, put_staged, StagedTransfer};
 use crate::output::{CommandOutput, OutputLine, Stream};
+use crate::staged::{get_staged, put_staged, StagedTransfer};
 
 /// The protocol version rinfra speaks (sent in `hello`).
 pub const EXTERNAL_PROTOCOL_VERSION: u64 = 1;

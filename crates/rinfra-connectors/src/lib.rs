@@ -55,6 +55,7 @@ mod quote;
 mod registry;
 mod secret;
 mod shell;
+mod staged;
 mod terraform;
 mod transfer;
 mod vagrant;
