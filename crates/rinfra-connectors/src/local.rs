@@ -19,7 +19,7 @@ use crate::command::{quoted, Bit, StringCommand};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
 use crate::output::CommandOutput;
 use crate::process::{run_local_process, LocalProcess};
-use crate::transfer::install_command;
+use crate::transfer::{install_command, write_local_atomically};
 
 /// The `@local` inventory connector.
 #[derive(Debug, Default)]
@@ -179,24 +179,4 @@ impl Connector for LocalConnector {
         write_local_atomically(&staged, dst)?;
         Ok(true)
     }
-}
-
-/// Copy `staged` to `dst` through a temp file beside `dst` and a rename.
-pub(crate) fn write_local_atomically(staged: &Path, dst: &Path) -> Result<(), ConnectorError> {
-    let parent = dst
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(parent).map_err(|e| {
-        ConnectorError::io(
-            format!("cannot create a temp file in `{}`", parent.display()),
-            e,
-        )
-    })?;
-    std::fs::copy(staged, tmp.path())
-        .map_err(|e| ConnectorError::io(format!("cannot write `{}`", dst.display()), e))?;
-    tmp.persist(dst).map_err(|e| {
-        ConnectorError::io(format!("cannot move into `{}`", dst.display()), e.error)
-    })?;
-    Ok(())
 }

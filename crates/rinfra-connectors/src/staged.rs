@@ -15,9 +15,8 @@ use crate::arguments::ConnectorArguments;
 use crate::base::{Connector, FileSource};
 use crate::command::{quoted, Bit, StringCommand};
 use crate::error::ConnectorError;
-use crate::local::write_local_atomically;
 use crate::shell::DEFAULT_TEMP_DIR;
-use crate::transfer::{install_command, temp_path_beside};
+use crate::transfer::{install_command, temp_path_beside, write_local_atomically};
 
 /// The two transfer steps that differ between "prefix a command" connectors: moving a file
 /// between the controller and a temp path inside the target. Everything else (temp names,

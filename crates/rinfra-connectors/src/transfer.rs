@@ -3,7 +3,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::path::Path;
+
 use crate::command::{quoted, Bit, StringCommand};
+use crate::error::ConnectorError;
 
 /// A temp path beside `dest` (same directory, so the same filesystem and `mv` is a rename).
 pub fn temp_path_beside(dest: &str) -> String {
@@ -45,6 +48,63 @@ pub fn install_command(src: &str, dest: &str) -> StringCommand {
         q(t),
         Bit::from("; false; }"),
     ])
+}
+
+/// Where a local file comes from when written atomically.
+pub trait LocalContent {
+    /// The bytes to write.
+    fn bytes(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>>;
+}
+
+impl LocalContent for [u8] {
+    fn bytes(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+        Ok(std::borrow::Cow::Borrowed(self))
+    }
+}
+
+impl LocalContent for Vec<u8> {
+    fn bytes(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+        Ok(std::borrow::Cow::Borrowed(self))
+    }
+}
+
+impl LocalContent for std::path::Path {
+    fn bytes(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+        std::fs::read(self).map(std::borrow::Cow::Owned)
+    }
+}
+
+impl LocalContent for std::path::PathBuf {
+    fn bytes(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+        self.as_path().bytes()
+    }
+}
+
+/// Write a downloaded file to the local path `dst` through a temp file beside it and a rename,
+/// so `dst` is never seen half-written. `content` is bytes, or a staged file to copy.
+pub fn write_local_atomically<C: LocalContent + ?Sized>(
+    content: &C,
+    dst: &Path,
+) -> Result<(), ConnectorError> {
+    let data = content
+        .bytes()
+        .map_err(|e| ConnectorError::io("cannot read the downloaded file", e))?;
+    let parent = dst
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(|e| {
+        ConnectorError::io(
+            format!("cannot create a temp file in `{}`", parent.display()),
+            e,
+        )
+    })?;
+    std::io::Write::write_all(&mut tmp, &data)
+        .map_err(|e| ConnectorError::io(format!("cannot write `{}`", dst.display()), e))?;
+    tmp.persist(dst).map_err(|e| {
+        ConnectorError::io(format!("cannot move into `{}`", dst.display()), e.error)
+    })?;
+    Ok(())
 }
 
 #[cfg(test)]

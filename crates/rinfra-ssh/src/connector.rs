@@ -358,7 +358,7 @@ impl Connector for SshConnector {
         } else {
             conn.download(remote).await?
         };
-        write_local_atomically(dst, &data)?;
+        rinfra_connectors::write_local_atomically(&data, dst)?;
         if print_output {
             self.host
                 .reporter
@@ -366,31 +366,6 @@ impl Connector for SshConnector {
         }
         Ok(true)
     }
-}
-
-/// Write `data` to `dst` through a temp file beside it and a rename.
-fn write_local_atomically(dst: &Path, data: &[u8]) -> Result<(), ConnectorError> {
-    let parent = dst
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = dst
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "download".into());
-    let tmp = parent.join(format!(
-        ".{file_name}.{}",
-        temp_name("x").trim_start_matches("x/")
-    ));
-    let result = std::fs::write(&tmp, data).and_then(|()| std::fs::rename(&tmp, dst));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(ConnectorError::io(
-            format!("cannot write `{}`", dst.display()),
-            e,
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
