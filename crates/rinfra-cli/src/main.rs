@@ -50,7 +50,11 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<u8, CliError> {
+async fn run(mut args: Args) -> Result<u8, CliError> {
+    if args.debug {
+        // --debug shows everything -vvv shows, plus the run's settings below.
+        args.verbose = args.verbose.max(3);
+    }
     let first_deploy = args
         .operations
         .first()
@@ -128,6 +132,19 @@ async fn run(args: Args) -> Result<u8, CliError> {
     let reporter: Arc<Printer> = Arc::new(printer);
     let hosts = inventory::make_hosts(&connectors, hosts, reporter.clone())?;
     let state = Arc::new(State::new(hosts, facts, ops, config, reporter.clone()));
+    if args.debug {
+        output::line(&format!(
+            "    debug: {} host(s), parallel {}, {} operations and {} facts known, cwd {}",
+            state.hosts.len(),
+            state.parallel(),
+            state.ops.names().count(),
+            state.facts.names().count(),
+            cwd.display()
+        ));
+        for h in &state.hosts {
+            output::line(&format!("    debug: [{}] groups {:?}", h.name, h.groups));
+        }
+    }
 
     // Validate what can be validated before connecting to anything.
     let mut rest = &args.operations[1..];
