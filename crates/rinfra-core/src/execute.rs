@@ -319,6 +319,20 @@ fn check_stop(state: &State) -> Option<RunStop> {
     None
 }
 
+/// Load every active host's facts ahead, in batches, in parallel (see `prefetch.rs`).
+async fn prefetch_all(state: &Arc<State>, plan: &Arc<Plan>) {
+    let limit = Arc::new(tokio::sync::Semaphore::new(state.parallel()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in state.active_hosts() {
+        let (state, plan, limit) = (Arc::clone(state), Arc::clone(plan), Arc::clone(&limit));
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.expect("never closed");
+            crate::prefetch::prefetch_host(&state, &plan, i).await;
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
 /// Execute the plan.
 pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
     let statuses: Statuses = Arc::default();
@@ -352,6 +366,9 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
             );
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("never closed");
+                if state.is_active(i) {
+                    crate::prefetch::prefetch_host(&state, &plan, i).await;
+                }
                 for (o, op) in plan.ops.iter().enumerate() {
                     if !state.is_active(i) {
                         break;
@@ -369,6 +386,7 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
         while tasks.join_next().await.is_some() {}
         results.stopped = check_stop(state);
     } else {
+        prefetch_all(state, &plan).await;
         for (o, op) in plan.ops.iter().enumerate() {
             let hosts: Vec<usize> = (0..op.hosts.len())
                 .filter(|h| state.is_active(op.hosts[*h].host))

@@ -61,6 +61,77 @@ impl Host {
         self.facts.lock().expect("not poisoned").clear();
     }
 
+    fn cache_key(fact: &dyn Fact, args_text: &str, c: &ConnectorArguments) -> String {
+        format!(
+            "{}|{args_text}|{}|{:?}|{:?}|{:?}",
+            fact.name(),
+            c.sudo,
+            c.sudo_user,
+            c.su_user,
+            c.shell_executable
+        )
+    }
+
+    /// The arguments a fact command runs with: the operation's escalation, never its stdin or
+    /// success codes.
+    fn fact_run_args(connector_args: &ConnectorArguments) -> ConnectorArguments {
+        let mut run_args = connector_args.clone();
+        run_args.stdin = None;
+        run_args.success_exit_codes = None;
+        run_args
+    }
+
+    /// Turn one fact command's result into the fact's value (pyinfra's `get_fact` rules).
+    fn fact_value(
+        fact: &dyn Fact,
+        args: &FactArgs,
+        connector_args: &ConnectorArguments,
+        exit_code: Option<i32>,
+        stdout: Vec<String>,
+        stderr: &[String],
+    ) -> Result<Value, FactError> {
+        if exit_code == Some(0) {
+            if stdout.iter().any(|l| l == NO_COMMAND_MARKER) || stdout.is_empty() {
+                return Ok(fact.default());
+            }
+            return fact.process(&stdout, args);
+        }
+        if is_missing_user_error(
+            stderr.first().map(String::as_str).unwrap_or(""),
+            connector_args,
+        ) {
+            return Ok(fact.default());
+        }
+        let all: Vec<&str> = stdout.iter().chain(stderr).map(String::as_str).collect();
+        let reason = if all.iter().all(|l| l.trim().is_empty()) {
+            format!(
+                "exit code {}",
+                exit_code.map_or("?".into(), |c| c.to_string())
+            )
+        } else {
+            all.join("\n")
+        };
+        Err(FactError::CommandFailed {
+            fact: fact.name().into(),
+            reason,
+        })
+    }
+
+    /// The cached value of `fact` with `args`, if loaded since the host last changed.
+    pub fn cached_fact(
+        &self,
+        fact: &dyn Fact,
+        args: &FactArgs,
+        connector_args: &ConnectorArguments,
+    ) -> Option<Value> {
+        let args_text = serde_json::to_string(args).unwrap_or_default();
+        self.facts
+            .lock()
+            .expect("not poisoned")
+            .get(&Self::cache_key(fact, &args_text, connector_args))
+            .cloned()
+    }
+
     /// Load `fact` with `args`, running it with the escalation of `connector_args` (a fact
     /// asked for inside an `_sudo` operation runs with sudo, as in pyinfra).
     ///
@@ -75,70 +146,263 @@ impl Host {
         loaded: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<Value, FactError> {
         let args_text = serde_json::to_string(args).unwrap_or_default();
-        let key = format!(
-            "{}|{}|{}|{:?}|{:?}|{:?}",
-            fact.name(),
-            args_text,
-            connector_args.sudo,
-            connector_args.sudo_user,
-            connector_args.su_user,
-            connector_args.shell_executable
-        );
+        let key = Self::cache_key(fact, &args_text, connector_args);
         if let Some(v) = self.facts.lock().expect("not poisoned").get(&key) {
             return Ok(v.clone());
         }
-
-        let command = fact.command(args)?;
-        let requires = fact.requires_command(args);
-        let command = fact_command_with_requirement(command, requires.as_deref());
-        // Facts never stream output nor read stdin; a fact must not inherit an op's `_stdin`.
-        let mut run_args = connector_args.clone();
-        run_args.stdin = None;
-        run_args.success_exit_codes = None;
-        let (ok, output) = self
+        let command = fact_command_with_requirement(
+            fact.command(args)?,
+            fact.requires_command(args).as_deref(),
+        );
+        let (_, output) = self
             .connector
-            .run_shell_command(&command, false, print_input, &run_args)
+            .run_shell_command(
+                &command,
+                false,
+                print_input,
+                &Self::fact_run_args(connector_args),
+            )
             .await
             .map_err(|e| FactError::CommandFailed {
                 fact: fact.name().into(),
                 reason: e.to_string(),
             })?;
-
-        let value = if ok {
-            let stdout: Vec<String> = output
-                .stdout_lines()
-                .into_iter()
-                .map(str::to_string)
-                .collect();
-            if stdout.iter().any(|l| l == NO_COMMAND_MARKER) || stdout.is_empty() {
-                fact.default()
-            } else {
-                fact.process(&stdout, args)?
-            }
-        } else {
-            let stderr = output.stderr_lines();
-            if is_missing_user_error(stderr.first().copied().unwrap_or(""), connector_args) {
-                fact.default()
-            } else {
-                let reason = if output.output().trim().is_empty() {
-                    format!(
-                        "exit code {}",
-                        output.exit_code.map_or("?".into(), |c| c.to_string())
-                    )
-                } else {
-                    output.output()
-                };
-                return Err(FactError::CommandFailed {
-                    fact: fact.name().into(),
-                    reason,
-                });
-            }
-        };
+        let stdout: Vec<String> = output
+            .stdout_lines()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let stderr: Vec<String> = output
+            .stderr_lines()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let value = Self::fact_value(
+            fact,
+            args,
+            connector_args,
+            output.exit_code,
+            stdout,
+            &stderr,
+        )?;
         loaded(&args_text);
         self.facts
             .lock()
             .expect("not poisoned")
             .insert(key, value.clone());
         Ok(value)
+    }
+
+    /// Load several facts in ONE command (pyinfra runs one command per fact): each fact's
+    /// command runs in its own subshell between marker lines, and its stdout, stderr and exit
+    /// code are split back out. Successful values go into the cache, so the `get_fact` calls
+    /// that follow are free; a fact that failed is left out, and its `get_fact` runs it again
+    /// on its own and reports the error with the usual context.
+    ///
+    /// All facts run with the same `connector_args` (callers group requests by escalation).
+    pub async fn prefetch_facts(
+        &self,
+        requests: &[(&dyn Fact, FactArgs)],
+        connector_args: &ConnectorArguments,
+        print_input: bool,
+        loaded: &(dyn Fn(&str, &str) + Send + Sync),
+    ) {
+        let mut todo = Vec::new();
+        {
+            let cache = self.facts.lock().expect("not poisoned");
+            let mut seen = std::collections::HashSet::new();
+            for (fact, args) in requests {
+                let args_text = serde_json::to_string(args).unwrap_or_default();
+                let key = Self::cache_key(*fact, &args_text, connector_args);
+                if cache.contains_key(&key) || !seen.insert(key.clone()) {
+                    continue;
+                }
+                let Ok(command) = fact.command(args) else {
+                    continue;
+                };
+                let command =
+                    fact_command_with_requirement(command, fact.requires_command(args).as_deref());
+                todo.push((*fact, args, args_text, key, command));
+            }
+        }
+        if todo.len() < 2 {
+            // Nothing to gain over the plain path; `get_fact` will load a single one.
+            return;
+        }
+        let nonce = format!("{:x}{:x}", std::process::id(), todo.as_ptr() as usize);
+        let mut bits: Vec<rinfra_connectors::Bit> = Vec::new();
+        for (n, (_, _, _, _, command)) in todo.iter().enumerate() {
+            // `:;` keeps the subshell valid when the command is only a comment.
+            bits.push(
+                format!("echo '@@RINFRA-{nonce}-{n}'; echo '@@RINFRA-{nonce}-{n}' >&2; ( :;")
+                    .into(),
+            );
+            bits.push(command.clone().into());
+            bits.push(
+                format!("\n); rinfra_rc=$?; echo; echo \"@@RINFRA-{nonce}-END-{n} $rinfra_rc\";")
+                    .into(),
+            );
+        }
+        let script = rinfra_connectors::StringCommand::new(bits);
+        let Ok((_, output)) = self
+            .connector
+            .run_shell_command(
+                &script,
+                false,
+                print_input,
+                &Self::fact_run_args(connector_args),
+            )
+            .await
+        else {
+            return;
+        };
+        let parsed = parse_batch(&output, &nonce, todo.len());
+        let mut cache = self.facts.lock().expect("not poisoned");
+        for ((fact, args, args_text, key, _), (exit, stdout, stderr)) in
+            todo.into_iter().zip(parsed)
+        {
+            let Some(exit) = exit else { continue };
+            if let Ok(value) =
+                Self::fact_value(fact, args, connector_args, Some(exit), stdout, &stderr)
+            {
+                loaded(fact.name(), &args_text);
+                cache.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Split a batch's output back into `(exit code, stdout lines, stderr lines)` per fact. A fact
+/// whose end marker is missing (the batch died) has no exit code.
+fn parse_batch(
+    output: &rinfra_connectors::CommandOutput,
+    nonce: &str,
+    count: usize,
+) -> Vec<(Option<i32>, Vec<String>, Vec<String>)> {
+    let mut out: Vec<(Option<i32>, Vec<String>, Vec<String>)> =
+        vec![(None, Vec::new(), Vec::new()); count];
+    let start = format!("@@RINFRA-{nonce}-");
+    let end = format!("@@RINFRA-{nonce}-END-");
+    let mut current_out: Option<usize> = None;
+    let mut current_err: Option<usize> = None;
+    for line in &output.combined_lines {
+        let text = line.line.as_str();
+        match line.stream {
+            rinfra_connectors::Stream::Stdout => {
+                if let Some(rest) = text.strip_prefix(&end) {
+                    let mut it = rest.split(' ');
+                    let (Some(n), Some(code)) = (it.next(), it.next()) else {
+                        continue;
+                    };
+                    if let (Ok(n), Ok(code)) = (n.parse::<usize>(), code.parse::<i32>()) {
+                        if n < count {
+                            // `echo` before the marker ends a last line without a newline; the
+                            // empty line it leaves is ours, not the fact's.
+                            if out[n].1.last().is_some_and(String::is_empty) {
+                                out[n].1.pop();
+                            }
+                            out[n].0 = Some(code);
+                        }
+                    }
+                    current_out = None;
+                } else if let Some(n) = text
+                    .strip_prefix(&start)
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    current_out = Some(n).filter(|n| *n < count);
+                } else if let Some(n) = current_out {
+                    out[n].1.push(text.to_string());
+                }
+            }
+            rinfra_connectors::Stream::Stderr => {
+                if let Some(n) = text
+                    .strip_prefix(&start)
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    current_err = Some(n).filter(|n| *n < count);
+                } else if let Some(n) = current_err {
+                    out[n].2.push(text.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rinfra_connectors::{ConnectorRegistry, HostContext, SilentReporter, StringCommand};
+
+    struct Cat;
+    impl Fact for Cat {
+        fn name(&self) -> &'static str {
+            "test.Cat"
+        }
+        fn command(&self, args: &FactArgs) -> Result<StringCommand, FactError> {
+            Ok(StringCommand::from(args["sh"].as_str().unwrap()))
+        }
+        fn process(&self, stdout: &[String], _: &FactArgs) -> Result<Value, FactError> {
+            Ok(serde_json::json!(stdout))
+        }
+    }
+
+    fn local_host() -> Host {
+        let registry = ConnectorRegistry::with_builtins();
+        let ctx = HostContext::new(
+            "@local",
+            Default::default(),
+            std::sync::Arc::new(SilentReporter),
+        );
+        Host::new(
+            "@local".into(),
+            vec![],
+            Default::default(),
+            registry.new_connector("local", ctx).unwrap(),
+        )
+    }
+
+    fn args(sh: &str) -> FactArgs {
+        serde_json::json!({ "sh": sh }).as_object().unwrap().clone()
+    }
+
+    /// A batch gives each fact exactly what running it alone gives: trailing newlines or not,
+    /// empty output, stderr, failures.
+    #[tokio::test]
+    async fn batched_facts_match_single_runs() {
+        let cases = [
+            "printf 'a\\nb\\n'",
+            "printf 'no newline'",
+            "printf 'x\\n\\n'",
+            "true",
+            "echo out; echo err >&2",
+            "echo partial; exit 3",
+            "# a comment at the end",
+            "echo '@@RINFRA-fake-0'",
+        ];
+        let conn = ConnectorArguments::default();
+        let single = local_host();
+        let mut expected = Vec::new();
+        for c in cases {
+            expected.push(
+                single
+                    .get_fact(&Cat, &args(c), &conn, false, &|_| {})
+                    .await
+                    .map_err(|e| e.to_string()),
+            );
+        }
+        let batched = local_host();
+        let requests: Vec<(&dyn Fact, FactArgs)> =
+            cases.iter().map(|c| (&Cat as &dyn Fact, args(c))).collect();
+        batched
+            .prefetch_facts(&requests, &conn, false, &|_, _| {})
+            .await;
+        for (c, want) in cases.iter().zip(expected) {
+            let cached = batched.cached_fact(&Cat, &args(c), &conn);
+            match want {
+                Ok(v) => assert_eq!(cached, Some(v), "case {c:?}"),
+                Err(_) => assert_eq!(cached, None, "a failed fact is not cached: {c:?}"),
+            }
+        }
     }
 }

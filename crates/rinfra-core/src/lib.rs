@@ -20,6 +20,7 @@ mod host;
 mod operation;
 mod order;
 mod plan;
+mod prefetch;
 mod pyrepr;
 mod state;
 

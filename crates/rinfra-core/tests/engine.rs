@@ -426,3 +426,57 @@ async fn bad_calls_are_located_errors_before_anything_runs() {
         "{e}"
     );
 }
+
+#[derive(Default)]
+struct CountInputs(std::sync::atomic::AtomicUsize);
+
+impl rinfra_connectors::Reporter for CountInputs {
+    fn command_input(&self, _: &str, _: &str) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn command_output(&self, _: &str, _: &rinfra_connectors::OutputLine) {}
+    fn notice(&self, _: &str, _: &str) {}
+    fn prompt_secret(&self, _: &str, _: &str) -> Option<rinfra_connectors::Secret> {
+        None
+    }
+}
+
+/// The facts of several operations load in one command, not one command each (pyinfra's way).
+#[tokio::test]
+async fn facts_of_many_operations_load_in_one_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls: Vec<OpCall> = (0..4)
+        .map(|n| {
+            let p = dir.path().join(format!("f{n}"));
+            std::fs::write(&p, "same").unwrap();
+            call(
+                "test.file",
+                json!({"path": p.to_str().unwrap(), "content": "same"}),
+                n + 1,
+            )
+        })
+        .collect();
+    let counter = Arc::new(CountInputs::default());
+    let registry = ConnectorRegistry::with_builtins();
+    let ctx = HostContext::new("@local", Map::new(), counter.clone());
+    let conn = registry.new_connector("local", ctx).unwrap();
+    let host = Arc::new(Host::new("@local".into(), vec![], Map::new(), conn));
+    let (f, o) = registries();
+    let cfg = RunConfig {
+        print_input: true,
+        skip_change_detection: true,
+        ..Default::default()
+    };
+    let st = Arc::new(State::new(vec![host], f, o, cfg, Arc::new(NoEvents)));
+    let (_, results) = run(&st, vec![calls]).await;
+    assert!(
+        statuses(&results).iter().all(|s| s[0] == "NoChange"),
+        "{:?}",
+        statuses(&results)
+    );
+    assert_eq!(
+        counter.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one batched command for 4 facts"
+    );
+}

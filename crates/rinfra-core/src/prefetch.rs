@@ -1,0 +1,136 @@
+//! Loading a host's facts in batches before its operations need them.
+//!
+//! pyinfra runs one command per fact, each a round trip and a shell start on the target. Here,
+//! before a host's operations run, their generators are tried against what is cached: every
+//! fact they ask for that is not cached yet is recorded (and the try stops there), then all the
+//! recorded facts load in one command ([`Host::prefetch_facts`]). A few such waves load the
+//! facts that depend on earlier ones. The real run then finds them in the cache. A wrong guess
+//! costs nothing but a fact loaded for nothing: operations are still run for real afterwards,
+//! and a fact that failed in a batch is loaded again on its own, with its error reported.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rinfra_connectors::{ConnectorArguments, HostData};
+use serde_json::{Map, Value};
+
+use crate::context::OpContext;
+use crate::fact::{Fact, FactArgs, FactError};
+use crate::host::Host;
+use crate::operation::OpHost;
+use crate::plan::Plan;
+use crate::state::State;
+
+/// How many rounds of dependent facts to load ahead.
+const WAVES: usize = 3;
+
+/// Facts to load in one batch, all with the same escalation.
+type Batch<'a> = (ConnectorArguments, Vec<(&'a dyn Fact, FactArgs)>);
+
+/// A fact an operation asked for that was not cached.
+type Request = (Arc<dyn Fact>, FactArgs, ConnectorArguments);
+
+/// An [`OpHost`] that answers from the cache and records what it does not have.
+struct Recorder<'a> {
+    inner: OpContext<'a>,
+    asked: &'a Mutex<Vec<Request>>,
+}
+
+#[async_trait]
+impl OpHost for Recorder<'_> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn data(&self) -> &HostData {
+        self.inner.data()
+    }
+    fn groups(&self) -> &[String] {
+        self.inner.groups()
+    }
+    async fn get_fact(&self, fact: &str, args: FactArgs) -> Result<Value, FactError> {
+        let state = self.inner.state;
+        let f = state.facts.get(fact)?;
+        let host = &state.hosts[self.inner.index];
+        if let Some(v) = host.cached_fact(f.as_ref(), &args, self.inner.args) {
+            return Ok(v);
+        }
+        self.asked.lock().expect("not poisoned").push((
+            Arc::clone(f),
+            args,
+            self.inner.args.clone(),
+        ));
+        // Stop this try: what the operation does next depends on the value.
+        Err(FactError::CommandFailed {
+            fact: fact.into(),
+            reason: "not loaded yet".into(),
+        })
+    }
+    fn local_path(&self, path: &str) -> std::path::PathBuf {
+        self.inner.local_path(path)
+    }
+    fn temp_dir(&self) -> String {
+        self.inner.temp_dir()
+    }
+    fn template_context(&self) -> Map<String, Value> {
+        self.inner.template_context()
+    }
+    fn diff_enabled(&self) -> bool {
+        // Diffs load file contents; not worth guessing.
+        false
+    }
+}
+
+/// Load ahead, in batches, the facts host `i`'s operations in `plan` will ask for.
+pub(crate) async fn prefetch_host(state: &State, plan: &Plan, i: usize) {
+    let host: &Host = &state.hosts[i];
+    for _ in 0..WAVES {
+        let asked = Mutex::new(Vec::new());
+        for op in &plan.ops {
+            for hp in op
+                .hosts
+                .iter()
+                .filter(|h| h.host == i && h.call.callback.is_none())
+            {
+                let recorder = Recorder {
+                    inner: OpContext {
+                        state,
+                        index: i,
+                        args: &hp.globals.connector,
+                        location: &hp.call.location,
+                    },
+                    asked: &asked,
+                };
+                let _ = op.op.generate(&hp.call.args, &recorder).await;
+            }
+        }
+        let asked = asked.into_inner().expect("not poisoned");
+        if asked.len() < 2 {
+            return;
+        }
+        // One batch per escalation (facts inside `_sudo` operations run with sudo).
+        let mut groups: Vec<Batch<'_>> = Vec::new();
+        for (fact, args, conn) in &asked {
+            match groups.iter_mut().find(|(c, _)| same_escalation(c, conn)) {
+                Some((_, list)) => list.push((fact.as_ref(), args.clone())),
+                None => groups.push((conn.clone(), vec![(fact.as_ref(), args.clone())])),
+            }
+        }
+        let loaded = |fact: &str, args: &str| state.events.fact_loaded(&host.name, fact, args);
+        for (conn, list) in &groups {
+            host.prefetch_facts(list, conn, state.config.print_input, &loaded)
+                .await;
+        }
+    }
+}
+
+fn same_escalation(a: &ConnectorArguments, b: &ConnectorArguments) -> bool {
+    a.sudo == b.sudo
+        && a.sudo_user == b.sudo_user
+        && a.su_user == b.su_user
+        && a.doas == b.doas
+        && a.doas_user == b.doas_user
+        && a.shell_executable == b.shell_executable
+        && a.sudo_password == b.sudo_password
+        && a.env == b.env
+        && a.chdir == b.chdir
+}
