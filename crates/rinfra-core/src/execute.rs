@@ -135,6 +135,77 @@ fn check(cond: &Condition, host: usize, statuses: &HashMap<(usize, usize), HostO
     }
 }
 
+/// Marks, on stderr, which of several joined commands failed (see [`join_shell_commands`]).
+const JOIN_FAIL_MARKER: &str = "@@RINFRA-JOINED-FAILED";
+
+/// Join an operation's consecutive shell commands into one command, each in its own subshell
+/// (so a `cd` or variable does not leak into the next, as with pyinfra's one `sh -c` each),
+/// stopping at the first failure, which reports its index. One round trip instead of one per
+/// command. Commands with per-command overrides, and operations whose arguments give each
+/// command its own stdin, timeout, success codes, pty or no shell, are left as they are.
+/// Returns each command to run with how many operation commands it stands for.
+fn join_shell_commands(
+    commands: &[OpCommand],
+    args: &rinfra_connectors::ConnectorArguments,
+) -> Vec<(OpCommand, usize)> {
+    let joinable_args = args.stdin.is_none()
+        && args.timeout.is_none()
+        && args.success_exit_codes.is_none()
+        && !args.get_pty
+        && args.shell_executable.is_some();
+    let mut out: Vec<(OpCommand, usize)> = Vec::new();
+    let mut run: Vec<&rinfra_connectors::StringCommand> = Vec::new();
+    let flush = |run: &mut Vec<&rinfra_connectors::StringCommand>,
+                 out: &mut Vec<(OpCommand, usize)>| {
+        match run.len() {
+            0 => {}
+            1 => out.push((OpCommand::shell(run[0].clone()), 1)),
+            n => {
+                let mut bits: Vec<rinfra_connectors::Bit> = Vec::new();
+                for (k, c) in run.iter().enumerate() {
+                    bits.push("( :;".into());
+                    bits.push((*c).clone().into());
+                    bits.push(format!("\n) || {{ rinfra_rc=$?; echo '{JOIN_FAIL_MARKER} {k}' >&2; exit $rinfra_rc; }};").into());
+                }
+                out.push((
+                    OpCommand::shell(rinfra_connectors::StringCommand::new(bits)),
+                    n,
+                ));
+            }
+        }
+        run.clear();
+    };
+    for c in commands {
+        match c {
+            OpCommand::Shell { command, overrides } if joinable_args && overrides.is_empty() => {
+                run.push(command)
+            }
+            other => {
+                flush(&mut run, &mut out);
+                out.push((other.clone(), 1));
+            }
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// For a failed joined command: how many of its commands succeeded before the failing one, and
+/// the output without the marker line.
+fn split_join_failure(out: Option<CommandOutput>) -> (usize, Option<CommandOutput>) {
+    let Some(mut out) = out else { return (0, None) };
+    let mut done = 0;
+    out.combined_lines
+        .retain(|l| match l.line.strip_prefix(JOIN_FAIL_MARKER) {
+            Some(k) => {
+                done = k.trim().parse().unwrap_or(0);
+                false
+            }
+            None => true,
+        });
+    (done, Some(out))
+}
+
 /// Run one command; `Err` carries the reason and the failed command's output.
 async fn run_command(
     state: &Arc<State>,
@@ -249,12 +320,22 @@ async fn run_host_op(
                 Ok(outcome) => {
                     let mut ran = 0;
                     let mut failure = None;
-                    for command in &outcome.commands {
-                        ran += 1;
-                        if let Err(f) = run_command(state, i, hp, command).await {
-                            failure = Some(f);
-                            if !(hp.globals.ignore_errors && hp.globals.continue_on_error) {
-                                break;
+                    let keep_going = hp.globals.ignore_errors && hp.globals.continue_on_error;
+                    let commands = if keep_going {
+                        outcome.commands.iter().map(|c| (c.clone(), 1)).collect()
+                    } else {
+                        join_shell_commands(&outcome.commands, &hp.globals.connector)
+                    };
+                    for (command, count) in &commands {
+                        match run_command(state, i, hp, command).await {
+                            Ok(()) => ran += count,
+                            Err((message, out)) => {
+                                let (done, out) = split_join_failure(out);
+                                ran += done + 1;
+                                failure = Some((message, out));
+                                if !keep_going {
+                                    break;
+                                }
                             }
                         }
                     }

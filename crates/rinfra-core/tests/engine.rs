@@ -480,3 +480,46 @@ async fn facts_of_many_operations_load_in_one_command() {
         "one batched command for 4 facts"
     );
 }
+
+/// An operation's shell commands go in one round trip, still isolated from each other, and a
+/// failure stops at the failing command and says how many ran.
+#[tokio::test]
+async fn an_operations_commands_run_in_one_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let l = log.display();
+    let counter = Arc::new(CountInputs::default());
+    let registry = ConnectorRegistry::with_builtins();
+    let ctx = HostContext::new("@local", Map::new(), counter.clone());
+    let conn = registry.new_connector("local", ctx).unwrap();
+    let host = Arc::new(Host::new("@local".into(), vec![], Map::new(), conn));
+    let (f, o) = registries();
+    let cfg = RunConfig {
+        print_input: true,
+        skip_change_detection: true,
+        ..Default::default()
+    };
+    let st = Arc::new(State::new(vec![host], f, o, cfg, Arc::new(NoEvents)));
+    let cmds = json!([
+        format!("cd / && X=leaked && echo one >> {l}"),
+        format!("echo \"two $X $(pwd)\" >> {l}"),
+        "exit 7".to_string(),
+        format!("echo never >> {l}"),
+    ]);
+    let (_, results) = run(
+        &st,
+        vec![vec![call("test.shell", json!({ "commands": cmds }), 1)]],
+    )
+    .await;
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("one\ntwo  {}\n", cwd.display())
+    );
+    assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let s = &statuses(&results)[0][0];
+    assert!(
+        s.contains("commands: 3") && s.contains("exit code 7"),
+        "{s}"
+    );
+}
