@@ -148,7 +148,17 @@ impl ConnectorRegistry {
                     });
                 }
                 let connector = self.lookup(name)?;
-                Ok((name.to_string(), connector.make_names_data(arg)?))
+                let mut hosts = connector.make_names_data(arg)?;
+                if name == SSH {
+                    // pyinfra keeps the name as written: `@ssh/web1` stays `@ssh/web1` (the SSH
+                    // connector sees the same argument for `web1` and `@ssh/web1`).
+                    for h in &mut hosts {
+                        if Some(h.name.as_str()) == arg {
+                            h.name = host_name.to_string();
+                        }
+                    }
+                }
+                Ok((name.to_string(), hosts))
             }
             HostName::Ssh(name) => {
                 if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
