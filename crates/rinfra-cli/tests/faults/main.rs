@@ -18,8 +18,8 @@ use std::path::Path;
 use std::process::Command;
 
 use sshd::{
-    descendants, find_named, next_host, require_local_user, session_leftovers, wait_gone,
-    DropRule, Finished, Fleet, Running, SmallFs, DROP_HOST,
+    descendants, find_named, next_host, require_local_user, session_leftovers, wait_gone, DropRule,
+    Finished, Fleet, Running, SmallFs, DROP_HOST,
 };
 use util::TestDir;
 
@@ -82,7 +82,10 @@ fn assert_no_leftover_processes(r: &Finished) {
         std::thread::sleep(std::time::Duration::from_millis(100));
         left = session_leftovers(r.pid);
     }
-    assert!(left.is_empty(), "processes of the run left behind: {left:?}");
+    assert!(
+        left.is_empty(),
+        "processes of the run left behind: {left:?}"
+    );
 }
 
 /// Wait (bounded) until a process whose command line is exactly `cmd` runs under `pid`.
@@ -99,6 +102,23 @@ fn wait_for_process_under(pid: i32, cmd: &str) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     panic!("`{cmd}` never started under pid {pid}");
+}
+
+/// No process matches `needle` (polling a bounded number of times); leftovers are killed
+/// before failing, so a failure does not leave them running.
+fn assert_gone(needle: &str, what: &str) {
+    let left = wait_gone(needle);
+    for l in &left {
+        if let Some(pid) = l
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse::<i32>().ok())
+        {
+            // SAFETY: kill(2) on a leftover of this test (its command line is the test's own).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    assert!(left.is_empty(), "{what}: {left:?}");
 }
 
 /// A directory anyone may enter (for runs as other users), inside a `TestDir`.
@@ -140,7 +160,13 @@ fn address_dropping_packets_times_out_that_host_only() {
     let t = TestDir::new();
     let mut args = vec![fleet.inventory(), "exec".into()];
     args.extend(fleet.ssh_args());
-    args.extend(strings(&["--connect-timeout", "2", "--", "echo", "reached"]));
+    args.extend(strings(&[
+        "--connect-timeout",
+        "2",
+        "--",
+        "echo",
+        "reached",
+    ]));
     let r = run(&t, &args);
     assert_no_crash(&r);
     assert_eq!(r.code, 1, "{r:?}");
@@ -175,8 +201,7 @@ fn command_over_its_timeout_is_killed_on_the_target() {
     assert!(reason.contains("timed out after 1s"), "{reason}\n{r:?}");
     assert_success(&r, &fleet.hosts[0].addr);
     assert_success(&r, &fleet.hosts[1].addr);
-    let left = wait_gone("sleep 3030");
-    assert!(left.is_empty(), "the remote command survived: {left:?}");
+    assert_gone("sleep 3030", "the remote command survived its timeout");
     assert_no_leftover_processes(&r);
 }
 
@@ -220,7 +245,10 @@ files.put(name="Big upload", src="big.bin", dest=dest)
     assert_eq!(r.code, 1, "{r:?}");
     for host in ["@local", full_host.as_str()] {
         let reason = error_line(&r, host);
-        assert!(reason.contains("No space left on device"), "{reason}\n{r:?}");
+        assert!(
+            reason.contains("No space left on device"),
+            "{reason}\n{r:?}"
+        );
     }
     assert_success(&r, &ok_host);
     assert_eq!(
@@ -262,7 +290,10 @@ files.put(name="Big upload", src="big.bin", dest="{ok}/big-" + host.name, _temp_
     assert_no_crash(&r);
     assert_eq!(r.code, 1, "{r:?}");
     let reason = error_line(&r, &full_host);
-    assert!(reason.contains("No space left on device"), "{reason}\n{r:?}");
+    assert!(
+        reason.contains("No space left on device"),
+        "{reason}\n{r:?}"
+    );
     assert_success(&r, &ok_host);
     assert!(!ok_dir.path().join(format!("big-{full_host}")).exists());
     assert!(ok_dir.path().join(format!("big-{ok_host}")).exists());
@@ -326,7 +357,7 @@ fn sudo_without_rights_is_a_clear_error_not_a_prompt() {
     let remote = fleet.hosts[0].addr.clone();
     for form in [
         strings(&["exec", "--sudo", "--", "id"]),
-        strings(&["server.shell", "commands=['id']", "--sudo", "-y"]),
+        strings(&["server.shell", r#"commands=["id"]"#, "--sudo", "-y"]),
     ] {
         let mut args = vec![format!("@local,{remote}")];
         args.extend(ssh_args_with_key(&key));
@@ -355,7 +386,8 @@ fn sigint_during_execute_exits_130_and_cleans_up() {
     let temp = fleet.path().join("remote-tmp");
     std::fs::create_dir(&temp).unwrap();
     let t = TestDir::new();
-    let mut args = vec![fleet.inventory(), "exec".into()];
+    // @local too: its command runs under sudo, a grandchild of the shell rinfra starts.
+    let mut args = vec![format!("@local,{}", fleet.inventory()), "exec".into()];
     args.extend(fleet.ssh_args());
     args.extend(strings(&[
         "--sudo",
@@ -372,6 +404,7 @@ fn sigint_during_execute_exits_130_and_cleans_up() {
     for h in &fleet.hosts {
         wait_for_process_under(h.pid().unwrap(), "sleep 2006");
     }
+    wait_for_process_under(run.pid(), "sleep 2006");
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(run.pid(), libc::SIGINT) };
     let r = run.finish();
@@ -379,8 +412,7 @@ fn sigint_during_execute_exits_130_and_cleans_up() {
     assert_eq!(r.code, 130, "{r:?}");
     assert!(r.stderr.contains("interrupted"), "{r:?}");
     assert!(r.stderr.contains("Disconnecting from hosts"), "{r:?}");
-    let left = wait_gone("sleep 2006");
-    assert!(left.is_empty(), "remote commands survived the interrupt: {left:?}");
+    assert_gone("sleep 2006", "commands survived the interrupt");
     let files: Vec<_> = std::fs::read_dir(&temp).unwrap().collect();
     assert!(files.is_empty(), "askpass/temp files left: {files:?}");
     assert_no_leftover_processes(&r);
@@ -698,6 +730,10 @@ files.get(name="Get", src=base + "/motd", dest="{work}/got-" + host.name.replace
             std::thread::sleep(std::time::Duration::from_millis(100));
             under = descendants(pid);
         }
-        assert!(under.is_empty(), "sessions left open on {}: {under:?}", h.addr);
+        assert!(
+            under.is_empty(),
+            "sessions left open on {}: {under:?}",
+            h.addr
+        );
     }
 }

@@ -86,7 +86,11 @@ impl Fleet {
             .tempdir()
             .unwrap();
         let key = dir.path().join("client_key");
-        run_ok(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", "faults", "-f"]).arg(&key));
+        run_ok(
+            Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", "faults", "-f"])
+                .arg(&key),
+        );
         let authorized = dir.path().join("authorized_keys");
         std::fs::copy(key.with_extension("pub"), &authorized).unwrap();
         let mut fleet = Fleet {
@@ -258,7 +262,12 @@ pub fn processes() -> Vec<(i32, i32, i32, String)> {
             continue;
         };
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|b| String::from_utf8_lossy(&b).replace('\0', " ").trim().to_string())
+            .map(|b| {
+                String::from_utf8_lossy(&b)
+                    .replace('\0', " ")
+                    .trim()
+                    .to_string()
+            })
             .unwrap_or_default();
         v.push((pid, ppid, sid, cmdline));
     }
@@ -367,7 +376,10 @@ impl Running {
         std::thread::spawn(move || {
             for line in BufReader::new(err).split(b'\n') {
                 let Ok(line) = line else { break };
-                if tx.send(String::from_utf8_lossy(&line).into_owned()).is_err() {
+                if tx
+                    .send(String::from_utf8_lossy(&line).into_owned())
+                    .is_err()
+                {
                     break;
                 }
             }
