@@ -186,13 +186,43 @@ fn command_over_its_timeout_is_killed_on_the_target() {
     let fleet = Fleet::start(3);
     let slow = fleet.hosts[2].addr.clone();
     let t = TestDir::new();
-    // Only the third host sleeps (sshd tells the command which address it was reached on).
-    // (JSON, as pyinfra parses CLI values.)
-    let command = format!(
-        r#"commands=["case \"$SSH_CONNECTION\" in *\" {slow} 2222\") sleep 3030;; esac; true"]"#
+
+    // The CLI form: every host sleeps past `_timeout` (so no host's success hangs on how fast
+    // this busy machine runs a command within 1 s).
+    let mut args = vec![
+        fleet.inventory(),
+        "server.shell".into(),
+        r#"commands=["sleep 3030"]"#.into(),
+        "_timeout=1".into(),
+        "-y".into(),
+    ];
+    args.extend(fleet.ssh_args());
+    let r = run(&t, &args);
+    assert_no_crash(&r);
+    assert_eq!(r.code, 1, "{r:?}");
+    for h in fleet.addrs() {
+        let reason = error_line(&r, &h);
+        assert!(reason.contains("timed out after 1s"), "{reason}\n{r:?}");
+    }
+    assert_gone("sleep 3030", "the remote command survived its timeout");
+    assert_no_leftover_processes(&r);
+
+    // Only one host has the limit (and sleeps): the others finish.
+    t.write(
+        "deploy.py",
+        &format!(
+            r#"
+from pyinfra import host
+from pyinfra.operations import server
+
+if host.name == "{slow}":
+    server.shell(name="Slow", commands=["sleep 3031"], _timeout=1)
+else:
+    server.shell(name="Slow", commands=["true"])
+"#
+        ),
     );
-    let mut args = vec![fleet.inventory(), "server.shell".into(), command];
-    args.extend(strings(&["_timeout=1", "-y"]));
+    let mut args = vec![fleet.inventory(), "deploy.py".into(), "-y".into()];
     args.extend(fleet.ssh_args());
     let r = run(&t, &args);
     assert_no_crash(&r);
@@ -201,7 +231,7 @@ fn command_over_its_timeout_is_killed_on_the_target() {
     assert!(reason.contains("timed out after 1s"), "{reason}\n{r:?}");
     assert_success(&r, &fleet.hosts[0].addr);
     assert_success(&r, &fleet.hosts[1].addr);
-    assert_gone("sleep 3030", "the remote command survived its timeout");
+    assert_gone("sleep 3031", "the remote command survived its timeout");
     assert_no_leftover_processes(&r);
 }
 
