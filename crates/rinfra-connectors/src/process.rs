@@ -51,6 +51,9 @@ pub async fn run_local_process<S: AsRef<OsStr>>(
         .spawn()
         .map_err(|e| ConnectorError::io(format!("cannot start `{program}`"), e))?;
     let pgid = child.id().map(|id| id as i32);
+    // Dropped before the process ended (an interrupted run): kill its whole group, not just
+    // the shell (`kill_on_drop`), so nothing it started goes on running.
+    let mut group = KillGroupOnDrop(pgid);
 
     if let Some(mut stdin) = child.stdin.take() {
         let mut payload = Vec::new();
@@ -115,9 +118,24 @@ pub async fn run_local_process<S: AsRef<OsStr>>(
         },
         None => collect.await,
     };
+    // The process was waited for (or the wait failed): nothing to kill on drop.
+    group.0 = None;
     let _ = out.await;
     let _ = err.await;
     result
+}
+
+/// Kills a process group when dropped, unless disarmed (`.0 = None`).
+struct KillGroupOnDrop(Option<i32>);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            // SAFETY: kill(2) with a negative pid signals the process group we created; the
+            // leader is not reaped yet (we never waited for it), so the group id is still ours.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+    }
 }
 
 async fn read_lines<R: AsyncRead + Unpin>(

@@ -267,7 +267,14 @@ impl Connector for SshConnector {
         let temp = remote_temp.map_or_else(|| temp_name(temp_dir), str::to_string);
         let login = arguments.unescalated();
 
-        conn.upload(&data, &temp).await?;
+        if let Err(e) = conn.upload(&data, &temp).await {
+            // A write that failed half-way (a full disk) leaves a partial temp file behind.
+            let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
+            if let Err(e) = self.helper(rm, &login, false, false).await {
+                tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
+            }
+            return Err(e.into());
+        }
 
         let installed = async {
             if arguments.escalates() {

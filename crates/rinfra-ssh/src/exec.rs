@@ -1,6 +1,7 @@
 //! Running one command on its own channel: stdin, pty, timeout, output as it arrives, exit
 //! status; the channel is closed on every path (sshd's `MaxSessions` counts open ones).
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,14 +35,31 @@ pub(crate) struct ExecRequest<'a> {
 /// Closes the channel (from a spawned task: `Drop` cannot await) when the command is over,
 /// however it ended, including when the caller drops our future. The channel permit is given
 /// back only after the close is queued.
+///
+/// A command the caller gave up on while it ran (Ctrl-C drops the run) would go on running on
+/// the target: closing a channel without a pty does not stop it, and sshd refuses `signal`
+/// requests in many set-ups. Its process group is recorded for
+/// [`Connection::close`](crate::session::Connection::close) to kill before disconnecting.
 struct CloseOnDrop {
     write: Arc<ChannelWriteHalf<Msg>>,
     permit: Option<OwnedSemaphorePermit>,
     gauge: Arc<ChannelGauge>,
+    /// The login shell's pid (= process group), once the command reported it (0: not yet).
+    pid: Arc<AtomicU32>,
+    /// The command ended (or its connection did): nothing to stop.
+    finished: bool,
+    abandoned: Arc<std::sync::Mutex<Vec<u32>>>,
 }
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
+        let pid = self.pid.load(Ordering::SeqCst);
+        if !self.finished && pid != 0 {
+            self.abandoned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(pid);
+        }
         let write = self.write.clone();
         let permit = self.permit.take();
         let gauge = self.gauge.clone();
@@ -79,26 +97,29 @@ pub(crate) async fn run(
     conn.gauge.opened();
     let (mut read, write) = channel.split();
     let write = Arc::new(write);
-    let close = CloseOnDrop {
+    let pid_cell = Arc::new(AtomicU32::new(0));
+    let mut close = CloseOnDrop {
         write: write.clone(),
         permit: Some(permit),
         gauge: conn.gauge.clone(),
+        pid: pid_cell.clone(),
+        finished: false,
+        abandoned: conn.abandoned.clone(),
     };
 
-    // With a timeout, have the login shell (sshd made it a session and process group leader)
-    // tell us its pid first, so a timeout can kill the whole group: sshd refuses `signal`
-    // requests in many set-ups ("session signalling requires privilege separation").
-    let command: std::borrow::Cow<'_, str> = if req.timeout.is_some() {
+    // Have the login shell (sshd made it a session and process group leader) tell us its pid
+    // first, so a timeout or an interrupted run can kill the whole group: sshd refuses `signal`
+    // requests in many set-ups ("session signalling requires privilege separation"). Not with
+    // a pty: there stderr is merged into stdout, and closing the channel hangs the terminal up
+    // (SIGHUP to the command).
+    let mark = !req.get_pty;
+    let command: std::borrow::Cow<'_, str> = if mark {
         format!("printf '{PID_MARKER}%s\\n' \"$$\" >&2; {}", req.command).into()
     } else {
         req.command.into()
     };
     let mut pid: Option<u32> = None;
-    let mut first_stderr = if req.timeout.is_some() {
-        Some(Vec::new())
-    } else {
-        None
-    };
+    let mut first_stderr = if mark { Some(Vec::new()) } else { None };
 
     if req.get_pty {
         // pyinfra (paramiko) asks for a vt100 of 80x24.
@@ -152,6 +173,7 @@ pub(crate) async fn run(
                     Some(head) => {
                         head.extend_from_slice(&data);
                         if let Some(rest) = take_pid_line(head, &mut pid) {
+                            pid_cell.store(pid.unwrap_or(0), Ordering::SeqCst);
                             first_stderr = None;
                             if !rest.is_empty() {
                                 on_data(Stream::Stderr, &rest);
@@ -192,6 +214,8 @@ pub(crate) async fn run(
             Err(_) => Err(ConnectorError::Timeout(limit)),
         },
     };
+    // Over, one way or another (a timeout is dealt with below): not abandoned.
+    close.finished = true;
     if let Some(head) = first_stderr.filter(|h| !h.is_empty()) {
         // Output ended before the marker line did: it was not ours, pass it on.
         on_data(Stream::Stderr, &head);
@@ -208,7 +232,7 @@ pub(crate) async fn run(
     result
 }
 
-/// Prefix of the line that carries the login shell's pid (with a timeout set).
+/// Prefix of the line that carries the login shell's pid (every command without a pty).
 const PID_MARKER: &str = "rinfra-pid:";
 
 /// If `head` holds a complete first line, take the pid from it (when it is our marker) and
@@ -229,8 +253,8 @@ fn take_pid_line(head: &mut Vec<u8>, pid: &mut Option<u32>) -> Option<Vec<u8>> {
     }
 }
 
-/// Kill the process group of a timed-out command (best effort, bounded).
-async fn kill_group(conn: &Connection, pid: u32) {
+/// Kill the process group of a timed-out or abandoned command (best effort, bounded).
+pub(crate) async fn kill_group(conn: &Connection, pid: u32) {
     let command = format!("kill -KILL -- -{pid} 2>/dev/null || kill -KILL {pid} 2>/dev/null; true");
     let req = ExecRequest {
         command: &command,
@@ -239,9 +263,9 @@ async fn kill_group(conn: &Connection, pid: u32) {
         get_pty: false,
     };
     match tokio::time::timeout(Duration::from_secs(10), Box::pin(run(conn, req, |_, _| {}))).await {
-        Ok(Ok(_)) => tracing::debug!(pid, "killed the timed-out command"),
-        Ok(Err(e)) => tracing::debug!(pid, error = %e, "cannot kill the timed-out command"),
-        Err(_) => tracing::debug!(pid, "killing the timed-out command timed out"),
+        Ok(Ok(_)) => tracing::debug!(pid, "killed the command"),
+        Ok(Err(e)) => tracing::debug!(pid, error = %e, "cannot kill the command"),
+        Err(_) => tracing::debug!(pid, "killing the command timed out"),
     }
 }
 

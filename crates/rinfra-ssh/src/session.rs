@@ -135,6 +135,9 @@ pub(crate) struct Connection {
     pub(crate) target: Arc<ResolvedTarget>,
     /// The SFTP session, opened on first transfer.
     pub(crate) sftp: tokio::sync::Mutex<crate::transfer::SftpState>,
+    /// Process groups of commands abandoned while running (an interrupted run), killed by
+    /// [`Connection::close`].
+    pub(crate) abandoned: Arc<Mutex<Vec<u32>>>,
 }
 
 impl Connection {
@@ -146,6 +149,22 @@ impl Connection {
     /// Say goodbye to the target, then to each jump host no other target uses, innermost
     /// first.
     pub(crate) async fn close(&self) {
+        // Commands abandoned mid-run (Ctrl-C) still run on the target: stop them first.
+        let abandoned =
+            std::mem::take(&mut *self.abandoned.lock().unwrap_or_else(|e| e.into_inner()));
+        if !self.is_closed() {
+            for pid in abandoned {
+                crate::exec::kill_group(self, pid).await;
+            }
+        }
+        // Let the channels being closed finish closing (bounded: a dead connection never
+        // confirms anything).
+        for _ in 0..20 {
+            if self.gauge.open_now() == 0 || self.is_closed() {
+                break;
+            }
+            self.gauge.wait_for_close().await;
+        }
         self.close_sftp().await;
         let _ = self
             .handle
@@ -294,6 +313,7 @@ async fn connect_once(
         gauge: Arc::default(),
         target,
         sftp: Default::default(),
+        abandoned: Arc::default(),
     })
 }
 

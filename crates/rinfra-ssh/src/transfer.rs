@@ -148,17 +148,23 @@ impl Connection {
 
     async fn upload_once(&self, data: &[u8], path: &str) -> Result<(), RawError> {
         if let Some(sftp) = self.sftp().await {
-            let mut file = sftp
-                .create(path)
-                .await
-                .map_err(|e| sftp_error("writing", path, e))?;
-            file.write_all(data)
-                .await
-                .map_err(|e| io_error("writing", path, e))?;
-            file.shutdown()
-                .await
-                .map_err(|e| io_error("writing", path, e))?;
-            return Ok(());
+            let written = async {
+                let mut file = sftp
+                    .create(path)
+                    .await
+                    .map_err(|e| sftp_error("writing", path, e))?;
+                file.write_all(data)
+                    .await
+                    .map_err(|e| io_error("writing", path, e))?;
+                file.shutdown()
+                    .await
+                    .map_err(|e| io_error("writing", path, e))
+            }
+            .await;
+            return match written {
+                Ok(()) => Ok(()),
+                Err(e) => Err(self.explain_write_failure(e, path, data.len()).await),
+            };
         }
         let command = format!("cat > {}", quote(path));
         let (code, _, err) = exec::run_raw(
@@ -182,6 +188,53 @@ impl Connection {
             });
         }
         Ok(())
+    }
+
+    /// SFTP (version 3) reports a full disk as a bare "Failure": when the directory has less
+    /// room than the file needs, say so (and do not retry).
+    async fn explain_write_failure(&self, e: RawError, path: &str, needed: usize) -> RawError {
+        let dir = match path.rsplit_once('/') {
+            Some(("", _)) => "/",
+            Some((d, _)) => d,
+            None => ".",
+        };
+        // Without the partial file, so the free space is what the directory really has.
+        let command = format!(
+            "rm -f -- {}; df -Pk -- {} 2>/dev/null",
+            quote(path),
+            quote(dir)
+        );
+        let probe = exec::run_raw(
+            self,
+            ExecRequest {
+                command: &command,
+                stdin: Stdin::None,
+                timeout: Some(self.target.connect_timeout),
+                get_pty: false,
+            },
+        )
+        .await;
+        // `Filesystem 1024-blocks Used Available Capacity Mounted-on`, then one line.
+        let available_kib = probe.ok().and_then(|(_, out, _)| {
+            let out = String::from_utf8_lossy(&out).into_owned();
+            out.lines()
+                .nth(1)?
+                .split_whitespace()
+                .nth(3)?
+                .parse::<u64>()
+                .ok()
+        });
+        match available_kib {
+            Some(kib) if kib.saturating_mul(1024) < needed as u64 => RawError {
+                message: format!(
+                    "writing `{path}` failed: No space left on device ({kib} KiB free in `{dir}`, \
+                     {} KiB needed)",
+                    needed.div_ceil(1024)
+                ),
+                transient: false,
+            },
+            _ => e,
+        }
     }
 
     async fn download_once(&self, path: &str) -> Result<Vec<u8>, RawError> {
