@@ -7,6 +7,7 @@ use rinfra_core::{FactRegistry, OperationRegistry};
 pub(crate) fn connectors() -> ConnectorRegistry {
     let mut registry = ConnectorRegistry::with_builtins();
     registry.register(std::sync::Arc::new(rinfra_ssh::SshInventory::default()));
+    rinfra_ssh::DockerSshInventory::register_both(&mut registry);
     registry
 }
 

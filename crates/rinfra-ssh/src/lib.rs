@@ -46,6 +46,7 @@
 mod auth;
 mod connector;
 mod data;
+mod dockerssh;
 mod error;
 mod exec;
 mod host_keys;
@@ -59,6 +60,7 @@ pub use connector::{SshConnector, SshInventory};
 pub use data::{
     ssh_data_keys, unknown_key_notices, FileTransferProtocol, SshData, StrictHostKeyChecking,
 };
+pub use dockerssh::{DockerSshConnector, DockerSshData, DockerSshInventory};
 pub use host_keys::{
     key_type_name, known_hosts_name, plain_key, verify_host_key, HostKeyPreferences, HostKeyStatus,
     HostKeyVerifier, KnownHostsVerifier,
