@@ -454,36 +454,38 @@ impl DockerSshConnector {
             .await
     }
 
-    async fn put_inner(
+    /// Copy `data` to `staged` inside container `id` with `mode`: over SFTP into a private temp
+    /// dir on the SSH host, then `docker cp`; the temp dir is removed in every case.
+    async fn push(
         &self,
         data: &[u8],
         id: &str,
-        host_temp: &HostTemp,
         staged: &str,
         mode: &str,
         print_output: bool,
         print_input: bool,
     ) -> Result<(), ConnectorError> {
+        let host_temp = self.host_temp().await?;
         let file = host_temp.file();
-        self.ssh.live().await?.upload(data, &file).await?;
-        let chmod =
-            StringCommand::new([Bit::from("chmod"), Bit::from(mode), quoted(file.as_str())]);
-        let out = self.on_host(&chmod, false, false).await?;
-        if out.exit_code != Some(0) {
-            return Err(ConnectorError::Transfer(format!(
-                "cannot chmod the temp file on {}: {}",
-                self.ssh_host(),
-                out.stderr().trim()
-            )));
+        let pushed = async {
+            self.ssh.live().await?.upload(data, &file).await?;
+            let chmod =
+                StringCommand::new([Bit::from("chmod"), Bit::from(mode), quoted(file.as_str())]);
+            let out = self.on_host(&chmod, false, false).await?;
+            if out.exit_code != Some(0) {
+                return Err(ConnectorError::Transfer(format!(
+                    "cannot chmod the temp file on {}: {}",
+                    self.ssh_host(),
+                    out.stderr().trim()
+                )));
+            }
+            let to = format!("{id}:{staged}");
+            self.docker_cp(id, &file, &to, print_output, print_input)
+                .await
         }
-        self.docker_cp(
-            id,
-            &file,
-            &format!("{id}:{staged}"),
-            print_output,
-            print_input,
-        )
-        .await
+        .await;
+        host_temp.remove(self).await;
+        pushed
     }
 }
 
@@ -642,20 +644,8 @@ impl Connector for DockerSshConnector {
             "0600"
         };
         let staged = staged_path(remote_temp, arguments);
-        let host_temp = self.host_temp().await?;
-        let pushed = self
-            .put_inner(
-                &data,
-                &id,
-                &host_temp,
-                &staged,
-                mode,
-                print_output,
-                print_input,
-            )
-            .await;
-        host_temp.remove(self).await;
-        pushed?;
+        self.push(&data, &id, &staged, mode, print_output, print_input)
+            .await?;
 
         let install = install_command(&staged, remote);
         let result = self

@@ -10,7 +10,7 @@ use std::io::Read as _;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rinfra_connectors::{
@@ -57,15 +57,16 @@ fn env() -> Env {
 }
 
 /// One test at a time: they share 127.0.22.1:2222.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
 }
 
 /// A dedicated sshd on the controller, stopped (and waited for) on drop.
 struct Sshd {
     child: Child,
-    dir: tempfile::TempDir,
+    /// Config, host key, log: removed after the sshd is gone.
+    _dir: tempfile::TempDir,
 }
 
 impl Sshd {
@@ -151,7 +152,7 @@ impl Sshd {
                     break;
                 }
                 if TcpStream::connect((ADDR, PORT)).is_ok() {
-                    return Self { child, dir };
+                    return Self { child, _dir: dir };
                 }
                 if Instant::now() > deadline {
                     let _ = child.kill();
@@ -268,7 +269,7 @@ async fn container_of(conn: &Arc<dyn Connector>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_stdin_escalation_commit_and_remove() {
     let env = env();
-    let _serial = serial();
+    let _serial = serial().await;
     let sshd = Sshd::start(&env);
     let dir = tmp();
     let notices = Arc::new(Notices::default());
@@ -392,7 +393,7 @@ async fn exec_stdin_escalation_commit_and_remove() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_and_get_files() {
     let env = env();
-    let _serial = serial();
+    let _serial = serial().await;
     let _sshd = Sshd::start(&env);
     let dir = tmp();
     let notices = Arc::new(Notices::default());
@@ -577,7 +578,7 @@ fn host_temps() -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_image_is_a_clear_error() {
     let env = env();
-    let _serial = serial();
+    let _serial = serial().await;
     let _sshd = Sshd::start(&env);
     let dir = tmp();
     let image = "rinfra-no-such-image-dockerssh";
@@ -596,7 +597,7 @@ async fn missing_image_is_a_clear_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_container_id_is_used_then_committed_and_removed() {
     let env = env();
-    let _serial = serial();
+    let _serial = serial().await;
     let _sshd = Sshd::start(&env);
     let dir = tmp();
     let (made, id, err) = docker(
