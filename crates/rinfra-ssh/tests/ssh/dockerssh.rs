@@ -40,6 +40,8 @@ struct Env {
     key: PathBuf,
     docker_host: String,
     image: String,
+    /// `CONTAINERS_CONF`, `CONTAINERS_STORAGE_CONF` of the testbed's podman, when it is up.
+    podman: Option<(String, String)>,
 }
 
 fn env() -> Env {
@@ -53,6 +55,9 @@ fn env() -> Env {
         key,
         docker_host: need("RINFRA_TB_DOCKER_HOST"),
         image: need("RINFRA_TB_DOCKER_IMAGE"),
+        podman: std::env::var("RINFRA_TB_PODMAN_CONTAINERS_CONF")
+            .ok()
+            .zip(std::env::var("RINFRA_TB_PODMAN_STORAGE_CONF").ok()),
     }
 }
 
@@ -113,10 +118,16 @@ impl Sshd {
              StrictModes no\n\
              MaxStartups 100:30:200\n\
              MaxSessions 100\n\
-             SetEnv DOCKER_HOST={docker}\n\
+             SetEnv DOCKER_HOST={docker}{podman}\n\
              Subsystem sftp /usr/lib/openssh/sftp-server\n",
             d = d.display(),
             docker = env.docker_host,
+            podman = match &env.podman {
+                Some((conf, storage)) => {
+                    format!(" CONTAINERS_CONF={conf} CONTAINERS_STORAGE_CONF={storage}")
+                }
+                None => String::new(),
+            },
         );
         std::fs::write(d.join("sshd_config"), config).unwrap();
         // sshd insists on its privilege separation directory.
@@ -194,7 +205,7 @@ impl Notices {
             .lock()
             .unwrap()
             .iter()
-            .find_map(|n| n.strip_prefix("docker build complete, image ID: "))
+            .find_map(|n| n.split_once("build complete, image ID: ").map(|(_, id)| id))
             .map(str::to_string)
     }
 }
@@ -246,7 +257,16 @@ fn dockerssh(
     data: Value,
     reporter: Arc<dyn Reporter>,
 ) -> (String, Arc<dyn Connector>) {
-    let inv = DockerSshInventory::docker().with_ssh(inventory());
+    connector_of(DockerSshInventory::docker(), image, data, reporter)
+}
+
+fn connector_of(
+    inv: DockerSshInventory,
+    image: &str,
+    data: Value,
+    reporter: Arc<dyn Reporter>,
+) -> (String, Arc<dyn Connector>) {
+    let inv = inv.with_ssh(inventory());
     let names = inv
         .make_names_data(Some(&format!("root@{ADDR}:{image}")))
         .unwrap();
@@ -637,5 +657,131 @@ async fn given_container_id_is_used_then_committed_and_removed() {
     let (_, conn) = dockerssh(&env.image, data, Arc::new(Notices::default()));
     let err = conn.connect().await.unwrap_err().to_string();
     assert!(err.contains("rinfra-no-such-container"), "{err}");
+    conn.disconnect().await;
+}
+
+/// `podman ARGS` on the controller against the testbed's podman: (success, stdout, stderr).
+fn podman(env: &Env, args: &[&str]) -> (bool, String, String) {
+    let (conf, storage) = env.podman.as_ref().expect("podman env");
+    let out = Command::new("podman")
+        .env("CONTAINERS_CONF", conf)
+        .env("CONTAINERS_STORAGE_CONF", storage)
+        .args(args)
+        .output()
+        .expect("run podman");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn podmanssh_exec_files_commit_and_missing_image() {
+    let env = env();
+    need("RINFRA_TB_PODMAN_CONTAINERS_CONF");
+    need("RINFRA_TB_PODMAN_STORAGE_CONF");
+    let image = need("RINFRA_TB_PODMAN_IMAGE");
+    let _serial = serial().await;
+    let _sshd = Sshd::start(&env);
+    let dir = tmp();
+    let notices = Arc::new(Notices::default());
+    let (name, conn) = connector_of(
+        DockerSshInventory::podman(),
+        &image,
+        host_data(&env, &dir.path().join("known_hosts")),
+        notices.clone(),
+    );
+    assert_eq!(name, format!("@podmanssh/root@{ADDR}:{image}"));
+    conn.connect().await.unwrap();
+    let short = container_of(&conn).await;
+    struct PodmanCleanup<'a>(&'a Env, Vec<String>);
+    impl Drop for PodmanCleanup<'_> {
+        fn drop(&mut self) {
+            for c in &self.1 {
+                let _ = podman(self.0, &["rm", "-f", "-t", "0", c]);
+                let _ = podman(self.0, &["rmi", "-f", c]);
+            }
+        }
+    }
+    let mut cleanup = PodmanCleanup(&env, vec![short.clone()]);
+    let (found, running, err) = podman(
+        &env,
+        &[
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Running}}",
+            &short,
+        ],
+    );
+    assert!(found, "container {short} not in the testbed podman: {err}");
+    assert_eq!(running, "true");
+
+    let su = ConnectorArguments {
+        su_user: Some("tester".into()),
+        ..Default::default()
+    };
+    let (success, out) = sh_args(&conn, "id -un; exit 4", &su).await;
+    assert!(!success);
+    assert_eq!(out.exit_code, Some(4));
+    assert_eq!(out.stdout(), "tester");
+
+    let args = ConnectorArguments::default();
+    assert!(conn
+        .put_file(
+            &FileSource::Bytes(b"via podman\n".to_vec()),
+            "/home/tester/podman-file",
+            None,
+            false,
+            false,
+            &su
+        )
+        .await
+        .unwrap());
+    let (_, stat, err) = podman(
+        &env,
+        &[
+            "exec",
+            &short,
+            "stat",
+            "-c",
+            "%a %U %s",
+            "/home/tester/podman-file",
+        ],
+    );
+    assert_eq!(stat, "644 tester 11", "{err}");
+    let got = dir.path().join("got");
+    assert!(conn
+        .get_file("/home/tester/podman-file", &got, None, false, false, &args)
+        .await
+        .unwrap());
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), "via podman\n");
+
+    conn.disconnect().await;
+    let committed = notices
+        .image_id()
+        .unwrap_or_else(|| panic!("no image id notice: {:?}", notices.0.lock().unwrap()));
+    assert!(notices.0.lock().unwrap()[0].starts_with("podman build complete"));
+    cleanup.1.push(committed.clone());
+    let (exists, _, err) = podman(&env, &["image", "inspect", &committed]);
+    assert!(exists, "committed image {committed}: {err}");
+    let (_, ps, _) = podman(
+        &env,
+        &["ps", "-a", "-q", "--filter", &format!("id={short}")],
+    );
+    assert_eq!(ps, "", "container {short} still exists after disconnect");
+
+    let (_, conn) = connector_of(
+        DockerSshInventory::podman(),
+        "rinfra-no-such-image-podmanssh",
+        host_data(&env, &dir.path().join("known_hosts")),
+        Arc::new(Notices::default()),
+    );
+    let err = conn.connect().await.unwrap_err().to_string();
+    assert!(
+        err.contains("no podman image `rinfra-no-such-image-podmanssh`"),
+        "{err}"
+    );
     conn.disconnect().await;
 }
