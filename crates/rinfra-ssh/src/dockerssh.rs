@@ -613,13 +613,22 @@ impl Connector for DockerSshConnector {
             Bit::from("sh -c"),
             quoted(command.command.clone()),
         ]);
-        let output = self
+        let mut output = self
             .ssh
             .execute(RawCommand {
                 command: &outer,
                 ..command
             })
             .await?;
+        if flag == "-t" {
+            // Two terminals (ssh's and `docker exec -t`'s) each turn `\n` into `\r\n`; the ssh
+            // layer strips one `\r`, this the other.
+            for line in &mut output.combined_lines {
+                if line.line.ends_with('\r') {
+                    line.line.pop();
+                }
+            }
+        }
         if output.exit_code != Some(0) && may_be_gone(&output) {
             self.check_alive(&id).await?;
         }

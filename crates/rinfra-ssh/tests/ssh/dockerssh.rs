@@ -347,6 +347,15 @@ async fn exec_stdin_escalation_commit_and_remove() {
         ["first line", "second 'quoted' line", "done"]
     );
 
+    // _get_pty: a terminal inside the container (ssh pty + `docker exec -t`).
+    let pty = ConnectorArguments {
+        get_pty: true,
+        ..Default::default()
+    };
+    let (success, out) = sh_args(&conn, "test -t 1 && echo tty", &pty).await;
+    assert!(success, "{out:?}");
+    assert_eq!(out.stdout(), "tty");
+
     // Escalation inside the container (tester exists in the image, with sudo).
     let su = ConnectorArguments {
         su_user: Some("tester".into()),
