@@ -13,6 +13,7 @@ use rinfra_core::{FactRegistry, OperationRegistry};
 pub(crate) fn connectors(templates: Option<&Path>) -> Result<ConnectorRegistry, CliError> {
     let mut registry = ConnectorRegistry::with_builtins();
     registry.register(Arc::new(rinfra_ssh::SshInventory::default()));
+    rinfra_ssh::DockerSshInventory::register_both(&mut registry);
     if let Some(path) = templates {
         let loaded = rinfra_connectors::load_exec_templates(path)
             .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;

@@ -64,6 +64,15 @@ impl SshInventory {
     pub fn jump_pool(&self) -> &Arc<JumpPool> {
         &self.jumps
     }
+
+    /// The concrete connector for `host` (what [`InventoryConnector::new_connector`] wraps),
+    /// for connectors that run over SSH (`@dockerssh`).
+    pub(crate) fn ssh_connector(&self, host: HostContext) -> Result<SshConnector, ConnectError> {
+        Ok(
+            SshConnector::new(host, self.resolver.clone(), self.verifier.clone())?
+                .with_jump_pool(self.jumps.clone()),
+        )
+    }
 }
 
 impl InventoryConnector for SshInventory {
@@ -94,10 +103,7 @@ impl InventoryConnector for SshInventory {
     }
 
     fn new_connector(&self, host: HostContext) -> Result<Arc<dyn Connector>, ConnectError> {
-        Ok(Arc::new(
-            SshConnector::new(host, self.resolver.clone(), self.verifier.clone())?
-                .with_jump_pool(self.jumps.clone()),
-        ))
+        Ok(Arc::new(self.ssh_connector(host)?))
     }
 }
 
@@ -167,7 +173,7 @@ impl SshConnector {
         Ok(conn)
     }
 
-    async fn live(&self) -> Result<Arc<Connection>, ConnectorError> {
+    pub(crate) async fn live(&self) -> Result<Arc<Connection>, ConnectorError> {
         self.connection()
             .await
             .map_err(|e| ConnectorError::ConnectionLost(e.message))
@@ -192,7 +198,7 @@ impl SshConnector {
 }
 
 /// A fresh temp path under `temp_dir` (pyinfra's `host.get_temp_filename`).
-fn temp_name(temp_dir: &str) -> String {
+pub(crate) fn temp_name(temp_dir: &str) -> String {
     use std::hash::{BuildHasher, Hasher};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();

@@ -15,6 +15,10 @@
 //!   names, wildcards, `@cert-authority`, `@revoked`); [`verify_host_key`] applies
 //!   `ssh_strict_host_key_checking` (`accept-new` by default, as pyinfra).
 //!
+//! * [`DockerSshInventory`] registers `@dockerssh/[USER@]HOST:IMAGE` and `@podmanssh/...`: a
+//!   container on a host reached over SSH ([`DockerSshConnector`] composes an [`SshConnector`]
+//!   and runs `docker run/exec/cp/commit` there).
+//!
 //! Commands arrive already wrapped for `_sudo`/`_su_user`/`_env` (see
 //! [`rinfra_connectors::Connector::run_shell_command`]). Files move over SFTP, or `cat` over exec
 //! when the server has no SFTP; always into a temp file first, then into place with
@@ -46,6 +50,7 @@
 mod auth;
 mod connector;
 mod data;
+mod dockerssh;
 mod error;
 mod exec;
 mod host_keys;
@@ -59,6 +64,7 @@ pub use connector::{SshConnector, SshInventory};
 pub use data::{
     ssh_data_keys, unknown_key_notices, FileTransferProtocol, SshData, StrictHostKeyChecking,
 };
+pub use dockerssh::{DockerSshConnector, DockerSshData, DockerSshInventory};
 pub use host_keys::{
     key_type_name, known_hosts_name, plain_key, verify_host_key, HostKeyPreferences, HostKeyStatus,
     HostKeyVerifier, KnownHostsVerifier,

@@ -8,5 +8,6 @@ mod common;
 mod auth;
 mod config;
 mod connect;
+mod dockerssh;
 mod exec;
 mod transfer;
