@@ -134,7 +134,7 @@ fn host_methods(builder: &mut MethodsBuilder) {
             .iter()
             .map(|(k, v)| (k.unpack_str().unwrap_or_default().to_string(), v))
             .collect();
-        let (args, conditions, rest) = split_global_args(&named, eval)?;
+        let (globals, rest) = split_global_args(&named, eval)?;
         if let Some((k, _)) = rest.first() {
             return Err(native_error(format!(
                 "`host.arguments` takes global arguments only, got `{k}`"
@@ -144,8 +144,9 @@ fn host_methods(builder: &mut MethodsBuilder) {
             eval,
             DeployFrame {
                 name: None,
-                args,
-                conditions,
+                args: globals.args,
+                conditions: globals.conditions,
+                retry_until: globals.retry_until,
             },
         )
     }
