@@ -208,9 +208,9 @@ fn is_function(v: Value<'_>) -> bool {
     matches!(v.get_type(), "function" | "partial" | "native_function")
 }
 
-/// `_if=` of a call: functions (alone or in a list) are called at execute time; anything else
+/// `_if=` of a call (or `host.when(...)`): functions (alone or in a list) are called at execute time; anything else
 /// as [`to_conditions`].
-fn if_conditions<'v>(
+pub(crate) fn if_conditions<'v>(
     v: Value<'v>,
     eval: &mut Evaluator<'v, '_, '_>,
 ) -> starlark::Result<Vec<Condition>> {
@@ -234,7 +234,7 @@ fn if_conditions<'v>(
 }
 
 /// Turn a condition value into conditions now: a condition (`op.did_change`), a bool, a list
-/// of those, or a function returning one of those (called now, with no arguments: `host.when`).
+/// of those, or a function returning one of those (called now, with no arguments).
 pub(crate) fn to_conditions<'v>(
     v: Value<'v>,
     eval: &mut Evaluator<'v, '_, '_>,
