@@ -238,6 +238,66 @@ server.shell(name="still runs", commands=["true"])
 }
 
 #[test]
+fn retry_until_and_if_functions_run_at_execute_time() {
+    let t = TestDir::new();
+    let counter = t.join("counter");
+    let (yes, no, err) = (t.join("yes"), t.join("no"), t.join("err"));
+    t.write(
+        "deploy.py",
+        &format!(
+            r#"
+from pyinfra.operations import server, files
+server.shell(
+    name="count",
+    commands=["n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; echo $n"],
+    _retries=3,
+    _retry_delay=0,
+    _retry_until=lambda out: "3" not in out["stdout_lines"],
+)
+d = files.directory(name="dir", path="{dir}")
+s = server.shell(name="ok", commands=["true"])
+# At evaluation time `d.did_change()` is not known; these run from the real results.
+server.shell(name="if changed", commands=["touch {yes}"], _if=lambda: d.did_change() and not s.did_error())
+server.shell(name="if not changed", commands=["touch {no}"], _if=lambda: not d.did_change())
+"#,
+            counter = counter.display(),
+            dir = t.join("d").display(),
+            yes = yes.display(),
+            no = no.display(),
+        ),
+    );
+    let r = t.run(&["@local", "deploy.py", "-y"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(std::fs::read_to_string(&counter).unwrap(), "3\n", "{r:?}");
+    assert!(r.stderr.contains("Success on retry 2"), "{r:?}");
+    assert!(yes.exists(), "the directory was created: {r:?}");
+    assert!(!no.exists(), "{r:?}");
+
+    std::fs::remove_file(&yes).unwrap();
+    std::fs::remove_file(&counter).unwrap();
+    let r = t.run(&["@local", "deploy.py", "-y"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!yes.exists(), "the directory existed: {r:?}");
+    assert!(no.exists(), "{r:?}");
+
+    // An error inside the function fails the host at its line.
+    t.write(
+        "bad.py",
+        &format!(
+            "from pyinfra.operations import server\nserver.shell(commands=[\"touch {err}\"], _if=lambda: 1 // 0)\n",
+            err = err.display()
+        ),
+    );
+    let r = t.run(&["@local", "bad.py", "-y"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(!err.exists(), "{r:?}");
+    assert!(
+        r.stderr.contains("error in the `_if` function: bad.py:2:"),
+        "{r:?}"
+    );
+}
+
+#[test]
 fn one_failing_host_does_not_stop_the_others() {
     let t = TestDir::new();
     t.write(

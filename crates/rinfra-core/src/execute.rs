@@ -9,7 +9,7 @@ use rinfra_connectors::CommandOutput;
 use serde::Serialize;
 
 use crate::arguments::apply_overrides;
-use crate::call::{Condition, ConditionKind};
+use crate::call::{Condition, EarlierOps};
 use crate::context::{ExecContext, OpContext};
 use crate::events::HostOpStatus;
 use crate::operation::OpCommand;
@@ -113,26 +113,47 @@ type Statuses = Arc<Mutex<HashMap<(usize, usize), HostOpStatus>>>;
 /// Per planned operation, the statuses of the hosts that ran it.
 type Collected = Arc<Mutex<Vec<Vec<(usize, HostOpStatus)>>>>;
 
-fn check(cond: &Condition, host: usize, statuses: &HashMap<(usize, usize), HostOpStatus>) -> bool {
-    match cond {
-        Condition::Constant(b) => *b,
-        Condition::Any(c) => c.iter().any(|c| check(c, host, statuses)),
-        Condition::All(c) => c.iter().all(|c| check(c, host, statuses)),
-        Condition::Op { call_index, kind } => {
-            let s = statuses.get(&(host, *call_index));
-            match kind {
-                ConditionKind::DidChange => {
-                    matches!(s, Some(HostOpStatus::Success { commands, .. }) if *commands > 0)
-                }
-                ConditionKind::DidNotChange => matches!(s, Some(HostOpStatus::NoChange)),
-                ConditionKind::DidSucceed => matches!(
-                    s,
-                    Some(HostOpStatus::Success { .. } | HostOpStatus::NoChange)
-                ),
-                ConditionKind::DidError => matches!(s, Some(HostOpStatus::Error { .. })),
+/// The statuses of host `host`'s operations that already ran.
+fn earlier_ops(host: usize, statuses: &Statuses) -> EarlierOps {
+    let s = statuses.lock().expect("not poisoned");
+    EarlierOps::new(
+        s.iter()
+            .filter(|((h, _), _)| *h == host)
+            .map(|((_, call_index), status)| (*call_index, status.clone())),
+    )
+}
+
+/// Whether all `_if` conditions of an operation hold on host `i`; callables (deploy code) are
+/// called in order, after the others, and only while the others hold. `Err` is a callable's
+/// error.
+async fn conditions_hold(
+    state: &Arc<State>,
+    i: usize,
+    hp: &HostPlan,
+    statuses: &Statuses,
+) -> Result<bool, String> {
+    let earlier = earlier_ops(i, statuses);
+    let (callables, plain): (Vec<&Condition>, Vec<&Condition>) = hp
+        .call
+        .conditions
+        .iter()
+        .partition(|c| matches!(c, Condition::Callable(_)));
+    if !plain.iter().all(|c| earlier.check(c)) {
+        return Ok(false);
+    }
+    for c in callables {
+        if let Condition::Callable(cb) = c {
+            let ctx = ExecContext {
+                state,
+                index: i,
+                args: &hp.globals.connector,
+            };
+            if !cb.check(&ctx, earlier.clone()).await? {
+                return Ok(false);
             }
         }
     }
+    Ok(true)
 }
 
 /// Marks, on stderr, which of several joined commands failed (see [`join_shell_commands`]).
@@ -212,7 +233,7 @@ async fn run_command(
     i: usize,
     hp: &HostPlan,
     command: &OpCommand,
-) -> Result<(), (String, Option<CommandOutput>)> {
+) -> Result<Option<CommandOutput>, (String, Option<CommandOutput>)> {
     let host = &state.hosts[i];
     let cfg = &state.config;
     let args = &hp.globals.connector;
@@ -224,7 +245,7 @@ async fn run_command(
                 .run_shell_command(command, cfg.print_output, cfg.print_input, &args)
                 .await
             {
-                Ok((true, _)) => Ok(()),
+                Ok((true, out)) => Ok(Some(out)),
                 Ok((false, out)) => {
                     let code = out.exit_code.map_or("none".into(), |c| c.to_string());
                     Err((format!("command failed (exit code {code})"), Some(out)))
@@ -250,7 +271,7 @@ async fn run_command(
             .map_err(|e| (e.to_string(), None))
             .and_then(|ok| {
                 if ok {
-                    Ok(())
+                    Ok(None)
                 } else {
                     Err((format!("upload to {dest} failed"), None))
                 }
@@ -262,7 +283,7 @@ async fn run_command(
             .map_err(|e| (e.to_string(), None))
             .and_then(|ok| {
                 if ok {
-                    Ok(())
+                    Ok(None)
                 } else {
                     Err((format!("download of {src} failed"), None))
                 }
@@ -273,7 +294,7 @@ async fn run_command(
                 index: i,
                 args,
             };
-            cb.call(&ctx).await.map_err(|e| (e, None))
+            cb.call(&ctx).await.map(|()| None).map_err(|e| (e, None))
         }
     }
 }
@@ -287,85 +308,132 @@ async fn run_host_op(
 ) -> HostOpStatus {
     let i = hp.host;
     let host = &state.hosts[i];
-    let conditions_hold = {
-        let s = statuses.lock().expect("not poisoned");
-        hp.call.conditions.iter().all(|c| check(c, i, &s))
+    let error = |message: String| HostOpStatus::Error {
+        commands: 0,
+        ignored: hp.globals.ignore_errors,
+        message,
     };
-    let (status, output) = if !conditions_hold {
-        (HostOpStatus::Skipped, None)
-    } else {
-        let mut attempt = 0;
-        loop {
-            let ctx = OpContext {
-                state,
-                index: i,
-                args: &hp.globals.connector,
-                location: &hp.call.location,
-            };
-            let (status, output) = match op.op.generate(&hp.call.args, &ctx).await {
-                Err(e) => (
-                    HostOpStatus::Error {
-                        commands: 0,
-                        ignored: hp.globals.ignore_errors,
-                        message: e.to_string(),
-                    },
-                    None,
-                ),
-                Ok(outcome) if outcome.commands.is_empty() => {
-                    if let Some(reason) = &outcome.noop {
-                        state.events.noop(&host.name, reason);
+    let (status, output) = match conditions_hold(state, i, hp, statuses).await {
+        Err(e) => (error(e), None),
+        Ok(false) => (HostOpStatus::Skipped, None),
+        Ok(true) => {
+            let mut attempt = 0;
+            loop {
+                let ctx = OpContext {
+                    state,
+                    index: i,
+                    args: &hp.globals.connector,
+                    location: &hp.call.location,
+                };
+                // What `_retry_until` is given about this attempt.
+                let mut attempt_commands = Vec::new();
+                let mut stdout_lines: Vec<String> = Vec::new();
+                let mut stderr_lines: Vec<String> = Vec::new();
+                let mut executed = 0;
+                let (status, output) = match op.op.generate(&hp.call.args, &ctx).await {
+                    Err(e) => (error(e.to_string()), None),
+                    Ok(outcome) if outcome.commands.is_empty() => {
+                        if let Some(reason) = &outcome.noop {
+                            state.events.noop(&host.name, reason);
+                        }
+                        (HostOpStatus::NoChange, None)
                     }
-                    (HostOpStatus::NoChange, None)
-                }
-                Ok(outcome) => {
-                    let mut ran = 0;
-                    let mut failure = None;
-                    let keep_going = hp.globals.ignore_errors && hp.globals.continue_on_error;
-                    let commands = if keep_going {
-                        outcome.commands.iter().map(|c| (c.clone(), 1)).collect()
-                    } else {
-                        join_shell_commands(&outcome.commands, &hp.globals.connector)
-                    };
-                    for (command, count) in &commands {
-                        match run_command(state, i, hp, command).await {
-                            Ok(()) => ran += count,
-                            Err((message, out)) => {
-                                let (done, out) = split_join_failure(out);
-                                ran += done + 1;
-                                failure = Some((message, out));
-                                if !keep_going {
-                                    break;
+                    Ok(outcome) => {
+                        attempt_commands =
+                            outcome.commands.iter().map(OpCommand::describe).collect();
+                        let mut ran = 0;
+                        let mut failure = None;
+                        let keep_going = hp.globals.ignore_errors && hp.globals.continue_on_error;
+                        let commands = if keep_going {
+                            outcome.commands.iter().map(|c| (c.clone(), 1)).collect()
+                        } else {
+                            join_shell_commands(&outcome.commands, &hp.globals.connector)
+                        };
+                        for (command, count) in &commands {
+                            match run_command(state, i, hp, command).await {
+                                Ok(out) => {
+                                    ran += count;
+                                    if let Some(out) = out {
+                                        stdout_lines.extend(
+                                            out.stdout_lines().into_iter().map(str::to_string),
+                                        );
+                                        stderr_lines.extend(
+                                            out.stderr_lines().into_iter().map(str::to_string),
+                                        );
+                                    }
+                                }
+                                Err((message, out)) => {
+                                    let (done, out) = split_join_failure(out);
+                                    ran += done + 1;
+                                    failure = Some((message, out));
+                                    if !keep_going {
+                                        break;
+                                    }
                                 }
                             }
                         }
+                        executed = ran;
+                        // The host may have changed, even partly: facts must be loaded again.
+                        host.invalidate_facts();
+                        match failure {
+                            None => (
+                                HostOpStatus::Success {
+                                    commands: ran,
+                                    retry: attempt,
+                                },
+                                None,
+                            ),
+                            Some((message, out)) => (
+                                HostOpStatus::Error {
+                                    commands: ran,
+                                    ignored: hp.globals.ignore_errors,
+                                    message,
+                                },
+                                out,
+                            ),
+                        }
                     }
-                    // The host may have changed, even partly: facts must be loaded again.
-                    host.invalidate_facts();
-                    match failure {
-                        None => (
-                            HostOpStatus::Success {
-                                commands: ran,
-                                retry: attempt,
-                            },
-                            None,
-                        ),
-                        Some((message, out)) => (
-                            HostOpStatus::Error {
-                                commands: ran,
-                                ignored: hp.globals.ignore_errors,
-                                message,
-                            },
-                            out,
-                        ),
-                    }
+                };
+                if attempt >= hp.globals.retries {
+                    break (status, output);
                 }
-            };
-            if matches!(status, HostOpStatus::Error { .. }) && attempt < hp.globals.retries {
+                let retry = match (&status, &hp.call.retry_until) {
+                    (HostOpStatus::Error { .. }, _) => true,
+                    (_, Some(until)) => {
+                        // pyinfra's `output_data` of `_run_host_op`.
+                        let data = serde_json::json!({
+                            "stdout_lines": stdout_lines,
+                            "stderr_lines": stderr_lines,
+                            "commands": attempt_commands,
+                            "executed_commands": executed,
+                            "host": host.name,
+                            "operation": op.name,
+                        });
+                        let exec = ExecContext {
+                            state,
+                            index: i,
+                            args: &hp.globals.connector,
+                        };
+                        match until.retry(&exec, earlier_ops(i, statuses), data).await {
+                            Ok(r) => r,
+                            Err(message) => {
+                                let status = HostOpStatus::Error {
+                                    commands: executed,
+                                    ignored: hp.globals.ignore_errors,
+                                    message,
+                                };
+                                break (status, None);
+                            }
+                        }
+                    }
+                    _ => false,
+                };
+                if !retry {
+                    break (status, output);
+                }
                 attempt += 1;
                 tokio::time::sleep(hp.globals.retry_delay).await;
-                continue;
             }
-            break (status, output);
         }
     };
     state

@@ -28,7 +28,7 @@ pub use arguments::{
     all_global_arguments, apply_overrides, is_global_argument, ArgumentError, GlobalArguments,
     CONNECTOR_ARGUMENTS, EXECUTION_ARGUMENTS, META_ARGUMENTS,
 };
-pub use call::{Condition, ConditionKind, OpCall};
+pub use call::{Condition, ConditionCallback, ConditionKind, EarlierOps, OpCall, RetryUntil};
 pub use config::{default_parallel, RunConfig};
 pub use events::{Events, HostOpStatus, NoEvents};
 pub use execute::{execute, OpResultJson, Results, ResultsJson, RunStop, TotalsJson};

@@ -321,6 +321,182 @@ async fn retries_rerun_the_operation() {
     assert_eq!(statuses(&results), [["Success { commands: 1, retry: 1 }"]]);
 }
 
+/// A `_retry_until` that records what it is given and asks for a retry while stdout lacks `3`.
+#[derive(Default)]
+struct UntilThree(Mutex<Vec<Value>>);
+
+#[async_trait]
+impl RetryUntil for UntilThree {
+    fn describe(&self) -> String {
+        "deploy.py:1".into()
+    }
+    async fn retry(
+        &self,
+        host: &dyn ExecHost,
+        _: EarlierOps,
+        output: Value,
+    ) -> Result<bool, String> {
+        assert_eq!(host.name(), "@local");
+        self.0.lock().unwrap().push(output.clone());
+        let lines = output["stdout_lines"].as_array().unwrap();
+        Ok(!lines.contains(&json!("3")))
+    }
+}
+
+#[tokio::test]
+async fn retry_until_reruns_successful_attempts_while_it_returns_true() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("n");
+    let cmd = format!(
+        "n=$(cat {0} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {0}; echo $n",
+        counter.display()
+    );
+    let until = Arc::new(UntilThree::default());
+    let mut c = call("test.shell", json!({"commands": [cmd.clone()]}), 1);
+    c.global_args.insert("_retries".into(), json!(5));
+    c.global_args.insert("_retry_delay".into(), json!(0));
+    c.retry_until = Some(until.clone());
+    let (st, _) = state(&[("@local", json!({}))], RunConfig::default());
+    let (_, results) = run(&st, vec![vec![c]]).await;
+    assert_eq!(statuses(&results), [["Success { commands: 1, retry: 2 }"]]);
+    let seen = until.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(
+        seen[0],
+        json!({
+            "stdout_lines": ["1"],
+            "stderr_lines": [],
+            "commands": [cmd],
+            "executed_commands": 1,
+            "host": "@local",
+            // The operation's label, as output shows it (pyinfra's op names).
+            "operation": format!("test.shell (commands=['{cmd}'])"),
+        })
+    );
+    assert_eq!(seen[2]["stdout_lines"], json!(["3"]));
+
+    // `_retries` bounds it: the last attempt is not checked and stands.
+    std::fs::remove_file(&counter).unwrap();
+    let until = Arc::new(UntilThree::default());
+    let mut c = call("test.shell", json!({"commands": [cmd]}), 1);
+    c.global_args.insert("_retries".into(), json!(1));
+    c.global_args.insert("_retry_delay".into(), json!(0));
+    c.retry_until = Some(until.clone());
+    let (st, _) = state(&[("@local", json!({}))], RunConfig::default());
+    let (_, results) = run(&st, vec![vec![c]]).await;
+    assert_eq!(statuses(&results), [["Success { commands: 1, retry: 1 }"]]);
+    assert_eq!(until.0.lock().unwrap().len(), 1);
+    assert_eq!(std::fs::read_to_string(&counter).unwrap(), "2\n");
+}
+
+struct FailingUntil;
+
+#[async_trait]
+impl RetryUntil for FailingUntil {
+    fn describe(&self) -> String {
+        "deploy.py:1".into()
+    }
+    async fn retry(&self, _: &dyn ExecHost, _: EarlierOps, _: Value) -> Result<bool, String> {
+        Err("deploy.py:1: boom".into())
+    }
+}
+
+#[tokio::test]
+async fn a_retry_until_error_fails_the_host() {
+    let mut c = call("test.shell", json!({"commands": ["true"]}), 1);
+    c.global_args.insert("_retries".into(), json!(2));
+    c.retry_until = Some(Arc::new(FailingUntil));
+    let (st, _) = state(&[("@local", json!({}))], RunConfig::default());
+    let (_, results) = run(&st, vec![vec![c]]).await;
+    assert_eq!(
+        statuses(&results),
+        [[r#"Error { commands: 1, ignored: false, message: "deploy.py:1: boom" }"#]]
+    );
+    assert_eq!(st.failed_hosts().len(), 1);
+}
+
+/// An `_if` callable answering from the earlier operations' real statuses.
+struct IfChanged {
+    call_index: usize,
+    seen: Mutex<Vec<Option<HostOpStatus>>>,
+}
+
+#[async_trait]
+impl ConditionCallback for IfChanged {
+    fn describe(&self) -> String {
+        "deploy.py:5".into()
+    }
+    async fn check(&self, _: &dyn ExecHost, earlier: EarlierOps) -> Result<bool, String> {
+        if self.call_index == usize::MAX {
+            return Err("deploy.py:5: bad".into());
+        }
+        self.seen
+            .lock()
+            .unwrap()
+            .push(earlier.status(self.call_index).cloned());
+        Ok(earlier.holds(self.call_index, ConditionKind::DidChange))
+    }
+}
+
+#[tokio::test]
+async fn if_callables_are_called_at_execute_time_with_earlier_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let marker = dir.path().join("changed");
+    let cond = Arc::new(IfChanged {
+        call_index: 0,
+        seen: Mutex::default(),
+    });
+    let calls = || {
+        let mut c2 = call(
+            "test.shell",
+            json!({"commands": [format!("touch {}", marker.display())]}),
+            5,
+        );
+        c2.conditions = vec![Condition::Callable(cond.clone())];
+        vec![vec![
+            call(
+                "test.file",
+                json!({"path": a.to_str().unwrap(), "content": "x"}),
+                3,
+            ),
+            c2,
+        ]]
+    };
+    let (st, _) = state(&[("@local", json!({}))], RunConfig::default());
+    let (plan, results) = run(&st, calls()).await;
+    assert_eq!(plan.ops[1].change_counts(), (0, 1));
+    assert!(statuses(&results)[1][0].starts_with("Success"));
+    assert!(marker.exists());
+    assert_eq!(
+        cond.seen.lock().unwrap().clone(),
+        [Some(HostOpStatus::Success {
+            commands: 1,
+            retry: 0
+        })]
+    );
+
+    std::fs::remove_file(&marker).unwrap();
+    let (st, _) = state(&[("@local", json!({}))], RunConfig::default());
+    let (_, results) = run(&st, calls()).await;
+    assert_eq!(statuses(&results)[1], ["Skipped"]);
+    assert!(!marker.exists());
+    assert_eq!(cond.seen.lock().unwrap()[1], Some(HostOpStatus::NoChange));
+
+    // An error in the callable fails the host, at the deploy's location.
+    let mut c = call("test.shell", json!({"commands": ["true"]}), 1);
+    c.conditions = vec![Condition::Callable(Arc::new(IfChanged {
+        call_index: usize::MAX,
+        seen: Mutex::default(),
+    }))];
+    let (st, _) = state(&[("@local", json!({}))], RunConfig::default());
+    let (_, results) = run(&st, vec![vec![c]]).await;
+    assert_eq!(
+        statuses(&results),
+        [[r#"Error { commands: 0, ignored: false, message: "deploy.py:5: bad" }"#]]
+    );
+}
+
 #[tokio::test]
 async fn run_once_serial_and_no_wait() {
     let mut once = call("test.shell", json!({"commands": ["x"]}), 1);

@@ -31,6 +31,8 @@ pub(crate) struct DeployFrame {
     pub(crate) args: Map<String, Json>,
     /// `_if` conditions given when calling the deploy function.
     pub(crate) conditions: Vec<Condition>,
+    /// `_retry_until` given when calling the deploy function.
+    pub(crate) retry_until: Option<Arc<crate::python_call::DeployCallable>>,
 }
 
 /// Host data as deploy code sees it: runtime overrides (`host.data.x = 1`) over the host's

@@ -117,15 +117,16 @@ pub(crate) fn decorator_globals(builder: &mut GlobalsBuilder) {
             .map(|(k, v)| (k.unpack_str().unwrap_or_default().to_string(), v))
             .collect();
         drop(kwargs);
-        let (globals, conditions, rest) = split_global_args(&named, eval)?;
+        let (globals, rest) = split_global_args(&named, eval)?;
         let rest_ref: Vec<(&str, Value<'v>)> = rest.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         if let Some(d) = decorator.downcast_ref::<DeployDecorator>() {
             {
                 let st = state(eval)?;
                 lock(&st.deploys).push(DeployFrame {
                     name: Some(d.name.clone().unwrap_or_else(|| fname.to_string())),
-                    args: globals,
-                    conditions,
+                    args: globals.args,
+                    conditions: globals.conditions,
+                    retry_until: globals.retry_until,
                 });
                 lock(&st.data.deploy_data).push(d.data_defaults.clone());
             }
@@ -157,12 +158,13 @@ pub(crate) fn decorator_globals(builder: &mut GlobalsBuilder) {
             }
             let mut globals = globals;
             globals
+                .args
                 .entry("name")
                 .or_insert_with(|| Json::String(fname.to_string()));
             let mut op_args = Map::new();
             op_args.insert("commands".into(), Json::Array(commands));
             check_runner(eval)?;
-            return record_call(eval, USER_OP_RUNNER, op_args, globals, conditions);
+            return record_call(eval, USER_OP_RUNNER, op_args, globals);
         }
         Err(native_error(format!(
             "`{}` is not a decorator",

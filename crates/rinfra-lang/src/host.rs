@@ -25,7 +25,7 @@ use crate::context::{lock, state, DeployFrame, HostDataLayers};
 use crate::convert::to_json;
 use crate::error::native_error;
 use crate::facts::get_fact;
-use crate::operations::{split_global_args, to_conditions};
+use crate::operations::{if_conditions, split_global_args};
 
 /// The `host` object of one evaluation.
 #[derive(Debug, ProvidesStaticType, NoSerialize, Allocative)]
@@ -108,13 +108,14 @@ fn host_methods(builder: &mut MethodsBuilder) {
     }
 
     /// `with host.when(condition):` (rewritten to a one-pass `for`): the block's operations
-    /// get `_if=condition`. A function is called now; it may return a condition or a bool.
+    /// get `_if=condition` (pyinfra's `host.deploy("", {"_if": [condition]})`): a function is
+    /// called at execute time, before each of them.
     fn when<'v>(
         #[starlark(this)] _this: &HostValue,
         #[starlark(require = pos)] condition: Value<'v>,
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<WithContext> {
-        let conditions = to_conditions(condition, eval)?;
+        let conditions = if_conditions(condition, eval)?;
         with_context(
             eval,
             DeployFrame {
@@ -134,7 +135,7 @@ fn host_methods(builder: &mut MethodsBuilder) {
             .iter()
             .map(|(k, v)| (k.unpack_str().unwrap_or_default().to_string(), v))
             .collect();
-        let (args, conditions, rest) = split_global_args(&named, eval)?;
+        let (globals, rest) = split_global_args(&named, eval)?;
         if let Some((k, _)) = rest.first() {
             return Err(native_error(format!(
                 "`host.arguments` takes global arguments only, got `{k}`"
@@ -144,8 +145,9 @@ fn host_methods(builder: &mut MethodsBuilder) {
             eval,
             DeployFrame {
                 name: None,
-                args,
-                conditions,
+                args: globals.args,
+                conditions: globals.conditions,
+                retry_until: globals.retry_until,
             },
         )
     }

@@ -59,9 +59,9 @@ impl<'v> StarlarkValue<'v> for OpFunction {
             .iter()
             .map(|(k, v)| (k.as_str().to_string(), *v))
             .collect();
-        let (globals, conditions, named) = split_global_args(&named, eval)?;
+        let (globals, named) = split_global_args(&named, eval)?;
         let op_args = bind_op_args(op, &positional, &named)?;
-        record_call(eval, op.name(), op_args, globals, conditions)
+        record_call(eval, op.name(), op_args, globals)
     }
 }
 
@@ -133,15 +133,26 @@ fn bind_op_args<'v>(
     Ok(out)
 }
 
+/// The global arguments of one call (an operation, a `@deploy` function, `host.arguments`).
+#[derive(Default)]
+pub(crate) struct CallGlobals {
+    /// As JSON (`_sudo`, `name`, `_retries`, ...).
+    pub(crate) args: Map<String, Json>,
+    /// `_if`.
+    pub(crate) conditions: Vec<Condition>,
+    /// `_retry_until`, called at execute time.
+    pub(crate) retry_until: Option<Arc<crate::python_call::DeployCallable>>,
+}
+
 /// Split global arguments (`_sudo`, `name`, `_if`, ...) off keyword arguments, checking their
-/// types. Returns the globals as JSON, the `_if` conditions and the remaining arguments.
+/// types. Returns the globals and the remaining arguments. Functions given to `_if` and
+/// `_retry_until` are called at execute time (see `python_call.rs`).
 #[allow(clippy::type_complexity)]
 pub(crate) fn split_global_args<'v>(
     named: &[(String, Value<'v>)],
     eval: &mut Evaluator<'v, '_, '_>,
-) -> starlark::Result<(Map<String, Json>, Vec<Condition>, Vec<(String, Value<'v>)>)> {
-    let mut globals = Map::new();
-    let mut conditions = Vec::new();
+) -> starlark::Result<(CallGlobals, Vec<(String, Value<'v>)>)> {
+    let mut out = CallGlobals::default();
     let mut rest = Vec::new();
     for (k, v) in named {
         if !is_global_argument(k) {
@@ -163,12 +174,21 @@ pub(crate) fn split_global_args<'v>(
             continue;
         }
         match k.as_str() {
-            "_if" => conditions.extend(to_conditions(*v, eval)?),
+            "_if" => out.conditions.extend(if_conditions(*v, eval)?),
             "_retry_until" => {
-                return Err(native_error_hint(
-                    "`_retry_until` is not supported yet",
-                    "use `_retries` and `_retry_delay`",
-                ))
+                if v.is_none() {
+                    continue;
+                }
+                if !is_function(*v) {
+                    return Err(native_error_hint(
+                        &format!(
+                            "`_retry_until` must be a function, got `{}`",
+                            v.get_type()
+                        ),
+                        "write `_retry_until=lambda output: \"done\" not in output[\"stdout_lines\"]`",
+                    ));
+                }
+                out.retry_until = crate::python_call::defer_callable(*v, eval)?;
             }
             _ => {
                 let j =
@@ -177,15 +197,44 @@ pub(crate) fn split_global_args<'v>(
                 GlobalArguments::default()
                     .set(k, &j)
                     .map_err(|e| native_error(e.to_string()))?;
-                globals.insert(k.clone(), j);
+                out.args.insert(k.clone(), j);
             }
         }
     }
-    Ok((globals, conditions, rest))
+    Ok((out, rest))
 }
 
-/// Turn an `_if=` value into conditions: a condition (`op.did_change`), a bool, a list of
-/// those, or a function returning one of those (called now, with no arguments).
+fn is_function(v: Value<'_>) -> bool {
+    matches!(v.get_type(), "function" | "partial" | "native_function")
+}
+
+/// `_if=` of a call (or `host.when(...)`): functions (alone or in a list) are called at execute time; anything else
+/// as [`to_conditions`].
+pub(crate) fn if_conditions<'v>(
+    v: Value<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Vec<Condition>> {
+    let items: Vec<Value<'v>> = if matches!(v.get_type(), "list" | "tuple") {
+        v.iterate(eval.heap())?.collect()
+    } else {
+        vec![v]
+    };
+    let mut out = Vec::new();
+    for item in items {
+        if is_function(item) {
+            // `None` in a replay that is not about this callable: the calls are not used.
+            if let Some(c) = crate::python_call::defer_callable(item, eval)? {
+                out.push(Condition::Callable(c));
+            }
+        } else {
+            out.extend(to_conditions(item, eval)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Turn a condition value into conditions now: a condition (`op.did_change`), a bool, a list
+/// of those, or a function returning one of those (called now, with no arguments).
 pub(crate) fn to_conditions<'v>(
     v: Value<'v>,
     eval: &mut Evaluator<'v, '_, '_>,
@@ -231,8 +280,7 @@ pub(crate) fn record_call<'v>(
     eval: &mut Evaluator<'v, '_, '_>,
     op: &str,
     args: Map<String, Json>,
-    globals: Map<String, Json>,
-    conditions: Vec<Condition>,
+    globals: CallGlobals,
 ) -> starlark::Result<Value<'v>> {
     let stack = eval.call_stack();
     let st = state(eval)?;
@@ -263,7 +311,7 @@ pub(crate) fn record_call<'v>(
     }
     let location = location.unwrap_or_else(|| st.current_file().display);
     let mut call = OpCall::new(op, args, order, location);
-    call.global_args = globals;
+    call.global_args = globals.args;
     call.config_args = crate::config::config_to_global_args(&crate::context::lock(&st.config));
     for frame in crate::context::lock(&st.deploys).iter() {
         if let Some(name) = &frame.name {
@@ -273,8 +321,14 @@ pub(crate) fn record_call<'v>(
             call.deploy_args.insert(k.clone(), v.clone());
         }
         call.conditions.extend(frame.conditions.iter().cloned());
+        if let Some(r) = &frame.retry_until {
+            call.retry_until = Some(r.clone());
+        }
     }
-    call.conditions.extend(conditions);
+    call.conditions.extend(globals.conditions);
+    if let Some(r) = globals.retry_until {
+        call.retry_until = Some(r);
+    }
     let mut calls = st.calls.borrow_mut();
     let call_index = calls.len();
     calls.push(call);
@@ -282,6 +336,22 @@ pub(crate) fn record_call<'v>(
         call_index,
         op: op.to_string(),
     }))
+}
+
+/// `file:line` of the deploy code calling the native function being run (the innermost
+/// frame with a location, leaving out the wrapper of decorated functions).
+pub(crate) fn call_location(eval: &Evaluator<'_, '_, '_>) -> Option<String> {
+    let stack = eval.call_stack();
+    stack
+        .frames
+        .iter()
+        .filter(|f| f.name != "__rinfra_decorated")
+        .filter_map(|f| f.location.as_ref())
+        .next_back()
+        .map(|loc| {
+            let line = loc.resolve_span().begin.line + 1;
+            format!("{}:{line}", loc.filename())
+        })
 }
 
 /// What an operation call returns (pyinfra's `OperationMeta`).
@@ -350,6 +420,10 @@ impl<'v> StarlarkValue<'v> for ConditionValue {
     ) -> starlark::Result<Value<'v>> {
         args.no_named_args()?;
         args.no_positional_args(eval.heap())?;
+        // Inside an `_if`/`_retry_until` function at execute time: the real answer.
+        if let Some(earlier) = state(eval).ok().and_then(|st| st.python.earlier()) {
+            return Ok(Value::new_bool(earlier.check(&self.condition)));
+        }
         Ok(me)
     }
 }

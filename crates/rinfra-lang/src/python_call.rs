@@ -8,13 +8,20 @@
 //! fresh facts and `host.run_shell_command(cmd)` runs commands, both through the host's
 //! [`ExecHost`]; the re-evaluation then stops. Operations called during the replay are
 //! ignored.
+//!
+//! The same machinery runs the callables of `_if=lambda: ...` and `_retry_until=lambda out:
+//! ...` at execute time ([`DeployCallable`]): the replay stops at the call that was given the
+//! callable and calls it there, where `op.did_change()` answers from the statuses of the
+//! operations that already ran on the host.
 
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use rinfra_connectors::StringCommand;
-use rinfra_core::{Callback, ExecHost, NO_COMMAND_MARKER};
+use rinfra_core::{
+    Callback, ConditionCallback, EarlierOps, ExecHost, RetryUntil, NO_COMMAND_MARKER,
+};
 use serde_json::{Map, Value as Json};
 use starlark::environment::GlobalsBuilder;
 use starlark::eval::Evaluator;
@@ -49,19 +56,36 @@ type FactLog = Arc<Mutex<Vec<Result<Json, String>>>>;
 enum Mode {
     /// The normal evaluation: facts come from the `FactProvider` and are logged.
     Prepare(Arc<Origin>),
-    /// Execute time: facts replayed from the log until `python.call` number `target`.
-    Replay { target: usize, bridge: Bridge },
+    /// Execute time: facts replayed from the log until `target` is reached.
+    Replay {
+        target: Target,
+        bridge: Bridge,
+        /// For `_if`/`_retry_until` callables: the host's operations that already ran.
+        earlier: Option<EarlierOps>,
+    },
+}
+
+/// What a replay runs.
+#[derive(Clone)]
+enum Target {
+    /// `python.call` number n (counted in evaluation order).
+    PythonCall(usize),
+    /// Callable number n given to `_if`/`_retry_until` (counted in evaluation order), with
+    /// its argument (`_retry_until`'s output dict).
+    Callable { index: usize, input: Option<Json> },
 }
 
 /// `python.call` bookkeeping of one evaluation.
 pub(crate) struct PythonCalls {
     mode: Mode,
     count: Cell<usize>,
+    /// `_if`/`_retry_until` callables seen so far.
+    callables: Cell<usize>,
     fact_log: FactLog,
     fact_pos: Cell<usize>,
     in_callback: Cell<bool>,
-    /// Set when the target call ran: its result.
-    outcome: std::cell::RefCell<Option<Result<(), String>>>,
+    /// Set when the target ran: its result (a callable's truth; `true` for `python.call`).
+    outcome: std::cell::RefCell<Option<Result<bool, String>>>,
 }
 
 impl PythonCalls {
@@ -69,6 +93,7 @@ impl PythonCalls {
         Self {
             mode: Mode::Prepare(origin),
             count: Cell::new(0),
+            callables: Cell::new(0),
             fact_log: FactLog::default(),
             fact_pos: Cell::new(0),
             in_callback: Cell::new(false),
@@ -76,14 +101,33 @@ impl PythonCalls {
         }
     }
 
-    fn replay(target: usize, fact_log: FactLog, bridge: Bridge) -> Self {
+    fn replay(
+        target: Target,
+        fact_log: FactLog,
+        bridge: Bridge,
+        earlier: Option<EarlierOps>,
+    ) -> Self {
         Self {
-            mode: Mode::Replay { target, bridge },
+            mode: Mode::Replay {
+                target,
+                bridge,
+                earlier,
+            },
             count: Cell::new(0),
+            callables: Cell::new(0),
             fact_log,
             fact_pos: Cell::new(0),
             in_callback: Cell::new(false),
             outcome: Default::default(),
+        }
+    }
+
+    /// Inside an `_if`/`_retry_until` callable at execute time: the host's operations that
+    /// already ran (what `op.did_change()` answers from).
+    pub(crate) fn earlier(&self) -> Option<&EarlierOps> {
+        match &self.mode {
+            Mode::Replay { earlier, .. } if self.in_callback.get() => earlier.as_ref(),
+            _ => None,
         }
     }
 }
@@ -149,7 +193,7 @@ enum Request {
         command: StringCommand,
         reply: std::sync::mpsc::Sender<Result<ShellResult, String>>,
     },
-    Done(Result<(), String>),
+    Done(Result<bool, String>),
 }
 
 /// The evaluation thread's way to the host's connection (owned by the async side).
@@ -184,48 +228,180 @@ impl Callback for PythonCallback {
     }
 
     async fn call(&self, host: &dyn ExecHost) -> Result<(), String> {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let origin = self.origin.clone();
-        let (index, fact_log) = (self.index, self.fact_log.clone());
-        let thread = std::thread::Builder::new()
-            .name("rinfra-python-call".into())
-            .spawn(move || {
-                let bridge = Bridge { tx: tx.clone() };
-                let result = replay(&origin, index, fact_log, bridge);
-                let _ = tx.send(Request::Done(result));
-            })
-            .map_err(|e| format!("could not start the python.call thread: {e}"))?;
-        let result = loop {
-            match rx.recv().await {
-                Some(Request::Shell { command, reply }) => {
-                    let r = host
-                        .run_shell_command(&command, &Map::new())
-                        .await
-                        .map(|(ok, out)| ShellResult {
-                            ok,
-                            stdout: out.stdout_lines().into_iter().map(str::to_string).collect(),
-                            stderr: out.stderr_lines().into_iter().map(str::to_string).collect(),
-                        })
-                        .map_err(|e| e.to_string());
-                    let _ = reply.send(r);
-                }
-                Some(Request::Done(r)) => break r,
-                None => break Err("the python.call evaluation ended unexpectedly".into()),
-            }
-        };
-        let _ = thread.join();
-        result
+        let target = Target::PythonCall(self.index);
+        run_replay(&self.origin, target, &self.fact_log, None, host)
+            .await
+            .map(|_| ())
     }
 }
 
-fn replay(origin: &Origin, target: usize, fact_log: FactLog, bridge: Bridge) -> Result<(), String> {
+/// Evaluate the deploy again on a thread of its own until `target`, serving its commands
+/// with `host`; the target's outcome.
+async fn run_replay(
+    origin: &Arc<Origin>,
+    target: Target,
+    fact_log: &FactLog,
+    earlier: Option<EarlierOps>,
+    host: &dyn ExecHost,
+) -> Result<bool, String> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let origin = origin.clone();
+    let fact_log = fact_log.clone();
+    let thread = std::thread::Builder::new()
+        .name("rinfra-python-call".into())
+        .spawn(move || {
+            let bridge = Bridge { tx: tx.clone() };
+            let result = replay(&origin, target, fact_log, bridge, earlier);
+            let _ = tx.send(Request::Done(result));
+        })
+        .map_err(|e| format!("could not start the deploy evaluation thread: {e}"))?;
+    let result = loop {
+        match rx.recv().await {
+            Some(Request::Shell { command, reply }) => {
+                let r = host
+                    .run_shell_command(&command, &Map::new())
+                    .await
+                    .map(|(ok, out)| ShellResult {
+                        ok,
+                        stdout: out.stdout_lines().into_iter().map(str::to_string).collect(),
+                        stderr: out.stderr_lines().into_iter().map(str::to_string).collect(),
+                    })
+                    .map_err(|e| e.to_string());
+                let _ = reply.send(r);
+            }
+            Some(Request::Done(r)) => break r,
+            None => break Err("the deploy evaluation ended unexpectedly".into()),
+        }
+    };
+    let _ = thread.join();
+    result
+}
+
+/// An `_if` or `_retry_until` callable of deploy code, called at execute time by evaluating
+/// the deploy again up to where it was given (see the module docs).
+pub(crate) struct DeployCallable {
+    origin: Arc<Origin>,
+    index: usize,
+    fact_log: FactLog,
+    /// `deploy.py:12` (the call given the callable).
+    location: String,
+}
+
+impl std::fmt::Debug for DeployCallable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DeployCallable({} #{})", self.location, self.index)
+    }
+}
+
+#[async_trait]
+impl ConditionCallback for DeployCallable {
+    fn describe(&self) -> String {
+        format!("_if at {}", self.location)
+    }
+
+    async fn check(&self, host: &dyn ExecHost, earlier: EarlierOps) -> Result<bool, String> {
+        let target = Target::Callable {
+            index: self.index,
+            input: None,
+        };
+        run_replay(&self.origin, target, &self.fact_log, Some(earlier), host)
+            .await
+            .map_err(|e| format!("error in the `_if` function: {e}"))
+    }
+}
+
+#[async_trait]
+impl RetryUntil for DeployCallable {
+    fn describe(&self) -> String {
+        format!("_retry_until at {}", self.location)
+    }
+
+    async fn retry(
+        &self,
+        host: &dyn ExecHost,
+        earlier: EarlierOps,
+        output: Json,
+    ) -> Result<bool, String> {
+        let target = Target::Callable {
+            index: self.index,
+            input: Some(output),
+        };
+        run_replay(&self.origin, target, &self.fact_log, Some(earlier), host)
+            .await
+            .map_err(|e| format!("error in the `_retry_until` function: {e}"))
+    }
+}
+
+/// Take a callable given to `_if`/`_retry_until` at the call being evaluated. At prepare time:
+/// the [`DeployCallable`] to give the engine. In a replay that targets it: call it now, keep
+/// its truth as the outcome and stop the replay. In other replays: `None`.
+pub(crate) fn defer_callable<'v>(
+    f: Value<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> starlark::Result<Option<Arc<DeployCallable>>> {
+    let location = crate::operations::call_location(eval);
+    let st = state(eval)?;
+    let py = &st.python;
+    let index = py.callables.get();
+    py.callables.set(index + 1);
+    let (input, earlier) = match &py.mode {
+        Mode::Prepare(origin) => {
+            return Ok(Some(Arc::new(DeployCallable {
+                origin: origin.clone(),
+                index,
+                fact_log: py.fact_log.clone(),
+                location: location.unwrap_or_else(|| st.current_file().display),
+            })))
+        }
+        Mode::Replay {
+            target: Target::Callable { index: t, input },
+            earlier,
+            ..
+        } if *t == index => (input.clone(), earlier.clone()),
+        Mode::Replay { .. } => return Ok(None),
+    };
+    let args: Vec<Value<'v>> = input.into_iter().map(|j| eval.heap().alloc(j)).collect();
+    state(eval)?.python.in_callback.set(true);
+    let r = eval.eval_function(f, &args, &[]);
+    let st = state(eval)?;
+    st.python.in_callback.set(false);
+    let outcome = match &r {
+        Ok(v) => Ok(truth(*v, earlier.as_ref())),
+        Err(e) => Err(crate::error::LangError::from_starlark(e, |m| m.to_string()).to_string()),
+    };
+    *st.python.outcome.borrow_mut() = Some(outcome);
+    r?;
+    Err(native_error(REPLAY_DONE))
+}
+
+/// What a callable's result means: a condition (`op.did_change`, `any_changed(...)`) is checked
+/// against the earlier operations; anything else by Python truth.
+fn truth(v: Value<'_>, earlier: Option<&EarlierOps>) -> bool {
+    use starlark::values::ValueLike;
+    match v.downcast_ref::<crate::operations::ConditionValue>() {
+        Some(c) => earlier.is_some_and(|e| e.check(&c.condition)),
+        None => v.to_bool(),
+    }
+}
+
+fn replay(
+    origin: &Origin,
+    target: Target,
+    fact_log: FactLog,
+    bridge: Bridge,
+    earlier: Option<EarlierOps>,
+) -> Result<bool, String> {
+    let what = match &target {
+        Target::PythonCall(n) => format!("python.call #{n}"),
+        Target::Callable { index, .. } => format!("`_if`/`_retry_until` function #{index}"),
+    };
     let st = new_state(
         &origin.env,
         &origin.file,
         origin.file_index,
         &origin.host,
         &NoFacts,
-        PythonCalls::replay(target, fact_log, bridge),
+        PythonCalls::replay(target, fact_log, bridge, earlier),
     );
     let result = eval_file(&st, &origin.file);
     if let Some(outcome) = st.python.outcome.borrow_mut().take() {
@@ -234,7 +410,7 @@ fn replay(origin: &Origin, target: usize, fact_log: FactLog, bridge: Bridge) -> 
     match result {
         Err(e) => Err(e.to_string()),
         Ok(()) => Err(format!(
-            "python.call #{target} was not reached when evaluating `{}` again",
+            "{what} was not reached when evaluating `{}` again",
             origin.file.path().display()
         )),
     }
@@ -266,7 +442,7 @@ pub(crate) fn python_module(builder: &mut GlobalsBuilder) {
             .map(|(k, v)| (k.unpack_str().unwrap_or_default().to_string(), v))
             .collect();
         drop(kwargs);
-        let (globals, conditions, rest) = split_global_args(&named, eval)?;
+        let (globals, rest) = split_global_args(&named, eval)?;
         let name = function_name(function);
         let index = {
             let py = &state(eval)?.python;
@@ -274,7 +450,11 @@ pub(crate) fn python_module(builder: &mut GlobalsBuilder) {
             py.count.set(i + 1);
             i
         };
-        if let Mode::Replay { target, .. } = &state(eval)?.python.mode {
+        if let Mode::Replay {
+            target: Target::PythonCall(target),
+            ..
+        } = &state(eval)?.python.mode
+        {
             if *target == index {
                 let rest_ref: Vec<(&str, Value<'v>)> =
                     rest.iter().map(|(k, v)| (k.as_str(), *v)).collect();
@@ -284,7 +464,7 @@ pub(crate) fn python_module(builder: &mut GlobalsBuilder) {
                 st.python.in_callback.set(false);
                 let outcome =
                     match &r {
-                        Ok(_) => Ok(()),
+                        Ok(_) => Ok(true),
                         Err(e) => Err(crate::error::LangError::from_starlark(e, |m| m.to_string())
                             .to_string()),
                     };
@@ -302,7 +482,7 @@ pub(crate) fn python_module(builder: &mut GlobalsBuilder) {
                 op_args.insert("args".into(), Json::Array(a));
             }
         }
-        let meta = record_call(eval, "python.call", op_args, globals, conditions)?;
+        let meta = record_call(eval, "python.call", op_args, globals)?;
         let st = state(eval)?;
         if let Mode::Prepare(origin) = &st.python.mode {
             let cb = PythonCallback {
