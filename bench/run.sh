@@ -17,7 +17,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 tool=${1:?usage: run.sh TOOL N [LABEL]} n=${2:?usage: run.sh TOOL N [LABEL]} label=${3:-first}
 hosts_n "$n" >/dev/null || exit 2
-mkdir -p "$STATE/logs"
+mkdir -p "$STATE/logs"; mkdir -p "$CG_CTL" 2>/dev/null   # (hosts-down.sh of another state dir may have removed it)
 export BENCH_N=$n BENCH_STATE=$STATE
 changed() { echo -; }   # per-tool parser of $out, overridden below
 
