@@ -374,7 +374,9 @@ async fn run_host_op(
                         }
                         executed = ran;
                         // The host may have changed, even partly: facts must be loaded again.
-                        host.invalidate_facts();
+                        host.invalidate_facts_touching(
+                            op.op.touched_paths(&hp.call.args).as_deref(),
+                        );
                         match failure {
                             None => (
                                 HostOpStatus::Success {

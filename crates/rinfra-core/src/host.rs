@@ -18,7 +18,50 @@ pub struct Host {
     pub data: HostData,
     /// How commands reach it.
     pub connector: Arc<dyn Connector>,
-    facts: Mutex<HashMap<String, Value>>,
+    facts: Mutex<HashMap<String, Cached>>,
+}
+
+/// A cached fact value, with what path-scoped invalidation needs to know about it.
+struct Cached {
+    value: Value,
+    /// The remote path the fact describes, for the facts about one path (`files.File`...).
+    path: Option<String>,
+}
+
+/// Facts that describe one remote path (their `path` argument) and nothing else: when an
+/// operation changed only other paths, their cached values stay valid.
+const PATH_FACTS: &[&str] = &[
+    "files.File",
+    "files.Directory",
+    "files.Link",
+    "files.FileContents",
+    "files.FindInFile",
+    "files.Sha1File",
+    "files.Sha256File",
+    "files.Sha384File",
+    "files.Md5File",
+    "files.Block",
+];
+
+impl Cached {
+    fn new(fact: &dyn Fact, args: &FactArgs, value: Value) -> Self {
+        let path = PATH_FACTS
+            .contains(&fact.name())
+            .then(|| args.get("path").and_then(Value::as_str))
+            .flatten()
+            .filter(|p| p.starts_with('/'))
+            .map(|p| p.trim_end_matches('/').to_string());
+        Self { value, path }
+    }
+}
+
+/// Whether a change at `touched` can change what a fact about `path` says: the same path, one
+/// under it (a recursive change), or one above it (a directory's entries changed).
+fn related(path: &str, touched: &str) -> bool {
+    let (path, touched) = (path.trim_end_matches('/'), touched.trim_end_matches('/'));
+    let under =
+        |a: &str, b: &str| b.is_empty() || (a.starts_with(b) && a[b.len()..].starts_with('/'));
+    path == touched || under(path, touched) || under(touched, path)
 }
 
 impl std::fmt::Debug for Host {
@@ -59,6 +102,24 @@ impl Host {
     /// Forget every cached fact: called after an operation changed the host.
     pub fn invalidate_facts(&self) {
         self.facts.lock().expect("not poisoned").clear();
+    }
+
+    /// Forget the cached facts an operation that changed `touched` paths may have made stale.
+    /// With `None` (the operation may have changed anything) or a relative path, that is every
+    /// fact; otherwise only facts about a related path (the same, above or under it) go, and
+    /// so do all facts that are not about one path (users, packages...: a file change can
+    /// change those).
+    pub fn invalidate_facts_touching(&self, touched: Option<&[String]>) {
+        let Some(touched) = touched.filter(|t| t.iter().all(|p| p.starts_with('/'))) else {
+            return self.invalidate_facts();
+        };
+        self.facts
+            .lock()
+            .expect("not poisoned")
+            .retain(|_, c| match &c.path {
+                Some(path) => !touched.iter().any(|t| related(path, t)),
+                None => false,
+            });
     }
 
     fn cache_key(fact: &dyn Fact, args_text: &str, c: &ConnectorArguments) -> String {
@@ -129,7 +190,7 @@ impl Host {
             .lock()
             .expect("not poisoned")
             .get(&Self::cache_key(fact, &args_text, connector_args))
-            .cloned()
+            .map(|c| c.value.clone())
     }
 
     /// Load `fact` with `args`, running it with the escalation of `connector_args` (a fact
@@ -147,8 +208,8 @@ impl Host {
     ) -> Result<Value, FactError> {
         let args_text = serde_json::to_string(args).unwrap_or_default();
         let key = Self::cache_key(fact, &args_text, connector_args);
-        if let Some(v) = self.facts.lock().expect("not poisoned").get(&key) {
-            return Ok(v.clone());
+        if let Some(c) = self.facts.lock().expect("not poisoned").get(&key) {
+            return Ok(c.value.clone());
         }
         let command = fact_command_with_requirement(
             fact.command(args)?,
@@ -189,7 +250,7 @@ impl Host {
         self.facts
             .lock()
             .expect("not poisoned")
-            .insert(key, value.clone());
+            .insert(key, Cached::new(fact, args, value.clone()));
         Ok(value)
     }
 
@@ -266,7 +327,7 @@ impl Host {
                 Self::fact_value(fact, args, connector_args, Some(exit), stdout, &stderr)
             {
                 loaded(fact.name(), &args_text);
-                cache.insert(key, value);
+                cache.insert(key, Cached::new(fact, args, value));
             }
         }
     }
@@ -364,6 +425,68 @@ mod tests {
 
     fn args(sh: &str) -> FactArgs {
         serde_json::json!({ "sh": sh }).as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn related_paths() {
+        assert!(related("/srv/app", "/srv/app"));
+        assert!(
+            related("/srv/app/x", "/srv/app"),
+            "under a changed directory"
+        );
+        assert!(related("/srv", "/srv/app/x"), "above a changed file");
+        assert!(related("/srv/app", "/srv/app/"));
+        assert!(
+            !related("/srv/app2", "/srv/app"),
+            "a sibling with a common prefix"
+        );
+        assert!(!related("/srv/app/a", "/srv/app/b"));
+        assert!(related("/", "/etc/x"));
+    }
+
+    /// After a change to one path, facts about unrelated paths survive; facts about related
+    /// paths, and facts that are not about a path, do not.
+    #[tokio::test]
+    async fn invalidation_is_scoped_to_touched_paths() {
+        struct PathFact(&'static str);
+        impl Fact for PathFact {
+            fn name(&self) -> &'static str {
+                self.0
+            }
+            fn command(&self, _: &FactArgs) -> Result<StringCommand, FactError> {
+                Ok(StringCommand::from("echo x"))
+            }
+            fn process(&self, stdout: &[String], _: &FactArgs) -> Result<Value, FactError> {
+                Ok(serde_json::json!(stdout))
+            }
+        }
+        let host = local_host();
+        let conn = ConnectorArguments::default();
+        let file = PathFact("files.File");
+        let users = PathFact("server.Users");
+        let p = |path: &str| {
+            serde_json::json!({ "path": path })
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        for path in ["/srv/app", "/srv/app/a", "/srv/other", "/srv"] {
+            host.get_fact(&file, &p(path), &conn, false, &|_| {})
+                .await
+                .unwrap();
+        }
+        host.get_fact(&users, &FactArgs::new(), &conn, false, &|_| {})
+            .await
+            .unwrap();
+        host.invalidate_facts_touching(Some(&["/srv/app/a".to_string()]));
+        let cached = |f: &dyn Fact, a: &FactArgs| host.cached_fact(f, a, &conn).is_some();
+        assert!(cached(&file, &p("/srv/other")));
+        assert!(!cached(&file, &p("/srv/app/a")));
+        assert!(!cached(&file, &p("/srv/app")));
+        assert!(!cached(&file, &p("/srv")));
+        assert!(!cached(&users, &FactArgs::new()));
+        host.invalidate_facts_touching(None);
+        assert!(!cached(&file, &p("/srv/other")));
     }
 
     /// A batch gives each fact exactly what running it alone gives: trailing newlines or not,

@@ -234,6 +234,13 @@ pub trait Operation: Send + Sync {
     fn accepts_extra_kwargs(&self) -> bool {
         false
     }
+    /// The remote paths this operation changes, when it changes only those (and what is under
+    /// them): after it runs, cached facts about unrelated paths stay valid. `None` (the default)
+    /// means "anything may have changed": every cached fact of the host is dropped.
+    fn touched_paths(&self, _args: &OpArgs) -> Option<Vec<String>> {
+        None
+    }
+
     /// Decide what to do on `host`.
     async fn generate(&self, args: &OpArgs, host: &dyn OpHost)
         -> Result<OpOutcome, OperationError>;

@@ -239,6 +239,7 @@ define_op! {
              optional "mode", optional "recursive", optional "force", optional "force_backup",
              optional "force_backup_dir", optional "_no_check_owner_mode",
              optional "_no_fail_on_link"];
+    touches: "path";
     generate: directory;
 }
 
@@ -271,6 +272,7 @@ define_op! {
     params: [required "path", optional "present", optional "user", optional "group",
              optional "mode", optional "touch", optional "create_remote_dir", optional "force",
              optional "force_backup", optional "force_backup_dir"];
+    touches: "path";
     generate: file;
 }
 
@@ -350,6 +352,7 @@ define_op! {
     params: [required "path", optional "target", optional "present", optional "user",
              optional "group", optional "symbolic", optional "create_remote_dir",
              optional "force", optional "force_backup", optional "force_backup_dir"];
+    touches: "path";
     generate: link;
 }
 

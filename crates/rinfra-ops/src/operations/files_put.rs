@@ -234,6 +234,7 @@ define_op! {
     params: [required "src", required "dest", optional "user", optional "group", optional "mode",
              optional "add_deploy_dir", optional "create_remote_dir", optional "force",
              optional "assume_exists", optional "atime", optional "mtime"];
+    touches: "dest";
     generate: put;
 }
 

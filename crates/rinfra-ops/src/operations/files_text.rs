@@ -141,6 +141,7 @@ define_op! {
              optional "flags", optional "backup", optional "interpolate_variables",
              optional "escape_regex_characters", optional "ensure_newline",
              optional "extended_regex"];
+    touches: "path";
     generate: line;
 }
 
@@ -274,6 +275,7 @@ define_op! {
     params: [required "path", optional "text", optional "replace", optional "flags",
              optional "backup", optional "interpolate_variables", optional "extended_regex",
              optional "match"];
+    touches: "path";
     generate: replace_inner;
 }
 
@@ -338,6 +340,7 @@ define_op! {
              optional "backup", optional "escape_regex_characters",
              optional "try_prevent_shell_expansion", optional "before", optional "after",
              optional "marker", optional "begin", optional "end"];
+    touches: "path";
     generate: block;
 }
 

@@ -46,6 +46,7 @@ macro_rules! define_op {
         params: [$($kind:ident $param:literal),* $(,)?];
         $(idempotent: $idem:expr;)?
         $(extra_kwargs: $extra:expr;)?
+        $(touches: $touches:literal;)?
         generate: $gen:path;
     ) => {
         $(#[$meta])*
@@ -72,6 +73,12 @@ macro_rules! define_op {
             $(
             fn accepts_extra_kwargs(&self) -> bool {
                 $extra
+            }
+            )?
+
+            $(
+            fn touched_paths(&self, args: &rinfra_core::OpArgs) -> Option<Vec<String>> {
+                args.get($touches).and_then(|v| v.as_str()).map(|p| vec![p.to_string()])
             }
             )?
 

@@ -107,6 +107,7 @@ define_op! {
     params: [required "src", required "dest", optional "user", optional "group", optional "mode",
              optional "create_remote_dir", optional "jinja_env_kwargs"];
     extra_kwargs: true;
+    touches: "dest";
     generate: template;
 }
 
