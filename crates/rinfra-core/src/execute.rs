@@ -470,6 +470,22 @@ fn check_stop(state: &State) -> Option<RunStop> {
     None
 }
 
+/// After operation `o` changed host `i`, load ahead again, in batches, what the change made
+/// stale for the host's later operations (see `prefetch.rs`).
+async fn reload_after_change(
+    state: &State,
+    plan: &Plan,
+    i: usize,
+    o: usize,
+    status: &HostOpStatus,
+) {
+    if matches!(status, HostOpStatus::Success { commands, .. } if *commands > 0)
+        && state.is_active(i)
+    {
+        crate::prefetch::prefetch_host(state, plan, i, o + 1).await;
+    }
+}
+
 /// Load every active host's facts ahead, in batches, in parallel (see `prefetch.rs`).
 async fn prefetch_all(state: &Arc<State>, plan: &Arc<Plan>) {
     let limit = Arc::new(tokio::sync::Semaphore::new(state.parallel()));
@@ -478,7 +494,7 @@ async fn prefetch_all(state: &Arc<State>, plan: &Arc<Plan>) {
         let (state, plan, limit) = (Arc::clone(state), Arc::clone(plan), Arc::clone(&limit));
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("never closed");
-            crate::prefetch::prefetch_host(&state, &plan, i).await;
+            crate::prefetch::prefetch_host(&state, &plan, i, 0).await;
         });
     }
     while tasks.join_next().await.is_some() {}
@@ -518,7 +534,7 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("never closed");
                 if state.is_active(i) {
-                    crate::prefetch::prefetch_host(&state, &plan, i).await;
+                    crate::prefetch::prefetch_host(&state, &plan, i, 0).await;
                 }
                 for (o, op) in plan.ops.iter().enumerate() {
                     if !state.is_active(i) {
@@ -528,6 +544,7 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
                         continue;
                     };
                     let status = run_host_op(&state, op, hp, &statuses).await;
+                    reload_after_change(&state, &plan, i, o, &status).await;
                     collected.lock().expect("not poisoned")[o].push((i, status));
                     let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                     state.events.progress(n, total);
@@ -564,7 +581,9 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
                     let _permit = limit.acquire_owned().await.expect("never closed");
                     let op = &plan.ops[o];
                     let hp = &op.hosts[h];
-                    (hp.host, run_host_op(&state, op, hp, &statuses).await)
+                    let status = run_host_op(&state, op, hp, &statuses).await;
+                    reload_after_change(&state, &plan, hp.host, o, &status).await;
+                    (hp.host, status)
                 });
             }
             while let Some(r) = tasks.join_next().await {

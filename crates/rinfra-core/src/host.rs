@@ -55,13 +55,44 @@ impl Cached {
     }
 }
 
-/// Whether a change at `touched` can change what a fact about `path` says: the same path, one
-/// under it (a recursive change), or one above it (a directory's entries changed).
-fn related(path: &str, touched: &str) -> bool {
+/// How a fact's path relates to a changed path.
+#[derive(Debug, PartialEq, Eq)]
+enum Relation {
+    /// The same path, or one under it (a recursive change reaches it).
+    SameOrUnder,
+    /// Above it: the change may have created it (`mkdir -p`, `create_remote_dir`).
+    Above,
+    /// Unrelated.
+    None,
+}
+
+fn relation(path: &str, touched: &str) -> Relation {
     let (path, touched) = (path.trim_end_matches('/'), touched.trim_end_matches('/'));
     let under =
         |a: &str, b: &str| b.is_empty() || (a.starts_with(b) && a[b.len()..].starts_with('/'));
-    path == touched || under(path, touched) || under(touched, path)
+    if path == touched || under(path, touched) {
+        Relation::SameOrUnder
+    } else if under(touched, path) {
+        Relation::Above
+    } else {
+        Relation::None
+    }
+}
+
+/// Whether a cached fact may be stale after a change at `touched`. A fact about a directory
+/// above the change stays valid when it says the directory exists: the path facts are about
+/// existence, type, owner and mode, which changing an entry inside does not alter (only the
+/// directory's mtime, which no operation compares for a parent). One that says it does not
+/// exist may be stale: the change may have created it.
+fn stale(cached: &Cached, touched: &str) -> bool {
+    let Some(path) = &cached.path else {
+        return true;
+    };
+    match relation(path, touched) {
+        Relation::SameOrUnder => true,
+        Relation::Above => matches!(cached.value, Value::Null | Value::Bool(false)),
+        Relation::None => false,
+    }
 }
 
 impl std::fmt::Debug for Host {
@@ -116,10 +147,7 @@ impl Host {
         self.facts
             .lock()
             .expect("not poisoned")
-            .retain(|_, c| match &c.path {
-                Some(path) => !touched.iter().any(|t| related(path, t)),
-                None => false,
-            });
+            .retain(|_, c| !touched.iter().any(|t| stale(c, t)));
     }
 
     fn cache_key(fact: &dyn Fact, args_text: &str, c: &ConnectorArguments) -> String {
@@ -429,19 +457,26 @@ mod tests {
 
     #[test]
     fn related_paths() {
-        assert!(related("/srv/app", "/srv/app"));
-        assert!(
-            related("/srv/app/x", "/srv/app"),
+        use Relation::*;
+        assert_eq!(relation("/srv/app", "/srv/app"), SameOrUnder);
+        assert_eq!(
+            relation("/srv/app/x", "/srv/app"),
+            SameOrUnder,
             "under a changed directory"
         );
-        assert!(related("/srv", "/srv/app/x"), "above a changed file");
-        assert!(related("/srv/app", "/srv/app/"));
-        assert!(
-            !related("/srv/app2", "/srv/app"),
+        assert_eq!(
+            relation("/srv", "/srv/app/x"),
+            Above,
+            "above a changed file"
+        );
+        assert_eq!(relation("/srv/app", "/srv/app/"), SameOrUnder);
+        assert_eq!(
+            relation("/srv/app2", "/srv/app"),
+            None,
             "a sibling with a common prefix"
         );
-        assert!(!related("/srv/app/a", "/srv/app/b"));
-        assert!(related("/", "/etc/x"));
+        assert_eq!(relation("/srv/app/a", "/srv/app/b"), None);
+        assert_eq!(relation("/", "/etc/x"), Above);
     }
 
     /// After a change to one path, facts about unrelated paths survive; facts about related
@@ -453,8 +488,10 @@ mod tests {
             fn name(&self) -> &'static str {
                 self.0
             }
-            fn command(&self, _: &FactArgs) -> Result<StringCommand, FactError> {
-                Ok(StringCommand::from("echo x"))
+            fn command(&self, args: &FactArgs) -> Result<StringCommand, FactError> {
+                // `/srv/app` does not exist (no output: the default, None); the rest do.
+                let missing = args.get("path").and_then(Value::as_str) == Some("/srv/app");
+                Ok(StringCommand::from(if missing { "true" } else { "echo x" }))
             }
             fn process(&self, stdout: &[String], _: &FactArgs) -> Result<Value, FactError> {
                 Ok(serde_json::json!(stdout))
@@ -482,8 +519,14 @@ mod tests {
         let cached = |f: &dyn Fact, a: &FactArgs| host.cached_fact(f, a, &conn).is_some();
         assert!(cached(&file, &p("/srv/other")));
         assert!(!cached(&file, &p("/srv/app/a")));
-        assert!(!cached(&file, &p("/srv/app")));
-        assert!(!cached(&file, &p("/srv")));
+        assert!(
+            !cached(&file, &p("/srv/app")),
+            "a missing parent may have been created"
+        );
+        assert!(
+            cached(&file, &p("/srv")),
+            "an existing parent is still there"
+        );
         assert!(!cached(&users, &FactArgs::new()));
         host.invalidate_facts_touching(None);
         assert!(!cached(&file, &p("/srv/other")));

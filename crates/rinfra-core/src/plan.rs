@@ -335,7 +335,7 @@ pub async fn detect_changes(state: &Arc<State>, plan: &mut Plan) {
         let (state, plan, limit) = (Arc::clone(state), Arc::clone(&shared), Arc::clone(&limit));
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("never closed");
-            crate::prefetch::prefetch_host(&state, &plan, i).await;
+            crate::prefetch::prefetch_host(&state, &plan, i, 0).await;
             let mut results = Vec::with_capacity(items.len());
             for (o, h) in items {
                 let op = &plan.ops[o];

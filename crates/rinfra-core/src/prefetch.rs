@@ -80,12 +80,13 @@ impl OpHost for Recorder<'_> {
     }
 }
 
-/// Load ahead, in batches, the facts host `i`'s operations in `plan` will ask for.
-pub(crate) async fn prefetch_host(state: &State, plan: &Plan, i: usize) {
+/// Load ahead, in batches, the facts host `i`'s operations in `plan` (from operation `from` on)
+/// will ask for.
+pub(crate) async fn prefetch_host(state: &State, plan: &Plan, i: usize, from: usize) {
     let host: &Host = &state.hosts[i];
     for _ in 0..WAVES {
         let asked = Mutex::new(Vec::new());
-        for op in &plan.ops {
+        for op in plan.ops.iter().skip(from) {
             for hp in op
                 .hosts
                 .iter()
