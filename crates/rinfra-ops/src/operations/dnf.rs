@@ -21,25 +21,36 @@ pub(crate) async fn packages(
     host: &dyn OpHost,
     out: &mut Out,
 ) -> Result<(), OperationError> {
+    rpm_packages("dnf", a, host, out).await
+}
+
+/// `dnf.packages` and `yum.packages`: the same operation with another binary (as in pyinfra).
+pub(crate) async fn rpm_packages(
+    tool: &str,
+    a: &Args<'_>,
+    host: &dyn OpHost,
+    out: &mut Out,
+) -> Result<(), OperationError> {
     if a.bool_or("clean", false) {
-        out.shell("dnf clean all");
+        out.shell(format!("{tool} clean all"));
     }
+    let update = format!("{tool} update -y");
     if a.bool_or("update", false) {
-        out.shell("dnf update -y");
+        out.shell(update.clone());
     }
-    let mut install = vec!["dnf install -y".to_string()];
+    let mut install = vec![format!("{tool} install -y")];
     if a.bool_or("nobest", false) {
         install.push("--nobest".into());
     }
     install.extend(a.nonempty("extra_install_args"));
-    let mut uninstall = vec!["dnf remove -y".to_string()];
+    let mut uninstall = vec![format!("{tool} remove -y")];
     uninstall.extend(a.nonempty("extra_uninstall_args"));
     let (install, uninstall) = (install.join(" "), uninstall.join(" "));
     let current = fact(host, "rpm.RpmPackages", &[]).await?;
     let m = Manager {
         install: &install,
         uninstall: &uninstall,
-        upgrade: Some("dnf update -y"),
+        upgrade: Some(&update),
         version_join: Some("="),
         expand_fact: Some("rpm.RpmPackageProvides"),
         expand_match_any: true,

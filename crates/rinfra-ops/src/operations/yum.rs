@@ -2,8 +2,7 @@
 
 use rinfra_core::{OpHost, OperationError};
 
-use super::packaging::{ensure_packages, Manager};
-use super::{define_op, fact, Args, Out};
+use super::{define_op, Args, Out};
 
 define_op! {
     /// Install, remove or upgrade packages with yum (`name=version` pins a version).
@@ -21,37 +20,5 @@ pub(crate) async fn packages(
     host: &dyn OpHost,
     out: &mut Out,
 ) -> Result<(), OperationError> {
-    if a.bool_or("clean", false) {
-        out.shell("yum clean all");
-    }
-    if a.bool_or("update", false) {
-        out.shell("yum update -y");
-    }
-    let mut install = vec!["yum install -y".to_string()];
-    if a.bool_or("nobest", false) {
-        install.push("--nobest".into());
-    }
-    install.extend(a.nonempty("extra_install_args"));
-    let mut uninstall = vec!["yum remove -y".to_string()];
-    uninstall.extend(a.nonempty("extra_uninstall_args"));
-    let (install, uninstall) = (install.join(" "), uninstall.join(" "));
-    let current = fact(host, "rpm.RpmPackages", &[]).await?;
-    let m = Manager {
-        install: &install,
-        uninstall: &uninstall,
-        upgrade: Some("yum update -y"),
-        version_join: Some("="),
-        expand_fact: Some("rpm.RpmPackageProvides"),
-        expand_match_any: true,
-    };
-    ensure_packages(
-        host,
-        out,
-        &a.list("packages")?,
-        &current,
-        a.bool_or("present", true),
-        a.bool_or("latest", false),
-        &m,
-    )
-    .await
+    super::dnf::rpm_packages("yum", a, host, out).await
 }
