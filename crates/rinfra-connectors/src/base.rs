@@ -163,6 +163,10 @@ pub struct RawCommand<'a> {
     pub get_pty: bool,
     /// Report each output line to the [`Reporter`] as it arrives.
     pub print_output: bool,
+    /// The command's outer layer is plain POSIX sh (it was wrapped with a shell executable,
+    /// `sh -c '...'`), not text for the user's login shell: a connector may run it in a shell
+    /// of its own (the SSH connector keeps one per connection to save a session per command).
+    pub portable: bool,
 }
 
 /// An inventory connector: `@name/arg` → hosts (pyinfra's `make_names_data`), and, if it

@@ -78,6 +78,7 @@ async fn run_once<C: Connector + ?Sized>(
         timeout: args.timeout,
         get_pty: args.get_pty,
         print_output,
+        portable: args.shell_executable.is_some(),
     })
     .await
 }
@@ -107,6 +108,7 @@ async fn ensure_askpass<C: Connector + ?Sized>(
             timeout: None,
             get_pty: false,
             print_output: false,
+            portable: true,
         })
         .await?;
     let path = match (output.exit_code, output.stdout_lines().first()) {
@@ -150,6 +152,7 @@ pub(crate) async fn remove_askpass_files<C: Connector + ?Sized>(conn: &C) {
             timeout: None,
             get_pty: false,
             print_output: false,
+            portable: true,
         })
         .await;
 }

@@ -244,6 +244,7 @@ impl Connector for SshConnector {
             stdin: command.stdin.map_or(Stdin::None, Stdin::Lines),
             timeout: command.timeout,
             get_pty: command.get_pty,
+            portable: command.portable,
         };
         let conn = self.live().await?;
         match exec::run_lines(&conn, &self.host, req, command.print_output).await {

@@ -263,6 +263,8 @@ impl DockerSshConnector {
                 timeout: None,
                 get_pty: false,
                 print_output,
+                // rinfra's own `docker ...` command lines: plain words.
+                portable: true,
             })
             .await
     }

@@ -30,6 +30,9 @@ pub(crate) struct ExecRequest<'a> {
     pub(crate) stdin: Stdin<'a>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) get_pty: bool,
+    /// The command's outer layer is plain POSIX sh: it may run in the persistent shell
+    /// (`shell.rs`) instead of a channel of its own.
+    pub(crate) portable: bool,
 }
 
 /// Closes the channel (from a spawned task: `Drop` cannot await) when the command is over,
@@ -87,6 +90,9 @@ pub(crate) async fn run(
     req: ExecRequest<'_>,
     mut on_data: impl FnMut(Stream, &[u8]),
 ) -> Result<Option<i32>, ConnectorError> {
+    if crate::shell::eligible(conn, &req) {
+        return crate::shell::run(conn, req, on_data).await;
+    }
     let permit = conn
         .channels
         .clone()
@@ -261,6 +267,8 @@ pub(crate) async fn kill_group(conn: &Connection, pid: u32) {
         stdin: Stdin::None,
         timeout: None,
         get_pty: false,
+        // Its own channel: the persistent shell may be what is being killed.
+        portable: false,
     };
     match tokio::time::timeout(Duration::from_secs(10), Box::pin(run(conn, req, |_, _| {}))).await {
         Ok(Ok(_)) => tracing::debug!(pid, "killed the command"),
@@ -296,6 +304,11 @@ pub(crate) async fn open_session(conn: &Connection) -> Result<russh::Channel<Msg
         let russh::Error::ChannelOpenFailure(reason) = &err else {
             return Err(lost(format!("{NOT_STARTED}: {err}")));
         };
+        // An idle persistent shell holds a session the server may be counting against us.
+        if crate::shell::close_idle(conn) {
+            conn.gauge.wait_for_close().await;
+            continue;
+        }
         let in_use = MAX_CHANNELS_PER_CONNECTION - conn.channels.available_permits();
         if conn.gauge.open_now() > 0 {
             tracing::debug!(

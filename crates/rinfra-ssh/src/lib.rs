@@ -57,6 +57,7 @@ mod host_keys;
 mod jumps;
 mod resolver;
 mod session;
+mod shell;
 mod target;
 mod transfer;
 

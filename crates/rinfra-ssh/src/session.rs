@@ -138,6 +138,8 @@ pub(crate) struct Connection {
     /// Process groups of commands abandoned while running (an interrupted run), killed by
     /// [`Connection::close`].
     pub(crate) abandoned: Arc<Mutex<Vec<u32>>>,
+    /// The persistent shell between two commands (see `shell.rs`).
+    pub(crate) idle_shell: Mutex<Option<crate::shell::PersistentShell>>,
 }
 
 impl Connection {
@@ -149,6 +151,7 @@ impl Connection {
     /// Say goodbye to the target, then to each jump host no other target uses, innermost
     /// first.
     pub(crate) async fn close(&self) {
+        crate::shell::close_idle(self);
         // Commands abandoned mid-run (Ctrl-C) still run on the target: stop them first.
         let abandoned =
             std::mem::take(&mut *self.abandoned.lock().unwrap_or_else(|e| e.into_inner()));
@@ -314,6 +317,7 @@ async fn connect_once(
         target,
         sftp: Default::default(),
         abandoned: Arc::default(),
+        idle_shell: Mutex::default(),
     })
 }
 

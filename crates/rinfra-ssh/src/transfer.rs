@@ -174,6 +174,7 @@ impl Connection {
                 stdin: Stdin::Bytes(data),
                 timeout: None,
                 get_pty: false,
+                portable: false,
             },
         )
         .await
@@ -211,6 +212,7 @@ impl Connection {
                 stdin: Stdin::None,
                 timeout: Some(self.target.connect_timeout),
                 get_pty: false,
+                portable: false,
             },
         )
         .await;
@@ -258,6 +260,7 @@ impl Connection {
                 stdin: Stdin::None,
                 timeout: None,
                 get_pty: false,
+                portable: false,
             },
         )
         .await

@@ -236,6 +236,12 @@ async fn a_server_with_max_sessions_2_makes_commands_wait_not_fail() {
     root.disconnect().await;
 }
 
+/// Prints the pid of the sshd process serving this command's session (the nearest `sshd`
+/// ancestor): the login shell's parent, whether the command runs in a shell of its own or in
+/// the connection's persistent shell.
+const SSHD_SESSION_PID: &str = "p=$PPID; while [ \"$(cat /proc/$p/comm)\" != sshd ]; do \
+     p=$(cut -d' ' -f4 /proc/$p/stat); done; echo $p";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnects_when_the_connection_was_dropped() {
     let tb = testbed();
@@ -248,8 +254,8 @@ async fn reconnects_when_the_connection_was_dropped() {
     });
     assert_eq!(ok(&conn, "echo a").await, "a");
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let pid = ok(&conn, "echo $PPID").await;
-    // Kill this connection's sshd process (the login shell's parent): the command fails...
+    let pid = ok(&conn, SSHD_SESSION_PID).await;
+    // Kill this connection's sshd process: the command fails...
     let r = conn
         .run_shell_command(
             &StringCommand::from(format!("kill -9 {pid}")),
@@ -264,7 +270,7 @@ async fn reconnects_when_the_connection_was_dropped() {
     );
     // ...and the next command runs on a new connection.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let new_pid = ok(&conn, "echo $PPID").await;
+    let new_pid = ok(&conn, SSHD_SESSION_PID).await;
     assert_ne!(pid, new_pid);
     conn.disconnect().await;
 }

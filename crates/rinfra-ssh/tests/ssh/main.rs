@@ -10,4 +10,5 @@ mod config;
 mod connect;
 mod dockerssh;
 mod exec;
+mod shell;
 mod transfer;
