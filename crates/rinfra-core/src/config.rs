@@ -53,6 +53,34 @@ pub fn default_parallel(host_count: usize) -> usize {
     host_count.clamp(1, limit.max(1) as usize)
 }
 
+/// Raise this process's soft open-file limit to its hard limit (at most 65,536), as Go
+/// programs do at start: the soft limit is often 1,024, which a run over 1,000 SSH hosts (one
+/// socket each, all open for the whole run) would exhaust, and the default parallelism is
+/// derived from it. Returns the soft limit in force afterwards.
+pub fn raise_open_file_limit() -> Option<u64> {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
+        return None;
+    }
+    let wanted = rl.rlim_max.min(65_536);
+    if rl.rlim_cur < wanted {
+        let raised = libc::rlimit {
+            rlim_cur: wanted,
+            rlim_max: rl.rlim_max,
+        };
+        // SAFETY: setrlimit reads the struct we pass; lowering nothing, raising within the hard
+        // limit, which needs no privilege.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return Some(wanted);
+        }
+    }
+    Some(rl.rlim_cur)
+}
+
 fn libc_nofile() -> Option<u64> {
     let mut rl = libc::rlimit {
         rlim_cur: 0,

@@ -50,6 +50,12 @@ pub(crate) fn env(state: &State, cwd: PathBuf) -> DeployEnv {
     )
 }
 
+/// Deploy evaluations running at once. Each holds a blocking thread and a starlark evaluator
+/// (with its own ~1 MB stack buffer) for as long as it runs, including while a
+/// `host.get_fact(...)` waits on the network; with one per host, 1,000 hosts meant ~500
+/// threads and ~0.5 MB of memory per host. 64 keep the fact round trips overlapping.
+const MAX_PARALLEL_EVALUATIONS: usize = 64;
+
 /// Evaluate `files` for every active host, in parallel; `calls[i]` belongs to host `i`.
 pub(crate) async fn evaluate(
     state: &Arc<State>,
@@ -60,7 +66,9 @@ pub(crate) async fn evaluate(
 ) -> Result<Vec<Vec<OpCall>>, CliError> {
     let view = Arc::new(view.clone());
     let files = Arc::new(files.to_vec());
-    let limit = Arc::new(tokio::sync::Semaphore::new(state.parallel()));
+    let limit = Arc::new(tokio::sync::Semaphore::new(
+        state.parallel().min(MAX_PARALLEL_EVALUATIONS),
+    ));
     let mut tasks = tokio::task::JoinSet::new();
     for i in state.active_hosts() {
         let (state, env, files, view, limit) = (
