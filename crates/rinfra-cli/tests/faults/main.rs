@@ -2,7 +2,8 @@
 //! 127.0.23.K:2222 (see `sshd.rs`), `@local`, a full filesystem, a packet-dropping address,
 //! a user without sudo and SIGINT. In every case the failing host is named with its reason,
 //! the other hosts finish, the exit code is the documented one, and nothing panics, hangs or is
-//! left behind (processes, temp files, askpass scripts, secrets in the output).
+//! left behind (processes, temp files, askpass scripts, secrets in the output). Last, a run over
+//! 500 such hosts (127.0.24.x and 127.0.25.x) leaves nothing behind either.
 //!
 //! Needs root, `/usr/sbin/sshd` (openssh-server), `iptables`, and for the sudo cases the local
 //! users of `scripts/testbed up` (`rinfra-app`, `rinfra-pw`); a missing piece fails with what to
@@ -13,13 +14,19 @@ mod util;
 
 mod sshd;
 
+use std::collections::{HashMap, HashSet};
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sshd::{
-    descendants, find_named, next_host, require_local_user, session_leftovers, wait_gone, DropRule,
-    Finished, Fleet, Running, SmallFs, DROP_HOST,
+    descendants, find_named, next_host, raise_nofile_limit, require_local_user, session_leftovers,
+    tcp_sockets, wait_gone, DropRule, Finished, Fleet, ProcessTree, Running, SmallFs, TcpSocket,
+    DROP_HOST, PORT, TCP_LISTEN, TCP_TIME_WAIT,
 };
 use util::TestDir;
 
@@ -766,4 +773,266 @@ files.get(name="Get", src=base + "/motd", dest="{work}/got-" + host.name.replace
             h.addr
         );
     }
+}
+
+// 10. --------------------------------------------------------------------------------------
+
+/// Hosts of the large run.
+const MANY: usize = 500;
+
+/// Safety limit for the large run: a hang fails the test instead of blocking the suite (no
+/// timing is asserted; the run takes about a minute and a quarter on two busy cores).
+const MANY_RUN_LIMIT: Duration = Duration::from_secs(600);
+
+/// Sockets of connections to `ips`:2222 (from either end) that are not closed yet: anything but
+/// the listeners and TIME_WAIT (closed on both sides, only the kernel's memory of it left).
+fn open_connections(ips: &HashSet<Ipv4Addr>) -> Vec<TcpSocket> {
+    tcp_sockets()
+        .into_iter()
+        .filter(|s| s.state != TCP_LISTEN && s.state != TCP_TIME_WAIT)
+        .filter(|s| {
+            (s.local.port() == PORT && ips.contains(s.local.ip()))
+                || (s.remote.port() == PORT && ips.contains(s.remote.ip()))
+        })
+        .collect()
+}
+
+/// A failed run's output over hundreds of hosts, short enough to read: the lines other than
+/// the per-host `Connected` and `Success` ones (at most 200), and the exit code.
+fn unusual_lines(r: &Finished) -> String {
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .chain(r.stdout.lines())
+        .filter(|l| !l.trim_end().ends_with("] Connected") && !l.trim_end().ends_with("] Success"))
+        .collect();
+    let shown = &lines[..lines.len().min(200)];
+    format!(
+        "exit code {}; {} lines besides Connected/Success (first 200):\n{}",
+        r.code,
+        lines.len(),
+        shown.join("\n")
+    )
+}
+
+/// `pid command line` of each of `pids` still running.
+fn command_lines(pids: &[i32]) -> Vec<String> {
+    let procs = sshd::processes();
+    pids.iter()
+        .filter_map(|p| procs.iter().find(|(q, ..)| q == p))
+        .map(|(p, _, _, c)| format!("{p} {c}"))
+        .collect()
+}
+
+/// What a sampler saw of a run while it went on.
+#[derive(Debug, Default)]
+struct Peaks {
+    /// The most connections seen to one host at once: that host's sockets at the time.
+    per_host: Vec<TcpSocket>,
+    /// The most connections seen at once, over all hosts.
+    connections: usize,
+    /// The most file descriptors the run had open at once.
+    fds: usize,
+}
+
+/// Sample the run's connections to `ips` and its open fds every 100 ms until `stop` is set.
+fn sample_peaks(
+    pid: i32,
+    ips: HashSet<Ipv4Addr>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Peaks> {
+    std::thread::spawn(move || {
+        let mut peaks = Peaks::default();
+        while !stop.load(Ordering::SeqCst) {
+            // By address pair: /proc/net/tcp is read in pieces while sockets come and go, so
+            // one socket may be listed twice.
+            let mut per_host: HashMap<Ipv4Addr, HashMap<(SocketAddrV4, SocketAddrV4), TcpSocket>> =
+                HashMap::new();
+            for s in open_connections(&ips) {
+                if s.remote.port() == PORT && ips.contains(s.remote.ip()) {
+                    per_host
+                        .entry(*s.remote.ip())
+                        .or_default()
+                        .insert((s.local, s.remote), s);
+                }
+            }
+            peaks.connections = peaks
+                .connections
+                .max(per_host.values().map(HashMap::len).sum());
+            if let Some(worst) = per_host.into_values().max_by_key(HashMap::len) {
+                if worst.len() > peaks.per_host.len() {
+                    peaks.per_host = worst.into_values().collect();
+                }
+            }
+            if let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+                peaks.fds = peaks.fds.max(fds.count());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        peaks
+    })
+}
+
+/// One deploy over 500 real sshd hosts — directories, uploads (as the login user and through
+/// sudo), templates, a command under sudo with a password (askpass), downloads from some — and
+/// afterwards nothing is left: no temp or askpass file, no process of the run, no session
+/// under any sshd, no connection open at either end, and every host has exactly its files.
+#[test]
+#[allow(clippy::print_stderr)] // reports its timings and peaks (seen with --nocapture)
+fn five_hundred_hosts_leave_nothing_behind() {
+    let t0 = Instant::now();
+    // The controller needs a few fds per host at once (rinfra sizes its parallelism by this
+    // limit): give it all it may have.
+    let nofile = raise_nofile_limit();
+    let fleet = Fleet::start_large(MANY);
+    let ips: HashSet<Ipv4Addr> = fleet.addrs().iter().map(|a| a.parse().unwrap()).collect();
+    eprintln!(
+        "{MANY} sshd listening after {:.1?} (open-file limit {nofile})",
+        t0.elapsed()
+    );
+    let temp = fleet.path().join("remote-tmp");
+    std::fs::create_dir(&temp).unwrap();
+    let t = TestDir::new();
+    let work = t.join("work");
+    std::fs::create_dir_all(work.join("got")).unwrap();
+    t.write("files/app.conf", "setting = 1\n");
+    t.write("files/motd.j2", "hello {{ host.name }}\n");
+    // A few hosts (one in fifty) also send a file back.
+    let getters: Vec<String> = fleet.addrs().into_iter().step_by(50).collect();
+    t.write(
+        "deploy.py",
+        &format!(
+            r#"
+from pyinfra import host
+from pyinfra.operations import files, server
+
+base = "{work}/" + host.name
+files.directory(name="Dir", path=base)
+files.put(name="Put", src="files/app.conf", dest=base + "/app.conf", mode="640")
+files.template(name="Template", src="files/motd.j2", dest=base + "/motd")
+files.put(name="Put as root", src="files/app.conf", dest=base + "/root.conf", _sudo=True)
+server.shell(name="Shell as root", commands=["id -un > " + base + "/whoami"], _sudo=True)
+if host.name in {getters:?}:
+    files.get(name="Get", src=base + "/motd", dest="{work}/got/" + host.name)
+"#,
+            work = work.display()
+        ),
+    );
+    let mut args = vec![fleet.inventory(), "deploy.py".into()];
+    args.extend(fleet.ssh_args());
+    args.extend(strings(&[
+        "-y",
+        // All handshakes start at once and queue for the same two cores as the 500 sshds
+        // (each on a machine of its own in real life): the 10 s default is too short here.
+        "--data",
+        "ssh_connect_timeout=60",
+        "--data",
+        "_sudo_password=hygiene-500-pw",
+        "--data",
+        &format!("_temp_dir={}", temp.display()),
+    ]));
+    let t_run = Instant::now();
+    let run = Running::start(rinfra(&t, &args));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = sample_peaks(run.pid(), ips.clone(), stop.clone());
+    let r = run.finish_within(MANY_RUN_LIMIT);
+    let run_time = t_run.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    let peaks = sampler.join().unwrap();
+    eprintln!("rinfra over {MANY} hosts: {run_time:.1?}; peaks while it ran: {peaks:?}");
+
+    assert_no_crash(&r);
+    assert_eq!(r.code, 0, "{}", unusual_lines(&r));
+    let lines: HashSet<&str> = r.stderr.lines().map(str::trim).collect();
+    let failed: Vec<String> = fleet
+        .addrs()
+        .into_iter()
+        .filter(|h| !lines.contains(format!("[{h}] Success").as_str()))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "hosts without success: {failed:?}\n{}",
+        unusual_lines(&r)
+    );
+    assert!(
+        peaks.per_host.len() <= 1,
+        "more than one connection to a host at once: {peaks:?}"
+    );
+
+    // Every host has exactly its files, with their content.
+    for h in fleet.addrs() {
+        let dir = work.join(&h);
+        assert_eq!(
+            names_in(&dir),
+            ["app.conf", "motd", "root.conf", "whoami"],
+            "{h}"
+        );
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+        assert_eq!(read("app.conf"), "setting = 1\n", "{h}");
+        assert_eq!(read("root.conf"), "setting = 1\n", "{h}");
+        assert_eq!(read("motd"), format!("hello {h}\n"), "{h}");
+        assert_eq!(read("whoami"), "root\n", "{h}");
+        let mode = std::fs::metadata(dir.join("app.conf"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640, "{h}");
+    }
+    let mut expected_got = getters.clone();
+    expected_got.sort();
+    assert_eq!(names_in(&work.join("got")), expected_got);
+    for h in &getters {
+        assert_eq!(
+            std::fs::read_to_string(work.join("got").join(h)).unwrap(),
+            format!("hello {h}\n")
+        );
+    }
+
+    // No temp, askpass or half-installed file anywhere.
+    let left = names_in(&temp);
+    assert!(left.is_empty(), "temp/askpass files left: {left:?}");
+    assert!(find_named(t.path(), "rinfra-").is_empty());
+    assert_no_leftover_processes(&r);
+
+    // Every session on every target ended: only the listeners remain.
+    let pids = fleet.pids();
+    assert_eq!(pids.len(), MANY);
+    let sessions = || {
+        let tree = ProcessTree::now();
+        pids.iter()
+            .flat_map(|&p| tree.descendants(p))
+            .collect::<Vec<i32>>()
+    };
+    let mut under = sessions();
+    for _ in 0..100 {
+        if under.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        under = sessions();
+    }
+    assert!(
+        under.is_empty(),
+        "sessions left under the sshds: {:?}",
+        command_lines(&under)
+    );
+
+    // Every connection is closed at both ends (rinfra's and sshd's).
+    let mut open = open_connections(&ips);
+    for _ in 0..100 {
+        if open.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        open = open_connections(&ips);
+    }
+    assert!(open.is_empty(), "connections left open: {open:?}");
+
+    let t_drop = Instant::now();
+    drop(fleet);
+    eprintln!(
+        "{MANY} sshd stopped in {:.1?}; test total {:.1?}",
+        t_drop.elapsed(),
+        t0.elapsed()
+    );
 }

@@ -1,18 +1,21 @@
 // Test-only helpers: `pub` within this test binary.
 #![allow(unreachable_pub)]
 
-//! The fixture: our own `sshd` processes on the controller, one per address `127.0.23.K:2222`,
-//! with a temp host key and a temp client key authorized for root; killed on drop. Plus the
-//! small process and mount helpers the fault tests share.
+//! The fixture: our own `sshd` processes on the controller, one per address `127.0.23.K:2222`
+//! (the large fleet: 127.0.24.1-250 and 127.0.25.1-250), with a temp host key shared by a
+//! fleet's hosts and a temp client key authorized for root; killed on drop. Plus the small
+//! process, socket and mount helpers the fault tests share.
 //!
-//! The shared testbed (127.0.20.x, 127.0.21.x, /tmp/rinfra-testbed) is never touched.
+//! The shared testbed (127.0.20.x-127.0.22.x, /tmp/rinfra-testbed) and the bench harness
+//! (127.0.30.x, 127.0.31.x) are never touched.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpStream;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 pub const SSHD: &str = "/usr/sbin/sshd";
@@ -29,18 +32,42 @@ pub fn next_host() -> u8 {
     k
 }
 
+/// The `/24`s of the large fleet ([`Fleet::start_large`]), 250 hosts each: apart from the
+/// small fleets' 127.0.23.x so that both run side by side.
+const LARGE_NETS: [u8; 2] = [24, 25];
+
+/// The most hosts [`Fleet::start_large`] can start.
+pub const LARGE_MAX: usize = 250 * LARGE_NETS.len();
+
+/// Small fleets share the machine (read side); a large fleet has it to itself (write side).
+///
+/// Hundreds of sshd handshakes and sessions on this machine's two cores slow every other
+/// fixture host down, and some tests count on a healthy host answering within seconds (a
+/// 2-second connect timeout for the others of a packet-dropping host): so no small fleet runs
+/// while a large one does.
+static LOAD: RwLock<()> = RwLock::new(());
+
+/// A fleet's hold on [`LOAD`], released when the fleet is dropped.
+enum LoadGuard {
+    Shared(#[allow(dead_code)] RwLockReadGuard<'static, ()>),
+    Exclusive(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
+}
+
 /// One `sshd -D` listening on `addr:2222`.
 pub struct Sshd {
     pub addr: String,
+    ip: Ipv4Addr,
     child: Option<Child>,
     dir: PathBuf,
 }
 
-/// Several fixture hosts sharing one client key.
+/// Several fixture hosts sharing one client key (and one host key).
 pub struct Fleet {
     dir: tempfile::TempDir,
     pub key: PathBuf,
     pub hosts: Vec<Sshd>,
+    /// Dropped after the hosts are killed (fields drop after `Drop::drop`).
+    _load: LoadGuard,
 }
 
 fn run_ok(cmd: &mut Command) {
@@ -69,6 +96,16 @@ pub fn require_root_and_sshd() {
     );
 }
 
+/// Take [`LOAD`], shared or exclusive. A test that failed while holding it does not make
+/// every later one fail too: the lock guards no data.
+fn take_load(exclusive: bool) -> LoadGuard {
+    if exclusive {
+        LoadGuard::Exclusive(LOAD.write().unwrap_or_else(|e| e.into_inner()))
+    } else {
+        LoadGuard::Shared(LOAD.read().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 impl Fleet {
     /// Start `n` hosts on fresh addresses.
     pub fn start(n: usize) -> Fleet {
@@ -78,6 +115,33 @@ impl Fleet {
 
     /// Start hosts on 127.0.23.K for each K.
     pub fn start_on(ks: &[u8]) -> Fleet {
+        let ips: Vec<Ipv4Addr> = ks.iter().map(|&k| Ipv4Addr::new(127, 0, 23, k)).collect();
+        Fleet::start_ips(&ips, 50, take_load(false))
+    }
+
+    /// Start `n` hosts (at most [`LARGE_MAX`]) on 127.0.24.1-250, then 127.0.25.1-250, once no
+    /// other fleet runs; other fleets wait until this one is dropped. They allow sshd's default
+    /// of 10 sessions per connection, as most real hosts do: a client that leaks channels runs
+    /// out of them within a few operations.
+    pub fn start_large(n: usize) -> Fleet {
+        assert!(
+            n <= LARGE_MAX,
+            "at most {LARGE_MAX} hosts in the large range"
+        );
+        let ips: Vec<Ipv4Addr> = LARGE_NETS
+            .iter()
+            .flat_map(|&net| (1..=250).map(move |k| Ipv4Addr::new(127, 0, net, k)))
+            .take(n)
+            .collect();
+        // Before anything is started: no other fleet is running from here on.
+        let load = take_load(true);
+        Fleet::start_ips(&ips, 10, load)
+    }
+
+    /// Start one sshd on each of `ips`: all are spawned first, then awaited together, so a
+    /// large fleet starts in about the time one sshd takes per core rather than one after
+    /// another with a wait each.
+    fn start_ips(ips: &[Ipv4Addr], max_sessions: u32, load: LoadGuard) -> Fleet {
         require_root_and_sshd();
         // sshd's privilege separation directory (Debian creates it in the service unit).
         std::fs::create_dir_all("/run/sshd").expect("mkdir /run/sshd");
@@ -93,16 +157,62 @@ impl Fleet {
         );
         let authorized = dir.path().join("authorized_keys");
         std::fs::copy(key.with_extension("pub"), &authorized).unwrap();
+        // One host key for the whole fleet: hosts are told apart by address, and the clients
+        // do not check host keys (`ssh_strict_host_key_checking=no`).
+        let host_key = dir.path().join("host_key");
+        run_ok(
+            Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(&host_key),
+        );
         let mut fleet = Fleet {
             dir,
             key,
             hosts: Vec::new(),
+            _load: load,
         };
-        for &k in ks {
-            let host = Sshd::start(fleet.dir.path(), k, &authorized);
+        for &ip in ips {
+            let host = Sshd::spawn(fleet.dir.path(), ip, &host_key, &authorized, max_sessions);
             fleet.hosts.push(host);
         }
+        fleet.wait_listening();
         fleet
+    }
+
+    /// Wait until every host listens (one look at the socket table per round, no probe
+    /// connections: each would cost its sshd a fork and an exec); fail on a host whose sshd
+    /// exited.
+    fn wait_listening(&mut self) {
+        // A safety limit only: sshd normally listens within milliseconds of starting, and
+        // hundreds of them within seconds.
+        let deadline = Instant::now()
+            + Duration::from_secs(60)
+            + self.hosts.len() as u32 * Duration::from_millis(100);
+        loop {
+            for h in &mut self.hosts {
+                h.check_running();
+            }
+            let listening: HashSet<Ipv4Addr> = tcp_sockets()
+                .into_iter()
+                .filter(|s| s.state == TCP_LISTEN && s.local.port() == PORT)
+                .map(|s| *s.local.ip())
+                .collect();
+            let waiting: Vec<&str> = self
+                .hosts
+                .iter()
+                .filter(|h| !listening.contains(&h.ip))
+                .map(|h| h.addr.as_str())
+                .collect();
+            if waiting.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} sshd never listened on port {PORT}: {waiting:?}",
+                waiting.len()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// A private directory of the fixture (not /tmp itself).
@@ -138,20 +248,52 @@ impl Fleet {
     pub fn kill_host(&mut self, i: usize) {
         self.hosts[i].kill();
     }
+
+    /// The pids of the listeners still running.
+    pub fn pids(&self) -> Vec<i32> {
+        self.hosts.iter().filter_map(Sshd::pid).collect()
+    }
+}
+
+impl Drop for Fleet {
+    /// Kill every listener and everything under them from one look at the process table (a
+    /// look per host would read /proc hundreds of times over for a large fleet), then reap them.
+    fn drop(&mut self) {
+        let tree = ProcessTree::now();
+        for h in &self.hosts {
+            let Some(pid) = h.pid() else { continue };
+            for p in std::iter::once(pid).chain(tree.descendants(pid)) {
+                // SAFETY: kill(2) on our own sshd and the pids found under it.
+                unsafe { libc::kill(p, libc::SIGKILL) };
+            }
+        }
+        for h in &mut self.hosts {
+            if let Some(mut child) = h.child.take() {
+                let _ = child.wait();
+            }
+        }
+    }
 }
 
 impl Sshd {
-    fn start(base: &Path, k: u8, authorized: &Path) -> Sshd {
-        let addr = format!("127.0.23.{k}");
-        let dir = base.join(format!("host-{k}"));
+    /// Start `sshd -D` on `ip:2222` (without waiting for it to listen), with its own config,
+    /// pid file and log in a directory under `base`.
+    fn spawn(
+        base: &Path,
+        ip: Ipv4Addr,
+        host_key: &Path,
+        authorized: &Path,
+        max_sessions: u32,
+    ) -> Sshd {
+        let addr = ip.to_string();
+        let dir = base.join(format!("host-{addr}"));
         std::fs::create_dir_all(&dir).unwrap();
-        let host_key = dir.join("host_key");
-        run_ok(
-            Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-                .arg(&host_key),
-        );
         let config = dir.join("sshd_config");
+        // `SetEnv SHLVL=1`: root's login shell is bash, which sources ~/.bashrc for commands
+        // run by sshd unless it is a nested shell (SHLVL >= 2 once bash counts itself). The
+        // controller's root has a heavy one (`pyenv init`: a tenth of a second or more per
+        // command); a target's root would not, and a run over hundreds of hosts would spend
+        // most of its time there.
         std::fs::write(
             &config,
             format!(
@@ -166,8 +308,9 @@ impl Sshd {
                  PidFile {pid}\n\
                  Subsystem sftp internal-sftp\n\
                  MaxStartups 100:30:200\n\
-                 MaxSessions 50\n\
-                 LogLevel ERROR\n",
+                 MaxSessions {max_sessions}\n\
+                 LogLevel ERROR\n\
+                 SetEnv SHLVL=1\n",
                 host_key = host_key.display(),
                 authorized = authorized.display(),
                 pid = dir.join("sshd.pid").display(),
@@ -183,32 +326,24 @@ impl Sshd {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {SSHD}: {e}"));
-        let mut sshd = Sshd {
+        Sshd {
             addr,
+            ip,
             child: Some(child),
             dir,
-        };
-        sshd.wait_listening();
-        sshd
+        }
     }
 
-    fn wait_listening(&mut self) {
-        // A safety limit only: sshd normally listens within milliseconds.
-        for _ in 0..300 {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                let log = std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default();
-                panic!(
-                    "sshd for {} exited ({status}) before listening (address in use by a \
-                     leftover fault-test sshd?):\n{log}",
-                    self.addr
-                );
-            }
-            if TcpStream::connect((self.addr.as_str(), PORT)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+    /// Fail if the sshd exited (with its log: usually the address is in use).
+    fn check_running(&mut self) {
+        if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+            let log = std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default();
+            panic!(
+                "sshd for {} exited ({status}) before listening (address in use by a \
+                 leftover fault-test sshd?):\n{log}",
+                self.addr
+            );
         }
-        panic!("sshd for {} never listened on port {PORT}", self.addr);
     }
 
     /// The listener's pid.
@@ -276,20 +411,75 @@ pub fn processes() -> Vec<(i32, i32, i32, String)> {
 
 /// Every process below `pid`.
 pub fn descendants(pid: i32) -> Vec<i32> {
-    let procs = processes();
-    let mut found = vec![pid];
-    let mut i = 0;
-    while i < found.len() {
-        let parent = found[i];
-        for (p, pp, _, _) in &procs {
-            if *pp == parent && !found.contains(p) {
-                found.push(*p);
-            }
+    ProcessTree::now().descendants(pid)
+}
+
+/// Who is whose child, from one look at the process table.
+pub struct ProcessTree {
+    children: HashMap<i32, Vec<i32>>,
+}
+
+impl ProcessTree {
+    pub fn now() -> ProcessTree {
+        let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+        for (pid, ppid, _, _) in processes() {
+            children.entry(ppid).or_default().push(pid);
         }
-        i += 1;
+        ProcessTree { children }
     }
-    found.remove(0);
-    found
+
+    /// Every process below `pid` (breadth first).
+    pub fn descendants(&self, pid: i32) -> Vec<i32> {
+        let mut found = vec![pid];
+        let mut i = 0;
+        while i < found.len() {
+            if let Some(kids) = self.children.get(&found[i]) {
+                found.extend(kids);
+            }
+            i += 1;
+        }
+        found.remove(0);
+        found
+    }
+}
+
+/// `st` of a listening socket in `/proc/net/tcp`.
+pub const TCP_LISTEN: u8 = 0x0A;
+/// `st` of a socket in TIME_WAIT: closed on both sides, only the kernel's memory of it left.
+pub const TCP_TIME_WAIT: u8 = 0x06;
+
+/// One IPv4 TCP socket of `/proc/net/tcp`.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpSocket {
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    /// The kernel's state number (`TCP_ESTABLISHED` = 1, ... see `include/net/tcp_states.h`).
+    pub state: u8,
+}
+
+/// `0100007F:08AE` → 127.0.0.1:2222: the address is the in-memory (network order) `u32`
+/// printed as a native integer, the port a host-order number.
+fn parse_proc_addr(s: &str) -> Option<SocketAddrV4> {
+    let (ip, port) = s.split_once(':')?;
+    let ip = u32::from_str_radix(ip, 16).ok()?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    Some(SocketAddrV4::new(Ipv4Addr::from(ip.to_ne_bytes()), port))
+}
+
+/// The IPv4 TCP sockets of this network namespace (every process's, not only ours).
+pub fn tcp_sockets() -> Vec<TcpSocket> {
+    let text = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some(TcpSocket {
+                local: parse_proc_addr(f.get(1)?)?,
+                remote: parse_proc_addr(f.get(2)?)?,
+                state: u8::from_str_radix(f.get(3)?, 16).ok()?,
+            })
+        })
+        .collect()
 }
 
 /// Processes (other than zombies) whose command line contains `needle`, as `pgrep -af` would
@@ -421,9 +611,14 @@ impl Running {
     }
 
     /// Wait for the exit (killing the run at the safety limit, then failing).
-    pub fn finish(mut self) -> Finished {
+    pub fn finish(self) -> Finished {
+        self.finish_within(RUN_LIMIT)
+    }
+
+    /// [`Running::finish`] with another safety limit (a run over hundreds of hosts).
+    pub fn finish_within(mut self, limit: Duration) -> Finished {
         let pid = self.pid();
-        let deadline = Instant::now() + RUN_LIMIT;
+        let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
                 break s;
@@ -608,4 +803,22 @@ pub fn find_named(dir: &Path, needle: &str) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// Raise this process's soft open-file limit to its hard limit and return the new soft limit.
+/// Children (`rinfra`) inherit it; rinfra runs as many hosts at once as that limit allows.
+pub fn raise_nofile_limit() -> u64 {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct we pass.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl), 0);
+        if rl.rlim_cur < rl.rlim_max {
+            rl.rlim_cur = rl.rlim_max;
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &rl), 0);
+        }
+    }
+    rl.rlim_cur
 }
