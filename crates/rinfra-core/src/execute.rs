@@ -376,6 +376,7 @@ async fn run_host_op(
                         // The host may have changed, even partly: facts must be loaded again.
                         host.invalidate_facts_touching(
                             op.op.touched_paths(&hp.call.args).as_deref(),
+                            op.op.changes_below_touched_paths(&hp.call.args),
                         );
                         match failure {
                             None => (

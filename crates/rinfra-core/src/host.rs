@@ -58,8 +58,10 @@ impl Cached {
 /// How a fact's path relates to a changed path.
 #[derive(Debug, PartialEq, Eq)]
 enum Relation {
-    /// The same path, or one under it (a recursive change reaches it).
-    SameOrUnder,
+    /// The same path.
+    Same,
+    /// Under it: reached by a removal or a recursive change.
+    Under,
     /// Above it: the change may have created it (`mkdir -p`, `create_remote_dir`).
     Above,
     /// Unrelated.
@@ -70,8 +72,10 @@ fn relation(path: &str, touched: &str) -> Relation {
     let (path, touched) = (path.trim_end_matches('/'), touched.trim_end_matches('/'));
     let under =
         |a: &str, b: &str| b.is_empty() || (a.starts_with(b) && a[b.len()..].starts_with('/'));
-    if path == touched || under(path, touched) {
-        Relation::SameOrUnder
+    if path == touched {
+        Relation::Same
+    } else if under(path, touched) {
+        Relation::Under
     } else if under(touched, path) {
         Relation::Above
     } else {
@@ -83,13 +87,15 @@ fn relation(path: &str, touched: &str) -> Relation {
 /// above the change stays valid when it says the directory exists: the path facts are about
 /// existence, type, owner and mode, which changing an entry inside does not alter (only the
 /// directory's mtime, which no operation compares for a parent). One that says it does not
-/// exist may be stale: the change may have created it.
-fn stale(cached: &Cached, touched: &str) -> bool {
+/// exist may be stale: the change may have created it. A fact about a path under the change
+/// is stale only when the change reached below its path (`below`).
+fn stale(cached: &Cached, touched: &str, below: bool) -> bool {
     let Some(path) = &cached.path else {
         return true;
     };
     match relation(path, touched) {
-        Relation::SameOrUnder => true,
+        Relation::Same => true,
+        Relation::Under => below,
         Relation::Above => matches!(cached.value, Value::Null | Value::Bool(false)),
         Relation::None => false,
     }
@@ -139,15 +145,17 @@ impl Host {
     /// With `None` (the operation may have changed anything) or a relative path, that is every
     /// fact; otherwise only facts about a related path (the same, above or under it) go, and
     /// so do all facts that are not about one path (users, packages...: a file change can
-    /// change those).
-    pub fn invalidate_facts_touching(&self, touched: Option<&[String]>) {
+    /// change those). With `below` false (see
+    /// [`Operation::changes_below_touched_paths`](crate::Operation::changes_below_touched_paths)),
+    /// facts about paths under a touched one stay.
+    pub fn invalidate_facts_touching(&self, touched: Option<&[String]>, below: bool) {
         let Some(touched) = touched.filter(|t| t.iter().all(|p| p.starts_with('/'))) else {
             return self.invalidate_facts();
         };
         self.facts
             .lock()
             .expect("not poisoned")
-            .retain(|_, c| !touched.iter().any(|t| stale(c, t)));
+            .retain(|_, c| !touched.iter().any(|t| stale(c, t, below)));
     }
 
     fn cache_key(fact: &dyn Fact, args_text: &str, c: &ConnectorArguments) -> String {
@@ -458,10 +466,10 @@ mod tests {
     #[test]
     fn related_paths() {
         use Relation::*;
-        assert_eq!(relation("/srv/app", "/srv/app"), SameOrUnder);
+        assert_eq!(relation("/srv/app", "/srv/app"), Same);
         assert_eq!(
             relation("/srv/app/x", "/srv/app"),
-            SameOrUnder,
+            Under,
             "under a changed directory"
         );
         assert_eq!(
@@ -469,7 +477,7 @@ mod tests {
             Above,
             "above a changed file"
         );
-        assert_eq!(relation("/srv/app", "/srv/app/"), SameOrUnder);
+        assert_eq!(relation("/srv/app", "/srv/app/"), Same);
         assert_eq!(
             relation("/srv/app2", "/srv/app"),
             None,
@@ -515,8 +523,18 @@ mod tests {
         host.get_fact(&users, &FactArgs::new(), &conn, false, &|_| {})
             .await
             .unwrap();
-        host.invalidate_facts_touching(Some(&["/srv/app/a".to_string()]));
+        // A directory created (or its mode set): what is inside stays as it was.
+        host.invalidate_facts_touching(Some(&["/srv/app".to_string()]), false);
         let cached = |f: &dyn Fact, a: &FactArgs| host.cached_fact(f, a, &conn).is_some();
+        assert!(cached(&file, &p("/srv/app/a")));
+        assert!(!cached(&file, &p("/srv/app")));
+        host.get_fact(&file, &p("/srv/app"), &conn, false, &|_| {})
+            .await
+            .unwrap();
+        host.get_fact(&users, &FactArgs::new(), &conn, false, &|_| {})
+            .await
+            .unwrap();
+        host.invalidate_facts_touching(Some(&["/srv/app/a".to_string()]), true);
         assert!(cached(&file, &p("/srv/other")));
         assert!(!cached(&file, &p("/srv/app/a")));
         assert!(
@@ -528,7 +546,13 @@ mod tests {
             "an existing parent is still there"
         );
         assert!(!cached(&users, &FactArgs::new()));
-        host.invalidate_facts_touching(None);
+        // A removal or recursive change reaches what is under it.
+        host.get_fact(&file, &p("/srv/app/a"), &conn, false, &|_| {})
+            .await
+            .unwrap();
+        host.invalidate_facts_touching(Some(&["/srv/app".to_string()]), true);
+        assert!(!cached(&file, &p("/srv/app/a")));
+        host.invalidate_facts_touching(None, true);
         assert!(!cached(&file, &p("/srv/other")));
     }
 

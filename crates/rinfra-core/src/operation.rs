@@ -240,6 +240,13 @@ pub trait Operation: Send + Sync {
     fn touched_paths(&self, _args: &OpArgs) -> Option<Vec<String>> {
         None
     }
+    /// Whether a change to the [`touched_paths`](Operation::touched_paths) can reach what is
+    /// under them (a removal, a recursive chown, a link that now leads elsewhere). `false` when
+    /// it changes the paths themselves only (a directory created, or its mode set): cached facts
+    /// about paths inside them stay valid.
+    fn changes_below_touched_paths(&self, _args: &OpArgs) -> bool {
+        true
+    }
 
     /// Decide what to do on `host`.
     async fn generate(&self, args: &OpArgs, host: &dyn OpHost)

@@ -240,7 +240,14 @@ define_op! {
              optional "force_backup_dir", optional "_no_check_owner_mode",
              optional "_no_fail_on_link"];
     touches: "path";
+    touches_below: directory_changes_below;
     generate: directory;
+}
+
+/// Creating a directory or setting its owner or mode leaves what is inside as it was; removing
+/// it, or a recursive owner/mode change, does not.
+fn directory_changes_below(a: &Args<'_>) -> bool {
+    !a.bool_or("present", true) || a.bool_or("recursive", false)
 }
 
 pub(crate) async fn directory(
@@ -273,7 +280,13 @@ define_op! {
              optional "mode", optional "touch", optional "create_remote_dir", optional "force",
              optional "force_backup", optional "force_backup_dir"];
     touches: "path";
+    touches_below: file_changes_below;
     generate: file;
+}
+
+/// A file has nothing under it, unless `force` replaces a directory standing at its path.
+fn file_changes_below(a: &Args<'_>) -> bool {
+    a.bool_or("force", false)
 }
 
 pub(crate) async fn file(

@@ -47,6 +47,7 @@ macro_rules! define_op {
         $(idempotent: $idem:expr;)?
         $(extra_kwargs: $extra:expr;)?
         $(touches: $touches:literal;)?
+        $(touches_below: $below:path;)?
         generate: $gen:path;
     ) => {
         $(#[$meta])*
@@ -79,6 +80,12 @@ macro_rules! define_op {
             $(
             fn touched_paths(&self, args: &rinfra_core::OpArgs) -> Option<Vec<String>> {
                 args.get($touches).and_then(|v| v.as_str()).map(|p| vec![p.to_string()])
+            }
+            )?
+
+            $(
+            fn changes_below_touched_paths(&self, args: &rinfra_core::OpArgs) -> bool {
+                $below(&$crate::operations::Args::new($name, args))
             }
             )?
 
