@@ -44,7 +44,8 @@ pub const LARGE_MAX: usize = 250 * LARGE_NETS.len();
 /// Hundreds of sshd handshakes and sessions on this machine's two cores slow every other
 /// fixture host down, and some tests count on a healthy host answering within seconds (a
 /// 2-second connect timeout for the others of a packet-dropping host): so no small fleet runs
-/// while a large one does.
+/// while a large one does. A test holds one fleet at a time: a second shared hold, taken while
+/// a large fleet waits for the lock, would wait forever.
 static LOAD: RwLock<()> = RwLock::new(());
 
 /// A fleet's hold on [`LOAD`], released when the fleet is dropped.
