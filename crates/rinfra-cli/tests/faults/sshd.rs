@@ -805,21 +805,3 @@ pub fn find_named(dir: &Path, needle: &str) -> Vec<PathBuf> {
     }
     found
 }
-
-/// Raise this process's soft open-file limit to its hard limit and return the new soft limit.
-/// Children (`rinfra`) inherit it; rinfra runs as many hosts at once as that limit allows.
-pub fn raise_nofile_limit() -> u64 {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit read and write the struct we pass.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl), 0);
-        if rl.rlim_cur < rl.rlim_max {
-            rl.rlim_cur = rl.rlim_max;
-            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &rl), 0);
-        }
-    }
-    rl.rlim_cur
-}
