@@ -133,7 +133,11 @@ fn mask(value: &str) -> (u32, String) {
         Some(bits) => {
             let octets: Vec<String> = [24u32, 16, 8, 0]
                 .iter()
-                .map(|b| ((((0xFFFF_FFFFu128) << (32 - b)) >> bits) & 0xFF).to_string())
+                // Python's `>>` of a large count gives 0; a netmask like `255` must not panic.
+                .map(|b| {
+                    let shifted = (0xFFFF_FFFFu128 << (32 - b)).checked_shr(bits).unwrap_or(0);
+                    (shifted & 0xFF).to_string()
+                })
                 .collect();
             (bits, octets.join("."))
         }
@@ -298,11 +302,21 @@ fn devices_from_json(text: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rinfra_core::{Fact, FactArgs};
 
     #[test]
     fn masks() {
         assert_eq!(mask("24"), (24, "255.255.255.0".into()));
         assert_eq!(mask("0xffffff00"), (24, "255.255.255.0".into()));
         assert_eq!(mask("255.255.0.0"), (16, "255.255.0.0".into()));
+    }
+
+    /// Found by `fuzz/fuzz_targets/facts.rs`: a decimal netmask of 128 or more overflowed the
+    /// shift (a panic with overflow checks).
+    #[test]
+    fn huge_decimal_netmask_does_not_panic() {
+        assert_eq!(mask("255"), (255, "0.0.0.0".into()));
+        let lines = vec![String::new(), "l:inet 1.4.6.2 netmask 255".to_string()];
+        assert!(NetworkDevices.process(&lines, &FactArgs::new()).is_ok());
     }
 }
