@@ -226,10 +226,19 @@ impl Rewriter<'_> {
             }
         }
         let mut assignments = Vec::new();
+        // A bare `import` has no token after the keyword.
+        let at = stmt.toks.get(1).unwrap_or(&stmt.toks[0]);
         for (m, alias) in &modules {
+            if m.is_empty() {
+                return Err(self.unsupported(
+                    at,
+                    "`import` needs a module name",
+                    "write `import os`",
+                ));
+            }
             if !matches!(m.as_str(), "os" | "os.path") {
                 return Err(self.unsupported(
-                    &stmt.toks[1],
+                    at,
                     &format!("import of `{m}` is not supported in deploy files"),
                     "`import` works for `os` and `os.path` (read-only shims); use `from pyinfra.operations import files` for pyinfra, `from helpers import f` for your own `.py` files; Starlark has `json.encode`/`json.decode` built in",
                 ));
@@ -804,5 +813,17 @@ mod tests {
     #[test]
     fn attribute_named_like_keyword_is_fine() {
         assert_eq!(ok("x = a.is_dir\n"), "x = a.is_dir\n");
+    }
+
+    /// Found by `fuzz/fuzz_targets/inventory.rs`: a bare `import` indexed past its tokens.
+    #[test]
+    fn bare_import_is_an_error() {
+        for src in ["import ", "import\n", "import os,\n"] {
+            let e = err(src);
+            assert!(
+                e.to_string().contains("`import` needs a module name"),
+                "{src:?}: {e}"
+            );
+        }
     }
 }
