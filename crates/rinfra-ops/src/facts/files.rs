@@ -216,7 +216,10 @@ fn hash_process(lines: &[String], args: &FactArgs, digits: usize, name: &str) ->
     let gnu = format!(r"([a-fA-F0-9]{{{digits}}})\s+{path}$");
     let bsd = format!(r"{name}\s+\({path}\)\s+=\s+([a-fA-F0-9]{{{digits}}})$");
     for pattern in [gnu, bsd] {
-        if let Some(m) = re_match(&pattern, line) {
+        // Built from the path, so compiled here rather than through `re_match`, whose cache of
+        // constant patterns would keep one regex per path hashed for the whole run.
+        let re = regex::Regex::new(&format!("^(?:{pattern})")).map_err(|e| e.to_string())?;
+        if let Some(m) = re.captures(line) {
             return Ok(json!(group(&m, 1)));
         }
     }
@@ -508,5 +511,20 @@ mod tests {
             File.process(&[], &args(json!({"path": "x"}))).unwrap(),
             Value::Null
         );
+    }
+
+    /// Found by `fuzz/fuzz_targets/facts.rs` (memory grew with every input): hash facts put
+    /// their path into a regex, which must not land in the cache of constant patterns.
+    #[test]
+    fn hash_paths_do_not_grow_the_regex_cache() {
+        let line = "da39a3ee5e6b4b0d3255bfef95601890afd80709  /tmp/fuzzcacheprobe".to_string();
+        let got = Sha1File
+            .process(
+                std::slice::from_ref(&line),
+                &args(json!({"path": "/tmp/fuzzcacheprobe"})),
+            )
+            .unwrap();
+        assert_eq!(got, json!("da39a3ee5e6b4b0d3255bfef95601890afd80709"));
+        assert!(!super::super::parse::is_cached("/tmp/fuzzcacheprobe"));
     }
 }

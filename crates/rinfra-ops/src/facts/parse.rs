@@ -9,9 +9,7 @@ use serde_json::{Map, Value};
 
 /// A compiled regex, cached by pattern (facts parse many lines with the same few patterns).
 pub(crate) fn regex(pattern: &str) -> Arc<Regex> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Regex>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    let mut map = regex_cache().lock().unwrap_or_else(|e| e.into_inner());
     if let Some(re) = map.get(pattern) {
         return re.clone();
     }
@@ -19,6 +17,19 @@ pub(crate) fn regex(pattern: &str) -> Arc<Regex> {
     let re = Arc::new(Regex::new(pattern).unwrap_or_else(|e| panic!("bad regex {pattern}: {e}")));
     map.insert(pattern.to_string(), re.clone());
     re
+}
+
+/// Whether a cached pattern contains `text` (tests check that input-built patterns stay out).
+#[cfg(test)]
+pub(crate) fn is_cached(text: &str) -> bool {
+    let cache = regex_cache().lock().unwrap_or_else(|e| e.into_inner());
+    cache.keys().any(|k| k.contains(text))
+}
+
+/// Compiled constant patterns, by pattern text.
+fn regex_cache() -> &'static Mutex<HashMap<String, Arc<Regex>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Regex>>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
 }
 
 /// Python's `re.match`: the pattern must match at the start of `s`.
