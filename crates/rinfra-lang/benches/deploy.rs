@@ -5,7 +5,7 @@
 //! CPU before the first operation. The inventory file is evaluated once, but holds every host.
 //!
 //! * `evaluate_host`: `bench/rinfra/deploy.py` (the workload of the end-to-end benchmark in
-//!   `bench/`: host data, two `host.get_fact` calls, nine or ten operation calls) for one host,
+//!   `bench/`: host data, two `host.get_fact` calls, nine operation calls) for one host,
 //!   with every built-in operation and fact predeclared (`rinfra_ops::register_all`) and facts
 //!   answered from memory as from a warm fact cache;
 //! * `load_file`: reading that file (the compatibility pass and a parse), once per run;
@@ -145,7 +145,12 @@ fn evaluate_host(bencher: Bencher) {
     let out = env
         .evaluate(&file, 0, &host, &provider)
         .expect("deploy evaluates");
-    assert!(out.calls.len() >= 9, "{:?}", out.calls);
+    // The shell command's output file is missing, so every operation is called.
+    assert!(
+        out.calls.iter().any(|c| c.op == "server.shell"),
+        "{:?}",
+        out.calls
+    );
     bencher.bench(|| {
         env.evaluate(black_box(&file), 0, black_box(&host), &provider)
             .map(|out| out.calls.len())
