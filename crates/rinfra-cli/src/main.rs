@@ -24,6 +24,7 @@ use crate::output::{section, Printer};
 fn main() -> ExitCode {
     let args = Args::parse();
     rinfra_core::raise_open_file_limit();
+    rinfra_core::limit_malloc_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

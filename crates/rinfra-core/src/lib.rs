@@ -29,7 +29,7 @@ pub use arguments::{
     CONNECTOR_ARGUMENTS, EXECUTION_ARGUMENTS, META_ARGUMENTS,
 };
 pub use call::{Condition, ConditionCallback, ConditionKind, EarlierOps, OpCall, RetryUntil};
-pub use config::{default_parallel, raise_open_file_limit, RunConfig};
+pub use config::{default_parallel, limit_malloc_arenas, raise_open_file_limit, RunConfig};
 pub use events::{Events, HostOpStatus, NoEvents};
 pub use execute::{execute, OpResultJson, Results, ResultsJson, RunStop, TotalsJson};
 pub use fact::{

@@ -53,8 +53,9 @@ pub(crate) fn env(state: &State, cwd: PathBuf) -> DeployEnv {
 /// Deploy evaluations running at once. Each holds a blocking thread and a starlark evaluator
 /// (with its own ~1 MB stack buffer) for as long as it runs, including while a
 /// `host.get_fact(...)` waits on the network; with one per host, 1,000 hosts meant ~500
-/// threads and ~0.5 MB of memory per host. 64 keep the fact round trips overlapping.
-const MAX_PARALLEL_EVALUATIONS: usize = 64;
+/// threads and ~0.5 MB of memory per host. 32 keep the fact round trips overlapping (pyinfra
+/// evaluates one host at a time).
+const MAX_PARALLEL_EVALUATIONS: usize = 32;
 
 /// Evaluate `files` for every active host, in parallel; `calls[i]` belongs to host `i`.
 pub(crate) async fn evaluate(
