@@ -10,6 +10,10 @@
 //! the shell prints a marker line with a per-shell nonce and the exit status on stdout and a
 //! marker on stderr; output before the markers is the command's.
 //!
+//! A command wrapped as `sh -c '...'` runs its text straight in the subshell (it is an `sh`
+//! already), so there `$$` and `$PPID` are the persistent shell's and its sshd's rather than
+//! those of an `sh` of its own.
+//!
 //! A command that times out, or is abandoned (Ctrl-C drops the run), takes the shell with it:
 //! the shell's whole process group (sshd made the shell a session leader) is killed, and the
 //! next command starts a new shell.
@@ -77,6 +81,29 @@ pub(crate) fn eligible(conn: &Connection, req: &ExecRequest<'_>) -> bool {
         && !conn.target.forward_agent
 }
 
+/// The text of `sh -c 'TEXT'` (the wrapping every command gets by default), when `command` is
+/// exactly that: the subshell it runs in is already an `sh`, so it needs no `sh` of its own (one
+/// exec less per command, ~0.7 ms of target CPU). Anything else (`sudo ... sh -c`, another
+/// shell, more words) runs as it is.
+fn unwrap_sh_c(command: &str) -> Option<String> {
+    let rest = command.strip_prefix("sh -c ")?;
+    let mut out = String::new();
+    let mut s = rest;
+    while !s.is_empty() {
+        if let Some(r) = s.strip_prefix('\'') {
+            let end = r.find('\'')?;
+            out.push_str(&r[..end]);
+            s = &r[end + 1..];
+        } else if let Some(r) = s.strip_prefix("\"'\"").or_else(|| s.strip_prefix("\\'")) {
+            out.push('\'');
+            s = r;
+        } else {
+            return None;
+        }
+    }
+    (!rest.is_empty()).then_some(out)
+}
+
 /// Quote `s` as one single-quoted sh word.
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -129,9 +156,10 @@ impl PersistentShell {
     /// The text sent for one command.
     fn script(&self, command: &str) -> String {
         let n = &self.nonce;
+        let body = unwrap_sh_c(command);
         format!(
             "( eval {}\n) </dev/null; printf '%s:%s\\n' '{n}' \"$?\"; printf '%s!\\n' '{n}' >&2\n",
-            sh_quote(command)
+            sh_quote(body.as_deref().unwrap_or(command))
         )
     }
 
@@ -309,6 +337,27 @@ mod tests {
     fn quotes_any_command_as_one_word() {
         assert_eq!(sh_quote("echo 'a b'"), r"'echo '\''a b'\'''");
         assert_eq!(sh_quote(""), "''");
+    }
+
+    #[test]
+    fn unwraps_only_a_plain_sh_c() {
+        assert_eq!(unwrap_sh_c("sh -c 'echo hi'").as_deref(), Some("echo hi"));
+        assert_eq!(
+            unwrap_sh_c(r#"sh -c 'echo '"'"'a b'"'"' && ls'"#).as_deref(),
+            Some("echo 'a b' && ls")
+        );
+        assert_eq!(unwrap_sh_c(r"sh -c 'it'\''s'").as_deref(), Some("it's"));
+        for other in [
+            "sudo -H -n sh -c 'id'",
+            "bash -c 'id'",
+            "sh -c 'a' b",
+            "sh -c id",
+            "sh -c 'unterminated",
+            "sh -c ",
+            "echo sh -c 'x'",
+        ] {
+            assert_eq!(unwrap_sh_c(other), None, "{other}");
+        }
     }
 
     #[test]
