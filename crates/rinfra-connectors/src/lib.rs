@@ -84,7 +84,10 @@ pub use registry::{ConnectorRegistry, HostName, SSH};
 pub use secret::{Secret, MASKED};
 pub use shell::DEFAULT_TEMP_DIR;
 pub use terraform::{TerraformInventory, DEFAULT_TERRAFORM_KEY};
-pub use transfer::{install_command, temp_path_beside, write_local_atomically, LocalContent};
+pub use transfer::{
+    install_command, move_into_place_command, temp_path_beside, write_local_atomically,
+    LocalContent,
+};
 pub use vagrant::VagrantInventory;
 pub use wrap::{
     askpass_script_command, make_unix_command, sudo_password_required, AskpassPaths,

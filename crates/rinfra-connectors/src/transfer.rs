@@ -27,13 +27,23 @@ pub fn temp_path_beside(dest: &str) -> String {
 /// mode and owner keeps pyinfra's observable result (`cp` onto an existing file keeps them).
 pub fn install_command(src: &str, dest: &str) -> StringCommand {
     let tmp = temp_path_beside(dest);
-    let (s, t, d) = (src, tmp.as_str(), dest);
-    let q = |v: &str| quoted(v);
     StringCommand::new([
         Bit::from("cp"),
-        q(s),
-        q(t),
-        Bit::from("&& { if [ -e"),
+        quoted(src),
+        quoted(tmp.as_str()),
+        Bit::from("&&"),
+        move_into_place_command(&tmp, dest).into(),
+    ])
+}
+
+/// Give TMP (already beside DEST) the mode and owner DEST had, if it exists, then
+/// `mv -f TMP DEST`; on any failure remove TMP and fail. The second half of
+/// [`install_command`], for a file written beside its destination directly.
+pub fn move_into_place_command(tmp: &str, dest: &str) -> StringCommand {
+    let (t, d) = (tmp, dest);
+    let q = |v: &str| quoted(v);
+    StringCommand::new([
+        Bit::from("{ if [ -e"),
         q(d),
         Bit::from("]; then chmod"),
         StringCommand::with_separator([Bit::from("--reference="), q(d)], "").into(),

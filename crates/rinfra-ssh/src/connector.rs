@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rinfra_connectors::{
-    install_command, quoted, Bit, CommandOutput, ConnectError, Connector, ConnectorArguments,
-    ConnectorError, FileSource, HostContext, InventoryConnector, InventoryError, NameData,
-    RawCommand, StringCommand, DEFAULT_TEMP_DIR,
+    install_command, move_into_place_command, quoted, temp_path_beside, Bit, CommandOutput,
+    ConnectError, Connector, ConnectorArguments, ConnectorError, FileSource, HostContext,
+    InventoryConnector, InventoryError, NameData, RawCommand, StringCommand, DEFAULT_TEMP_DIR,
 };
 
 use crate::data::{unknown_key_notices, SshData};
@@ -180,6 +180,46 @@ impl SshConnector {
     }
 
     /// Run a helper command (temp files, ACLs) through the usual wrapping.
+    /// Without an escalation the login user writes the file: straight to a temp file beside the
+    /// destination (as pyinfra SFTPs straight to it), then one command moves it into place.
+    /// No copy out of a temp dir, no second file to remove.
+    async fn put_file_direct(
+        &self,
+        conn: &crate::session::Connection,
+        data: &[u8],
+        remote: &str,
+        print_output: bool,
+        print_input: bool,
+        arguments: &ConnectorArguments,
+    ) -> Result<bool, ConnectorError> {
+        let temp = temp_path_beside(remote);
+        if let Err(e) = conn.upload(data, &temp).await {
+            // A write that failed half-way (a full disk) leaves a partial temp file behind.
+            let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
+            if let Err(e) = self.helper(rm, arguments, false, false).await {
+                tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
+            }
+            return Err(e.into());
+        }
+        let (ok, output) = self
+            .run_shell_command(
+                &move_into_place_command(&temp, remote),
+                print_output,
+                print_input,
+                arguments,
+            )
+            .await?;
+        if !ok {
+            return Err(transfer_failed("upload to", remote, &output));
+        }
+        if print_output {
+            self.host
+                .reporter
+                .notice(&self.host.name, &format!("file uploaded: {remote}"));
+        }
+        Ok(true)
+    }
+
     async fn helper(
         &self,
         bits: Vec<Bit>,
@@ -270,6 +310,12 @@ impl Connector for SshConnector {
     ) -> Result<bool, ConnectorError> {
         let data = src.read()?;
         let conn = self.live().await?;
+        // (SFTP resolves a relative path from the home directory, commands from `_chdir`.)
+        if !arguments.escalates() && (remote.starts_with('/') || arguments.chdir.is_none()) {
+            return self
+                .put_file_direct(&conn, &data, remote, print_output, print_input, arguments)
+                .await;
+        }
         let temp_dir = arguments.temp_dir.as_deref().unwrap_or(DEFAULT_TEMP_DIR);
         let temp = remote_temp.map_or_else(|| temp_name(temp_dir), str::to_string);
         let login = arguments.unescalated();

@@ -314,7 +314,8 @@ from pyinfra import host
 from pyinfra.operations import files
 
 temp = "{full}" if host.name == "{full_host}" else "{ok}"
-files.put(name="Big upload", src="big.bin", dest="{ok}/big-" + host.name, _temp_dir=temp)
+# `_sudo`: only an escalated upload is staged in the temp dir (a plain one goes beside `dest`).
+files.put(name="Big upload", src="big.bin", dest="{ok}/big-" + host.name, _temp_dir=temp, _sudo=True)
 "#,
             ok = ok_dir.path().display(),
             full = fs.path().display(),
