@@ -49,6 +49,15 @@ pub struct PlannedOp {
 }
 
 impl PlannedOp {
+    /// Host `host`'s part of this operation (empty when it does not run it). `hosts` is in
+    /// inventory order, so this is a binary search, not a scan: with 1,000 hosts, scanning
+    /// every operation's hosts for each host made loading facts ahead quadratic.
+    pub fn host_plans(&self, host: usize) -> &[HostPlan] {
+        let start = self.hosts.partition_point(|h| h.host < host);
+        let len = self.hosts[start..].partition_point(|h| h.host == host);
+        &self.hosts[start..start + len]
+    }
+
     /// Hosts that will change, and hosts whose change depends on an `_if`.
     pub fn change_counts(&self) -> (usize, usize) {
         let mut change = 0;

@@ -88,9 +88,9 @@ pub(crate) async fn prefetch_host(state: &State, plan: &Plan, i: usize, from: us
         let asked = Mutex::new(Vec::new());
         for op in plan.ops.iter().skip(from) {
             for hp in op
-                .hosts
+                .host_plans(i)
                 .iter()
-                .filter(|h| h.host == i && h.call.callback.is_none())
+                .filter(|h| h.call.callback.is_none())
             {
                 let recorder = Recorder {
                     inner: OpContext {
