@@ -57,25 +57,43 @@ struct CloseOnDrop {
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
         let pid = self.pid.load(Ordering::SeqCst);
-        if !self.finished && pid != 0 {
-            self.abandoned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(pid);
+        let abandoned_pid = (!self.finished && pid != 0).then_some(pid);
+        release_channel(
+            &self.write,
+            self.permit.take(),
+            &self.gauge,
+            &self.abandoned,
+            abandoned_pid,
+        );
+    }
+}
+
+/// From a `Drop` (which cannot await): remember the process group of a command abandoned while
+/// it ran, for [`Connection::close`](crate::session::Connection::close) to kill; then close the
+/// channel in a spawned task, count it closed and give its permit back.
+pub(crate) fn release_channel(
+    write: &Arc<ChannelWriteHalf<Msg>>,
+    permit: Option<OwnedSemaphorePermit>,
+    gauge: &Arc<ChannelGauge>,
+    abandoned: &std::sync::Mutex<Vec<u32>>,
+    abandoned_pid: Option<u32>,
+) {
+    if let Some(pid) = abandoned_pid {
+        abandoned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(pid);
+    }
+    let (write, gauge) = (write.clone(), gauge.clone());
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            rt.spawn(async move {
+                let _ = write.close().await;
+                gauge.closed();
+                drop(permit);
+            });
         }
-        let write = self.write.clone();
-        let permit = self.permit.take();
-        let gauge = self.gauge.clone();
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    let _ = write.close().await;
-                    gauge.closed();
-                    drop(permit);
-                });
-            }
-            Err(_) => gauge.closed(),
-        }
+        Err(_) => gauge.closed(),
     }
 }
 

@@ -26,7 +26,7 @@ use russh::client::Msg;
 use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::exec::{kill_group, lost, open_session, ExecRequest};
+use crate::exec::{kill_group, lost, open_session, release_channel, ExecRequest};
 use crate::session::{ChannelGauge, Connection};
 
 /// A running `sh -s` on its own channel.
@@ -50,26 +50,14 @@ pub(crate) struct PersistentShell {
 
 impl Drop for PersistentShell {
     fn drop(&mut self) {
-        if !self.idle && self.pid != 0 {
-            self.abandoned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(self.pid);
-        }
-        let write = self.write.clone();
-        let permit = self.permit.take();
-        let gauge = self.gauge.clone();
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    let _ = write.eof().await;
-                    let _ = write.close().await;
-                    gauge.closed();
-                    drop(permit);
-                });
-            }
-            Err(_) => gauge.closed(),
-        }
+        let abandoned_pid = (!self.idle && self.pid != 0).then_some(self.pid);
+        release_channel(
+            &self.write,
+            self.permit.take(),
+            &self.gauge,
+            &self.abandoned,
+            abandoned_pid,
+        );
     }
 }
 
@@ -197,11 +185,12 @@ impl PersistentShell {
                         "the server refused to run the command".into(),
                     ))
                 }
-                ChannelMsg::Eof
-                | ChannelMsg::Close
-                | ChannelMsg::ExitStatus { .. }
-                | ChannelMsg::ExitSignal { .. } => {
-                    // The shell is gone (the command ended it): pass on what it printed.
+                // The shell is gone (the command ended it). Its output may still be on the way:
+                // sshd sends it up to end-of-file, which comes once every process holding the
+                // shell's stdout (the command's children too) has let go of it.
+                ChannelMsg::ExitStatus { .. } | ChannelMsg::ExitSignal { .. } => {}
+                ChannelMsg::Eof | ChannelMsg::Close => {
+                    // Pass on what it printed.
                     for (stream, buf) in [
                         (Stream::Stdout, std::mem::take(&mut self.pending_out)),
                         (Stream::Stderr, std::mem::take(&mut self.pending_err)),

@@ -70,7 +70,7 @@ async fn a_command_killing_its_shell_fails_and_the_next_gets_a_new_one() {
     let shell = ok(&conn, SESSION_SHELL_PID).await;
     let r = conn
         .run_shell_command(
-            &StringCommand::from(format!("echo before; kill -9 {shell}; sleep 5")),
+            &StringCommand::from(format!("echo before; kill -9 {shell}; sleep 1")),
             false,
             false,
             &ConnectorArguments::default(),
