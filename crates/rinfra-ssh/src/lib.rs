@@ -1,9 +1,12 @@
 //! rinfra's SSH connector: pyinfra's `@ssh`, on [russh](https://docs.rs/russh).
 //!
 //! Bare host names in an inventory (`web1.example.net`) and `@ssh/HOST` execute through this
-//! crate. Each host gets **one** SSH connection ([`SshConnector`]); every command runs
-//! on its own channel of that connection, and at most [`MAX_CHANNELS_PER_CONNECTION`] channels
-//! are open at once, each closed as soon as its command ends (sshd's `MaxSessions` is 10).
+//! crate. Each host gets **one** SSH connection ([`SshConnector`]). Commands run one after
+//! another in one persistent `sh` on one channel of it (each in a subshell: an exec channel
+//! costs the target an sshd session and a login shell per command); a command with stdin, a
+//! pty, agent forwarding or no wrapping shell, or one arriving while the shell is busy, gets a
+//! channel of its own. At most [`MAX_CHANNELS_PER_CONNECTION`] channels are open at once, each
+//! closed as soon as its command ends (sshd's `MaxSessions` is 10).
 //!
 //! * [`SshInventory`] registers as connector `ssh`; [`SshData`] is its host data
 //!   (`ssh_hostname`, `ssh_user`, `ssh_key`, `ssh_password`, `ssh_proxy_jump`, ...) with
@@ -21,8 +24,9 @@
 //!
 //! Commands arrive already wrapped for `_sudo`/`_su_user`/`_env` (see
 //! [`rinfra_connectors::Connector::run_shell_command`]). Files move over SFTP, or `cat` over exec
-//! when the server has no SFTP; always into a temp file first, then into place with
-//! [`rinfra_connectors::install_command`] (with escalation when asked).
+//! when the server has no SFTP; always into a temp file first (beside the destination, or in
+//! the temp dir when an escalation installs it), then moved into place
+//! ([`rinfra_connectors::move_into_place_command`], [`rinfra_connectors::install_command`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
