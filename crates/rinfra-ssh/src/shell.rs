@@ -213,15 +213,15 @@ impl PersistentShell {
 
     /// Pass on stdout's complete lines; the exit status once the marker came.
     fn drain_stdout(&mut self, on_data: &mut impl FnMut(Stream, &[u8])) -> Option<i32> {
-        if self.pid == 0 {
-            let head = format!("{}-pid:", self.nonce);
+        let head = format!("{}-pid:", self.nonce);
+        while self.pid == 0 {
             let nl = self.pending_out.iter().position(|&b| b == b'\n')?;
             let line = String::from_utf8_lossy(&self.pending_out[..nl]).into_owned();
-            self.pid = line
-                .strip_prefix(&head)
-                .and_then(|p| p.trim().parse().ok())
-                .unwrap_or(u32::MAX);
             self.pending_out.drain(..=nl);
+            // Lines before ours are the login shell's own (a chatty `.bashrc`), not the command's.
+            if let Some(p) = line.strip_prefix(&head) {
+                self.pid = p.trim().parse().unwrap_or(u32::MAX);
+            }
         }
         let marker = format!("{}:", self.nonce);
         if let Some(at) = find(&self.pending_out, marker.as_bytes()) {
