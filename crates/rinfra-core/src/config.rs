@@ -58,14 +58,7 @@ pub fn default_parallel(host_count: usize) -> usize {
 /// socket each, all open for the whole run) would exhaust, and the default parallelism is
 /// derived from it. Returns the soft limit in force afterwards.
 pub fn raise_open_file_limit() -> Option<u64> {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we pass.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
-        return None;
-    }
+    let rl = nofile_limits()?;
     let wanted = rl.rlim_max.min(65_536);
     if rl.rlim_cur < wanted {
         let raised = libc::rlimit {
@@ -96,11 +89,16 @@ pub fn limit_malloc_arenas() {
 }
 
 fn libc_nofile() -> Option<u64> {
+    nofile_limits().map(|rl| rl.rlim_cur)
+}
+
+/// The soft and hard open-file limits.
+fn nofile_limits() -> Option<libc::rlimit> {
     let mut rl = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes into the struct we pass.
     let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) };
-    (rc == 0).then_some(rl.rlim_cur)
+    (rc == 0).then_some(rl)
 }

@@ -179,7 +179,6 @@ impl SshConnector {
             .map_err(|e| ConnectorError::ConnectionLost(e.message))
     }
 
-    /// Run a helper command (temp files, ACLs) through the usual wrapping.
     /// Without an escalation the login user writes the file: straight to a temp file beside the
     /// destination (as pyinfra SFTPs straight to it), then one command moves it into place.
     /// No copy out of a temp dir, no second file to remove.
@@ -195,10 +194,7 @@ impl SshConnector {
         let temp = temp_path_beside(remote);
         if let Err(e) = conn.upload(data, &temp).await {
             // A write that failed half-way (a full disk) leaves a partial temp file behind.
-            let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
-            if let Err(e) = self.helper(rm, arguments, false, false).await {
-                tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
-            }
+            self.remove_temp_file(&temp, arguments).await;
             return Err(e.into());
         }
         let (ok, output) = self
@@ -220,6 +216,15 @@ impl SshConnector {
         Ok(true)
     }
 
+    /// Remove a temp file of ours, best effort (the reason it could not be is only logged).
+    async fn remove_temp_file(&self, temp: &str, arguments: &ConnectorArguments) {
+        let rm = vec!["rm".into(), "-f".into(), quoted(temp)];
+        if let Err(e) = self.helper(rm, arguments, false, false).await {
+            tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
+        }
+    }
+
+    /// Run a helper command (temp files, ACLs) through the usual wrapping.
     async fn helper(
         &self,
         bits: Vec<Bit>,
@@ -322,10 +327,7 @@ impl Connector for SshConnector {
 
         if let Err(e) = conn.upload(&data, &temp).await {
             // A write that failed half-way (a full disk) leaves a partial temp file behind.
-            let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
-            if let Err(e) = self.helper(rm, &login, false, false).await {
-                tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
-            }
+            self.remove_temp_file(&temp, &login).await;
             return Err(e.into());
         }
 
@@ -365,10 +367,7 @@ impl Connector for SshConnector {
         // sticky /tmp, and a refused escalation never ran the install: then remove it as the
         // login user who wrote it.
         if arguments.target_user().is_some() || installed.is_err() {
-            let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
-            if let Err(e) = self.helper(rm, &login, false, false).await {
-                tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
-            }
+            self.remove_temp_file(&temp, &login).await;
         }
         installed?;
         if print_output {
@@ -410,10 +409,7 @@ impl Connector for SshConnector {
                 Err(e) => Err(e),
             };
             // The copy belongs to the escalated user: remove it as that user.
-            let rm = vec!["rm".into(), "-f".into(), quoted(temp.as_str())];
-            if let Err(e) = self.helper(rm, arguments, false, false).await {
-                tracing::debug!(host = %self.host.name, error = %e, "cannot remove temp file");
-            }
+            self.remove_temp_file(&temp, arguments).await;
             data?
         } else {
             conn.download(remote).await?
