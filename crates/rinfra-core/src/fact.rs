@@ -78,6 +78,40 @@ pub trait Fact: Send + Sync {
     fn default(&self) -> Value {
         Value::Null
     }
+
+    /// How this fact loads together with others of its kind in one command (one `stat` for
+    /// many paths), when a batch asks for several; `None` for facts that always run alone.
+    fn shared_load(&self) -> Option<&'static dyn SharedLoad> {
+        None
+    }
+}
+
+/// One command that loads a fact for many argument sets at once, where running the fact's own
+/// command once per argument set would start one process each (`stat`, `sha1sum`).
+///
+/// Only an optimisation of batches: whenever [`SharedLoad::split`] cannot attribute the output
+/// with certainty, it returns `None` and each fact then loads on its own, so a shared load never
+/// gives a value the fact's own command would not.
+pub trait SharedLoad: Send + Sync {
+    /// Facts whose loaders have the same key share one command (`File`, `Directory` and `Link`
+    /// share one `stat`).
+    fn key(&self) -> &'static str;
+
+    /// What the shared command needs of `args` (the path), or `None` when this argument set
+    /// must load on its own (a path the output could not be matched back to).
+    fn item(&self, args: &FactArgs) -> Option<String>;
+
+    /// The one command for these items (distinct).
+    fn command(&self, items: &[String]) -> StringCommand;
+
+    /// Each item's stdout lines, exactly as the fact's own command would print them, from the
+    /// shared command's exit code and stdout; `None` when that cannot be done with certainty.
+    fn split(
+        &self,
+        items: &[String],
+        exit_code: i32,
+        stdout: &[String],
+    ) -> Option<Vec<Vec<String>>>;
 }
 
 /// Every fact rinfra knows, by name.

@@ -6,7 +6,11 @@ use std::sync::{Arc, Mutex};
 use rinfra_connectors::{Connector, ConnectorArguments, HostData};
 use serde_json::Value;
 
-use crate::fact::{fact_command_with_requirement, Fact, FactArgs, FactError, NO_COMMAND_MARKER};
+use rinfra_connectors::StringCommand;
+
+use crate::fact::{
+    fact_command_with_requirement, Fact, FactArgs, FactError, SharedLoad, NO_COMMAND_MARKER,
+};
 
 /// One host of the inventory, connected (or about to be) through its connector.
 pub struct Host {
@@ -326,15 +330,20 @@ impl Host {
             // Nothing to gain over the plain path; `get_fact` will load a single one.
             return;
         }
+        let sections = sections(&todo);
         let nonce = format!("{:x}{:x}", std::process::id(), todo.as_ptr() as usize);
         let mut bits: Vec<rinfra_connectors::Bit> = Vec::new();
-        for (n, (_, _, _, _, command)) in todo.iter().enumerate() {
+        for (n, section) in sections.iter().enumerate() {
+            let command = match section {
+                Section::Alone(t) => todo[*t].4.clone(),
+                Section::Shared { loader, items, .. } => loader.command(items),
+            };
             // `:;` keeps the subshell valid when the command is only a comment.
             bits.push(
                 format!("echo '@@RINFRA-{nonce}-{n}'; echo '@@RINFRA-{nonce}-{n}' >&2; ( :;")
                     .into(),
             );
-            bits.push(command.clone().into());
+            bits.push(command.into());
             bits.push(
                 format!("\n); rinfra_rc=$?; echo; echo \"@@RINFRA-{nonce}-END-{n} $rinfra_rc\";")
                     .into(),
@@ -353,20 +362,110 @@ impl Host {
         else {
             return;
         };
-        let parsed = parse_batch(&output, &nonce, todo.len());
-        let mut cache = self.facts.lock().expect("not poisoned");
-        for ((fact, args, args_text, key, _), (exit, stdout, stderr)) in
-            todo.into_iter().zip(parsed)
-        {
+        let parsed = parse_batch(&output, &nonce, sections.len());
+        // (todo index, exit code, stdout, stderr) of each fact that has a result.
+        let mut results: Vec<(usize, i32, Vec<String>, Vec<String>)> = Vec::new();
+        for (section, (exit, stdout, stderr)) in sections.iter().zip(parsed) {
             let Some(exit) = exit else { continue };
+            match section {
+                Section::Alone(t) => results.push((*t, exit, stdout, stderr)),
+                Section::Shared {
+                    loader,
+                    items,
+                    members,
+                } => {
+                    // When the output cannot be attributed, each fact loads alone later.
+                    let Some(split) = loader.split(items, exit, &stdout) else {
+                        continue;
+                    };
+                    if split.len() != items.len() {
+                        continue;
+                    }
+                    // Several facts may ask about one item (`File` and `Directory` of a path).
+                    for (t, k) in members {
+                        results.push((*t, 0, split[*k].clone(), Vec::new()));
+                    }
+                }
+            }
+        }
+        let mut cache = self.facts.lock().expect("not poisoned");
+        for (t, exit, stdout, stderr) in results {
+            let (fact, args, args_text, key, _) = &todo[t];
             if let Ok(value) =
-                Self::fact_value(fact, args, connector_args, Some(exit), stdout, &stderr)
+                Self::fact_value(*fact, args, connector_args, Some(exit), stdout, &stderr)
             {
-                loaded(fact.name(), &args_text);
-                cache.insert(key, Cached::new(fact, args, value));
+                loaded(fact.name(), args_text);
+                cache.insert(key.clone(), Cached::new(*fact, args, value));
             }
         }
     }
+}
+
+/// A fact to load in a batch: the fact, its arguments, their JSON text, its cache key and its
+/// own command.
+type Todo<'a> = (&'a dyn Fact, &'a FactArgs, String, String, StringCommand);
+
+/// One part of a batch, between its own markers.
+enum Section {
+    /// A fact's own command (index into the batch's facts).
+    Alone(usize),
+    /// One command for several facts that share a loader.
+    Shared {
+        loader: &'static dyn SharedLoad,
+        /// The loader's distinct items.
+        items: Vec<String>,
+        /// (index into the batch's facts, index into `items`) of each fact it loads.
+        members: Vec<(usize, usize)>,
+    },
+}
+
+/// Split a batch's facts into sections: facts that share a loader with at least one other fact
+/// of the batch go into one section per loader, the rest run their own commands.
+fn sections(todo: &[Todo<'_>]) -> Vec<Section> {
+    let mut alone = Vec::new();
+    let mut shared: Vec<Section> = Vec::new();
+    for (t, (fact, args, ..)) in todo.iter().enumerate() {
+        let item = fact.shared_load().and_then(|l| Some((l, l.item(args)?)));
+        // A fact with a required command runs alone: its own command checks for it.
+        let Some((loader, item)) = item.filter(|_| fact.requires_command(args).is_none()) else {
+            alone.push(Section::Alone(t));
+            continue;
+        };
+        let group = shared
+            .iter_mut()
+            .find(|s| matches!(s, Section::Shared { loader: l, .. } if l.key() == loader.key()));
+        let group = match group {
+            Some(g) => g,
+            None => {
+                shared.push(Section::Shared {
+                    loader,
+                    items: Vec::new(),
+                    members: Vec::new(),
+                });
+                shared.last_mut().expect("just pushed")
+            }
+        };
+        if let Section::Shared { items, members, .. } = group {
+            let k = match items.iter().position(|i| *i == item) {
+                Some(k) => k,
+                None => {
+                    items.push(item);
+                    items.len() - 1
+                }
+            };
+            members.push((t, k));
+        }
+    }
+    for section in shared {
+        match section {
+            // Nothing shared: the fact's own command is as cheap.
+            Section::Shared { members, .. } if members.len() < 2 => {
+                alone.extend(members.into_iter().map(|(t, _)| Section::Alone(t)));
+            }
+            s => alone.push(s),
+        }
+    }
+    alone
 }
 
 /// Split a batch's output back into `(exit code, stdout lines, stderr lines)` per fact. A fact
@@ -554,6 +653,85 @@ mod tests {
         assert!(!cached(&file, &p("/srv/app/a")));
         host.invalidate_facts_touching(None, true);
         assert!(!cached(&file, &p("/srv/other")));
+    }
+
+    /// Facts sharing a loader go into one section per loader, one item per distinct path; a
+    /// loader with a single fact, a fact whose item cannot share, and other facts run alone.
+    #[test]
+    fn shared_loaders_make_one_section_each() {
+        struct Paths;
+        impl SharedLoad for Paths {
+            fn key(&self) -> &'static str {
+                "paths"
+            }
+            fn item(&self, args: &FactArgs) -> Option<String> {
+                args.get("path")?.as_str().map(str::to_string)
+            }
+            fn command(&self, items: &[String]) -> StringCommand {
+                StringCommand::from(items.join(" ").as_str())
+            }
+            fn split(&self, _: &[String], _: i32, _: &[String]) -> Option<Vec<Vec<String>>> {
+                None
+            }
+        }
+        static PATHS: Paths = Paths;
+        struct Stat(&'static str);
+        impl Fact for Stat {
+            fn name(&self) -> &'static str {
+                self.0
+            }
+            fn command(&self, _: &FactArgs) -> Result<StringCommand, FactError> {
+                Ok(StringCommand::from("stat"))
+            }
+            fn process(&self, _: &[String], _: &FactArgs) -> Result<Value, FactError> {
+                Ok(Value::Null)
+            }
+            fn shared_load(&self) -> Option<&'static dyn SharedLoad> {
+                Some(&PATHS)
+            }
+        }
+        let (file, dir) = (Stat("files.File"), Stat("files.Directory"));
+        let p = |path: &str| {
+            serde_json::json!({ "path": path })
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let (a, b, none, cat) = (p("/a"), p("/b"), FactArgs::new(), args("x"));
+        let todo = |list: Vec<(&'static dyn Fact, &'static FactArgs)>| -> Vec<Todo<'static>> {
+            list.into_iter()
+                .map(|(f, a)| (f, a, String::new(), String::new(), StringCommand::from("x")))
+                .collect()
+        };
+        let leak = |a: FactArgs| -> &'static FactArgs { Box::leak(Box::new(a)) };
+        let file: &'static dyn Fact = Box::leak(Box::new(file));
+        let dir: &'static dyn Fact = Box::leak(Box::new(dir));
+        let (a, b, none, cat) = (leak(a), leak(b), leak(none), leak(cat));
+        let shape = |s: &[Section]| -> Vec<String> {
+            s.iter()
+                .map(|s| match s {
+                    Section::Alone(t) => format!("alone {t}"),
+                    Section::Shared { items, members, .. } => format!("{items:?} {members:?}"),
+                })
+                .collect()
+        };
+        let got = sections(&todo(vec![
+            (file, a),
+            (&Cat, cat),
+            (dir, a),
+            (file, b),
+            (file, none),
+        ]));
+        assert_eq!(
+            shape(&got),
+            [
+                "alone 1",
+                "alone 4",
+                r#"["/a", "/b"] [(0, 0), (2, 0), (3, 1)]"#
+            ]
+        );
+        let got = sections(&todo(vec![(file, a), (&Cat, cat)]));
+        assert_eq!(shape(&got), ["alone 1", "alone 0"]);
     }
 
     /// A batch gives each fact exactly what running it alone gives: trailing newlines or not,

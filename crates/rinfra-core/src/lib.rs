@@ -34,7 +34,7 @@ pub use events::{Events, HostOpStatus, NoEvents};
 pub use execute::{execute, OpResultJson, Results, ResultsJson, RunStop, TotalsJson};
 pub use fact::{
     bind_fact_args, fact_command_with_requirement, Fact, FactArgs, FactError, FactRegistry,
-    NO_COMMAND_MARKER,
+    SharedLoad, NO_COMMAND_MARKER,
 };
 pub use host::Host;
 pub use operation::{

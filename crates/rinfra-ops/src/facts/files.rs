@@ -13,10 +13,11 @@ pub const EXISTS_MARKER: &str = "__pyinfra_exists_";
 /// Prefix of the line printed when a file does not exist.
 pub const MISSING_MARKER: &str = "__pyinfra_missing_";
 
-const LINUX_STAT: &str = "stat -c 'user=%U group=%G mode=%A atime=%X mtime=%Y ctime=%Z size=%s %N'";
+pub(super) const LINUX_STAT: &str =
+    "stat -c 'user=%U group=%G mode=%A atime=%X mtime=%Y ctime=%Z size=%s %N'";
 const BSD_STAT: &str =
     "stat -f 'user=%Su group=%Sg mode=%Sp atime=%a mtime=%m ctime=%c size=%z %N%SY'";
-const STAT_REGEX: &str = r"user=(.*) group=(.*) mode=(.*) atime=(-?[0-9]*) mtime=(-?[0-9]*) ctime=(-?[0-9]*) size=([0-9]*) (.*)";
+pub(super) const STAT_REGEX: &str = r"user=(.*) group=(.*) mode=(.*) atime=(-?[0-9]*) mtime=(-?[0-9]*) ctime=(-?[0-9]*) size=([0-9]*) (.*)";
 const LS_REGEX: &str = r"^([dlbcsp-][-rwxstST]{9}[.@+]?)\s+\d+\s+(\S+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(.+)$";
 
 fn path_type(flag: char) -> Option<&'static str> {
@@ -179,6 +180,7 @@ define_fact! {
     params: ["path"];
     command: stat_command;
     process: |lines, _| process_stat(lines, "file");
+    shared: &super::shared::STAT;
 }
 
 define_fact! {
@@ -187,6 +189,7 @@ define_fact! {
     params: ["path"];
     command: stat_command;
     process: |lines, _| process_stat(lines, "directory");
+    shared: &super::shared::STAT;
 }
 
 define_fact! {
@@ -195,6 +198,7 @@ define_fact! {
     params: ["path"];
     command: stat_command;
     process: |lines, _| process_stat(lines, "link");
+    shared: &super::shared::STAT;
 }
 
 /// `test -e P && ( cmd1 P 2> /dev/null || cmd2 P 2> /dev/null ) || true`
@@ -232,6 +236,7 @@ define_fact! {
     params: ["path"];
     command: |args| hash_command(args, &["sha1sum", "shasum", "sha1"]);
     process: |lines, args| hash_process(lines, args, 40, "SHA1");
+    shared: &super::shared::SHA1;
 }
 
 define_fact! {
@@ -240,6 +245,7 @@ define_fact! {
     params: ["path"];
     command: |args| hash_command(args, &["sha256sum", "shasum -a 256", "sha256"]);
     process: |lines, args| hash_process(lines, args, 64, "SHA256");
+    shared: &super::shared::SHA256;
 }
 
 define_fact! {
@@ -248,6 +254,7 @@ define_fact! {
     params: ["path"];
     command: |args| hash_command(args, &["sha384sum", "shasum -a 384", "sha384"]);
     process: |lines, args| hash_process(lines, args, 96, "SHA384");
+    shared: &super::shared::SHA384;
 }
 
 define_fact! {
@@ -256,6 +263,7 @@ define_fact! {
     params: ["path"];
     command: |args| hash_command(args, &["md5sum", "md5"]);
     process: |lines, args| hash_process(lines, args, 32, "MD5");
+    shared: &super::shared::MD5;
 }
 
 define_fact! {

@@ -28,6 +28,7 @@ mod pacman;
 mod pip;
 mod rpm;
 mod server;
+mod shared;
 mod systemd;
 mod sysvinit;
 mod upstart;
@@ -53,6 +54,7 @@ macro_rules! define_fact {
         process: $process:expr;
         $(default: $default:expr;)?
         $(requires: $requires:expr;)?
+        $(shared: $shared:expr;)?
     ) => {
         $(#[$meta])*
         #[derive(Debug, Default, Clone, Copy)]
@@ -102,6 +104,12 @@ macro_rules! define_fact {
             fn requires_command(&self, args: &rinfra_core::FactArgs) -> Option<String> {
                 let f: fn(&rinfra_core::FactArgs) -> Option<String> = $requires;
                 f(args)
+            }
+            )?
+
+            $(
+            fn shared_load(&self) -> Option<&'static dyn rinfra_core::SharedLoad> {
+                Some($shared)
             }
             )?
         }
