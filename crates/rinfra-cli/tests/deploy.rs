@@ -16,7 +16,7 @@ fn deploy_changes_then_changes_nothing() {
     let out = t.join("out");
     t.write(
         "files/motd.j2",
-        "Hello {{ host.name }} on port {{ port }}\n",
+        "Hello {{ host.name }} on port {{ port }} of {{ inventory.hosts|join(',') }}\n",
     );
     t.write("files/static.txt", "static\n");
     t.write(
@@ -56,7 +56,7 @@ if host.name == "@local":
     );
     assert_eq!(
         std::fs::read_to_string(out.join("motd")).unwrap(),
-        "Hello @local on port 8080\n"
+        "Hello @local on port 8080 of @local\n"
     );
     assert_eq!(
         std::fs::read_to_string(out.join("lines")).unwrap(),

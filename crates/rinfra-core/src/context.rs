@@ -78,8 +78,14 @@ impl OpHost for OpContext<'_> {
             "host".into(),
             serde_json::json!({"name": host.name, "data": host.data, "groups": host.groups}),
         );
-        ctx.insert("inventory".into(), self.state.inventory_context.clone());
+        // The run's `inventory` wins over host data of that name, as it did when it was one
+        // map; the template's own keyword arguments still win over both.
+        ctx.remove("inventory");
         ctx
+    }
+
+    fn inventory_context(&self) -> Option<Arc<Value>> {
+        Some(Arc::clone(&self.state.inventory_context))
     }
 
     fn diff_enabled(&self) -> bool {

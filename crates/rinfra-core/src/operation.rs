@@ -187,8 +187,15 @@ pub trait OpHost: Send + Sync {
     fn local_path(&self, path: &str) -> PathBuf;
     /// The remote temp directory (`_temp_dir`, config `TEMP_DIR`, or `/tmp`).
     fn temp_dir(&self) -> String;
-    /// The context for `files.template`: `host`, `inventory` and the host's data.
+    /// The context for `files.template`: `host` and the host's data (`inventory` is apart, in
+    /// [`OpHost::inventory_context`]).
     fn template_context(&self) -> serde_json::Map<String, Value>;
+    /// `inventory` as templates see it, `{"hosts": [...], "groups": {...}}`: one shared value
+    /// for the whole run, since copying it into every host's context made each render cost
+    /// O(hosts). `None` when there is no inventory (templates then have no `inventory`).
+    fn inventory_context(&self) -> Option<std::sync::Arc<Value>> {
+        None
+    }
     /// Whether `--diff` asked for diffs (operations then load current file contents).
     fn diff_enabled(&self) -> bool;
 }

@@ -74,6 +74,9 @@ impl OpHost for Recorder<'_> {
     fn template_context(&self) -> Map<String, Value> {
         self.inner.template_context()
     }
+    fn inventory_context(&self) -> Option<Arc<Value>> {
+        self.inner.inventory_context()
+    }
     fn diff_enabled(&self) -> bool {
         // Diffs load file contents; not worth guessing.
         false

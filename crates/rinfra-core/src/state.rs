@@ -24,7 +24,7 @@ pub struct State {
     /// Where progress goes.
     pub events: Arc<dyn Events>,
     /// `inventory` as templates see it: `{"hosts": [...], "groups": {...}}`.
-    pub inventory_context: Value,
+    pub inventory_context: Arc<Value>,
     failed: Mutex<Vec<Option<String>>>,
 }
 
@@ -48,10 +48,10 @@ impl State {
                 }
             }
         }
-        let inventory_context = serde_json::json!({
+        let inventory_context = Arc::new(serde_json::json!({
             "hosts": hosts.iter().map(|h| h.name.clone()).collect::<Vec<_>>(),
             "groups": groups,
-        });
+        }));
         let failed = Mutex::new(vec![None; hosts.len()]);
         Self {
             hosts,

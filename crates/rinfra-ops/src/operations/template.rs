@@ -1,6 +1,8 @@
 //! `files.template`: render a Jinja2 template (minijinja with Python compatibility) and upload
 //! the result like `files.put`.
 
+use std::sync::{Arc, Mutex, Weak};
+
 use rinfra_core::{OpArgs, OpHost, OperationError};
 use serde_json::{Map, Value};
 
@@ -24,6 +26,7 @@ pub(crate) fn render(
     name: &str,
     source: &str,
     context: &Map<String, Value>,
+    inventory: Option<&Arc<Value>>,
 ) -> Result<String, OperationError> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -34,12 +37,50 @@ pub(crate) fn render(
     env.set_syntax(syntax);
     minijinja_contrib::add_to_environment(&mut env);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-    let context = Value::Object(context.clone());
-    let ctx = minijinja::Value::from(minijinja::value::Serde(PlainJson(&context)));
+    let vars = minijinja::Value::from(minijinja::value::Serde(PlainMap(context)));
+    // The last map wins: the host's data and the call's arguments over `inventory`.
+    let ctx = match inventory {
+        Some(inventory) => minijinja::value::merge_maps([
+            minijinja::context! { inventory => inventory_value(inventory) },
+            vars,
+        ]),
+        None => vars,
+    };
     let result = env
         .template_from_named_str(name, source)
         .and_then(|t| t.render(ctx));
     result.map_err(|e| template_error(name, source, &e))
+}
+
+/// The run's inventory as a template value, converted once and then shared by every render
+/// (converting it per render made each host's render cost grow with the number of hosts).
+fn inventory_value(inventory: &Arc<Value>) -> minijinja::Value {
+    type Converted = Option<(Weak<Value>, minijinja::Value)>;
+    static LAST: Mutex<Converted> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    // The `Weak` keeps the allocation, so an equal address is the same inventory.
+    if let Some((seen, value)) = last.as_ref() {
+        if std::ptr::eq(seen.as_ptr(), Arc::as_ptr(inventory)) {
+            return value.clone();
+        }
+    }
+    let value = minijinja::Value::from(minijinja::value::Serde(PlainJson(inventory)));
+    *last = Some((Arc::downgrade(inventory), value.clone()));
+    value
+}
+
+/// A JSON map serialized as [`PlainJson`] does.
+struct PlainMap<'a>(&'a Map<String, Value>);
+
+impl serde::Serialize for PlainMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, &PlainJson(v))?;
+        }
+        map.end()
+    }
 }
 
 /// Serializes JSON with plain numbers. The workspace's serde_json has `arbitrary_precision`
@@ -49,7 +90,7 @@ struct PlainJson<'a>(&'a Value);
 
 impl serde::Serialize for PlainJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
+        use serde::ser::SerializeSeq;
         match self.0 {
             Value::Number(n) => match (n.as_i64(), n.as_u64()) {
                 (Some(i), _) => s.serialize_i64(i),
@@ -63,13 +104,7 @@ impl serde::Serialize for PlainJson<'_> {
                 }
                 seq.end()
             }
-            Value::Object(m) => {
-                let mut map = s.serialize_map(Some(m.len()))?;
-                for (k, v) in m {
-                    map.serialize_entry(k, &PlainJson(v))?;
-                }
-                map.end()
-            }
+            Value::Object(m) => PlainMap(m).serialize(s),
             other => other.serialize(s),
         }
     }
@@ -152,7 +187,7 @@ pub(crate) fn render_src(
         }
         None => return Err(a.invalid("src", "missing required argument")),
     };
-    render(&name, &source, data)
+    render(&name, &source, data, host.inventory_context().as_ref())
 }
 
 async fn template(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
@@ -184,6 +219,7 @@ mod tests {
             "t",
             "{{ port }} {{ port + 1 }} {{ ratio }} {{ list[0] }}",
             &ctx(json!({"port": 80, "ratio": 0.5, "list": [7]})),
+            None,
         )
         .unwrap();
         assert_eq!(out, "80 81 0.5 7");
@@ -195,6 +231,7 @@ mod tests {
             "t",
             "{{ x.upper() }} {{ d.items()|list|length }}\n",
             &ctx(json!({"x": "a", "d": {"k": 1}})),
+            None,
         )
         .unwrap();
         assert_eq!(out, "A 1\n");
@@ -202,10 +239,33 @@ mod tests {
 
     #[test]
     fn undefined_names_file_line_and_variable() {
-        let err = render("/t.j2", "ok\n{{ missing_var }}\n", &ctx(json!({})))
+        let err = render("/t.j2", "ok\n{{ missing_var }}\n", &ctx(json!({})), None)
             .unwrap_err()
             .to_string();
         assert!(err.contains("/t.j2 (L2)"), "{err}");
         assert!(err.contains("missing_var"), "{err}");
+    }
+
+    /// `inventory` comes from the run's shared value, behind the host's data and the call's
+    /// arguments of the same name; each run's inventory is its own, not the last one seen.
+    #[test]
+    fn inventory_is_shared_and_loses_to_own_names() {
+        let first = Arc::new(json!({"hosts": ["a", "b"], "groups": {"web": ["a"]}}));
+        let template = "{{ inventory.hosts|join(',') }} {{ inventory.groups.web[0] }} {{ x }}";
+        let out = render("t", template, &ctx(json!({"x": 1})), Some(&first)).unwrap();
+        assert_eq!(out, "a,b a 1");
+        let second = Arc::new(json!({"hosts": ["c"], "groups": {"web": ["c"]}}));
+        let out = render("t", template, &ctx(json!({"x": 2})), Some(&second)).unwrap();
+        assert_eq!(out, "c c 2");
+        let own = ctx(json!({"x": 3, "inventory": {"hosts": ["mine"], "groups": {"web": ["m"]}}}));
+        let out = render("t", template, &own, Some(&first)).unwrap();
+        assert_eq!(out, "mine m 3");
+        let out = render(
+            "t",
+            "{% for h in inventory.hosts %}{{ h }}{% endfor %}",
+            &ctx(json!({})),
+            Some(&first),
+        );
+        assert_eq!(out.unwrap(), "ab");
     }
 }
