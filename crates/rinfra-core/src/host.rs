@@ -3,10 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rinfra_connectors::{Connector, ConnectorArguments, HostData};
+use rinfra_connectors::{Connector, ConnectorArguments, HostData, StringCommand};
 use serde_json::Value;
-
-use rinfra_connectors::StringCommand;
 
 use crate::fact::{
     fact_command_with_requirement, Fact, FactArgs, FactError, SharedLoad, NO_COMMAND_MARKER,

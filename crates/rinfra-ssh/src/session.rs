@@ -276,6 +276,19 @@ fn jitter(min: Duration, max: Duration) -> Duration {
     min + (max - min).mul_f64(unit)
 }
 
+/// How many connections may be connecting (TCP connect, key exchange, authentication) at once,
+/// across all hosts of a run.
+///
+/// Each phase's `ssh_connect_timeout` starts when the connection's turn comes, so 1,000 hosts
+/// connecting at once do not time out queueing for the controller's CPU (or, with local test
+/// hosts, for the targets' sshds on the same cores): before this, 500 handshakes at once in a
+/// debug build took longer than the 10 s default. 128 keeps WAN fleets, whose handshakes wait on
+/// round trips rather than CPU, connecting widely in parallel.
+const MAX_CONCURRENT_HANDSHAKES: usize = 128;
+
+/// The turns of [`MAX_CONCURRENT_HANDSHAKES`].
+static HANDSHAKES: Semaphore = Semaphore::const_new(MAX_CONCURRENT_HANDSHAKES);
+
 async fn connect_once(
     target: Arc<ResolvedTarget>,
     verifier: Arc<dyn HostKeyVerifier>,
@@ -283,6 +296,14 @@ async fn connect_once(
 ) -> Result<Connection, ConnectFailure> {
     let mut hops: Vec<Hop> = Vec::new();
     let mut proxy_child = None;
+    // Jump hosts connect first, without a turn: they are shared and few, and a turn held while
+    // waiting for another connection's hop could wait forever.
+    if let Proxy::Jump(jumps) = &target.proxy {
+        if !jumps.is_empty() {
+            hops = connect_chain(jumps, &verifier, pool).await?;
+        }
+    }
+    let _turn = HANDSHAKES.acquire().await.expect("never closed");
     let stream: Box<dyn Transport> = match &target.proxy {
         Proxy::Direct => Box::new(tcp_connect(&target).await?),
         Proxy::Jump(jumps) if jumps.is_empty() => Box::new(tcp_connect(&target).await?),
@@ -292,7 +313,6 @@ async fn connect_once(
             stream
         }
         Proxy::Jump(jumps) => {
-            hops = connect_chain(jumps, &verifier, pool).await?;
             let (Some(last), Some(last_jump)) = (hops.last(), jumps.last()) else {
                 return Err(ConnectFailure::Handshake {
                     addr: target.display(),
