@@ -5,7 +5,9 @@
 //! pyinfra's fact vectors write `arg`: an array is positional, an object keyword arguments,
 //! anything else one positional argument; not JSON means no arguments) and whose other lines
 //! are the command's stdout. Arguments go through `bind_fact_args` and `command` first, as in a
-//! real run, so `process` only sees arguments the fact accepted.
+//! real run, so `process` only sees arguments the fact accepted. A fact that loads with others
+//! (`SharedLoad`: one `stat` for many paths) also has the stdout split between its path and two
+//! fixed ones, and each part parsed: the split may give up, never hand out lines it was not given.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -51,4 +53,20 @@ fuzz_target!(|data: &[u8]| {
     let _ = fact.requires_command(&args);
     let stdout: Vec<String> = lines.map(str::to_string).collect();
     let _ = fact.process(&stdout, &args);
+    if let Some(loader) = fact.shared_load() {
+        if let Some(item) = loader.item(&args) {
+            let mut items = vec!["/srv/a".to_string(), "/srv/a b".to_string()];
+            if !items.contains(&item) {
+                items.push(item);
+            }
+            let _ = loader.command(&items);
+            if let Some(split) = loader.split(&items, 0, &stdout) {
+                assert_eq!(split.len(), items.len());
+                for part in &split {
+                    assert!(part.iter().all(|l| stdout.contains(l)), "a line not in the output");
+                    let _ = fact.process(part, &args);
+                }
+            }
+        }
+    }
 });
