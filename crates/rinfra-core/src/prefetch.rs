@@ -7,6 +7,10 @@
 //! facts that depend on earlier ones. The real run then finds them in the cache. A wrong guess
 //! costs nothing but a fact loaded for nothing: operations are still run for real afterwards,
 //! and a fact that failed in a batch is loaded again on its own, with its error reported.
+//!
+//! Inside a batch, facts that can load together ([`crate::SharedLoad`]: `File`, `Directory` and
+//! `Link` of many paths) share one command, so a batch of seven paths starts one `stat` on the
+//! target, not seven.
 
 use std::sync::{Arc, Mutex};
 
