@@ -62,6 +62,24 @@ fn existing_items(first: &str, test: &str, items: &[String]) -> Vec<Bit> {
     bits
 }
 
+/// Give each of `count` items the one line `which` says is about it; `None` when a line is
+/// about no item, or two lines about the same one.
+fn lines_per_item(
+    count: usize,
+    lines: &[String],
+    which: impl Fn(&str) -> Option<usize>,
+) -> Option<Vec<Vec<String>>> {
+    let mut out = vec![Vec::new(); count];
+    for line in lines {
+        let k = which(line)?;
+        if !out[k].is_empty() {
+            return None;
+        }
+        out[k].push(line.clone());
+    }
+    Some(out)
+}
+
 /// One `stat` for many paths; see the module docs.
 pub(super) struct StatLoad;
 
@@ -108,15 +126,7 @@ impl SharedLoad for StatLoad {
         }
         let (first, rest) = stdout.split_first()?;
         Self::line_item(first, &["/".to_string()])?;
-        let mut out = vec![Vec::new(); items.len()];
-        for line in rest {
-            let k = Self::line_item(line, items)?;
-            if !out[k].is_empty() {
-                return None;
-            }
-            out[k].push(line.clone());
-        }
-        Some(out)
+        lines_per_item(items.len(), rest, |line| Self::line_item(line, items))
     }
 }
 
@@ -155,19 +165,11 @@ impl SharedLoad for HashLoad {
         if exit_code != 0 {
             return None;
         }
-        let mut out = vec![Vec::new(); items.len()];
-        for line in stdout {
+        lines_per_item(items.len(), stdout, |line| {
             let (hash, name) = line.split_once("  ")?;
-            if hash.len() != self.digits || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            let k = items.iter().position(|p| p == name)?;
-            if !out[k].is_empty() {
-                return None;
-            }
-            out[k].push(line.clone());
-        }
-        Some(out)
+            let hex = hash.len() == self.digits && hash.bytes().all(|b| b.is_ascii_hexdigit());
+            items.iter().position(|p| p == name).filter(|_| hex)
+        })
     }
 }
 
