@@ -6,7 +6,10 @@
 //! costs the target an sshd session and a login shell per command); a command with stdin, a
 //! pty, agent forwarding or no wrapping shell, or one arriving while the shell is busy, gets a
 //! channel of its own. At most [`MAX_CHANNELS_PER_CONNECTION`] channels are open at once, each
-//! closed as soon as its command ends (sshd's `MaxSessions` is 10).
+//! closed as soon as its command ends (sshd's `MaxSessions` is 10). Across all hosts, at most
+//! 128 connections are connecting (TCP, key exchange, authentication) at once, and each one's
+//! `ssh_connect_timeout` starts with its turn: a thousand hosts at once do not time out queueing
+//! for CPU.
 //!
 //! * [`SshInventory`] registers as connector `ssh`; [`SshData`] is its host data
 //!   (`ssh_hostname`, `ssh_user`, `ssh_key`, `ssh_password`, `ssh_proxy_jump`, ...) with
