@@ -6,9 +6,10 @@
 //! for all of them and each fact gets back the very line its own command would have printed, so
 //! its parser is unchanged.
 //!
-//! Only plain paths take part (ASCII letters, digits, space and `/._+,:@%=-`): the output names
+//! Only plain paths take part (ASCII letters, digits, space and `/._+,:@%-`): the output names
 //! each path, and for these the name can be matched back without knowing how the target's
-//! `stat` quotes. Whenever anything is off (a non-GNU `stat`, a path that vanished between the
+//! `stat` quotes (no `=` either, so a name cannot look like one of the line's `key=value`
+//! fields). Whenever anything is off (a non-GNU `stat`, a path that vanished between the
 //! test and the `stat`, an unreadable file), the split gives up and every fact loads on its own.
 
 use rinfra_connectors::{quoted, Bit, StringCommand};
@@ -47,7 +48,7 @@ fn plain_path(args: &FactArgs) -> Option<String> {
         && !path.starts_with('~')
         && path
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._+,:@%=- ".contains(&b));
+            .all(|b| b.is_ascii_alphanumeric() || b"/._+,:@%- ".contains(&b));
     plain.then(|| path.to_string())
 }
 
@@ -197,7 +198,17 @@ mod tests {
             STAT.item(&args("/srv/app 1/x.conf")),
             Some("/srv/app 1/x.conf".into())
         );
-        for odd in ["~/x", "/a'b", "/a\nb", "/a\\b", "/a$(x)", "/é", "/a->b", ""] {
+        for odd in [
+            "~/x",
+            "/a'b",
+            "/a\nb",
+            "/a\\b",
+            "/a$(x)",
+            "/é",
+            "/a->b",
+            "/a size=1",
+            "",
+        ] {
             assert_eq!(STAT.item(&args(odd)), None, "{odd:?}");
         }
         assert_eq!(STAT.item(&FactArgs::new()), None);
