@@ -421,7 +421,9 @@ enum Section {
 /// of the batch go into one section per loader, the rest run their own commands.
 fn sections(todo: &[Todo<'_>]) -> Vec<Section> {
     let mut alone = Vec::new();
-    let mut shared: Vec<Section> = Vec::new();
+    // One (loader, its distinct items, its members) per loader key, in first-seen order.
+    type Group = (&'static dyn SharedLoad, Vec<String>, Vec<(usize, usize)>);
+    let mut groups: Vec<Group> = Vec::new();
     for (t, (fact, args, ..)) in todo.iter().enumerate() {
         let item = fact.shared_load().and_then(|l| Some((l, l.item(args)?)));
         // A fact with a required command runs alone: its own command checks for it.
@@ -429,38 +431,33 @@ fn sections(todo: &[Todo<'_>]) -> Vec<Section> {
             alone.push(Section::Alone(t));
             continue;
         };
-        let group = shared
-            .iter_mut()
-            .find(|s| matches!(s, Section::Shared { loader: l, .. } if l.key() == loader.key()));
-        let group = match group {
+        let g = match groups.iter().position(|g| g.0.key() == loader.key()) {
             Some(g) => g,
             None => {
-                shared.push(Section::Shared {
-                    loader,
-                    items: Vec::new(),
-                    members: Vec::new(),
-                });
-                shared.last_mut().expect("just pushed")
+                groups.push((loader, Vec::new(), Vec::new()));
+                groups.len() - 1
             }
         };
-        if let Section::Shared { items, members, .. } = group {
-            let k = match items.iter().position(|i| *i == item) {
-                Some(k) => k,
-                None => {
-                    items.push(item);
-                    items.len() - 1
-                }
-            };
-            members.push((t, k));
-        }
-    }
-    for section in shared {
-        match section {
-            // Nothing shared: the fact's own command is as cheap.
-            Section::Shared { members, .. } if members.len() < 2 => {
-                alone.extend(members.into_iter().map(|(t, _)| Section::Alone(t)));
+        let (_, items, members) = &mut groups[g];
+        let k = match items.iter().position(|i| *i == item) {
+            Some(k) => k,
+            None => {
+                items.push(item);
+                items.len() - 1
             }
-            s => alone.push(s),
+        };
+        members.push((t, k));
+    }
+    for (loader, items, members) in groups {
+        if members.len() < 2 {
+            // Nothing shared: the fact's own command is as cheap.
+            alone.extend(members.into_iter().map(|(t, _)| Section::Alone(t)));
+        } else {
+            alone.push(Section::Shared {
+                loader,
+                items,
+                members,
+            });
         }
     }
     alone
