@@ -6,6 +6,7 @@ mod commands;
 mod diff;
 mod error;
 mod inventory;
+mod out_of_memory;
 mod output;
 mod prompt;
 mod registries;
@@ -20,6 +21,11 @@ use rinfra_core::State;
 use crate::args::Args;
 use crate::error::CliError;
 use crate::output::{section, Printer};
+
+/// See [`out_of_memory`]: a located error instead of an abort when a deploy file asks for more
+/// memory than there is.
+#[global_allocator]
+static ALLOCATOR: out_of_memory::ReportingAllocator = out_of_memory::ReportingAllocator;
 
 fn main() -> ExitCode {
     let args = Args::parse();

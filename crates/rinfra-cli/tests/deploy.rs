@@ -345,6 +345,40 @@ fn diff_shows_what_will_change() {
     assert_eq!(std::fs::read_to_string(&f).unwrap(), "a=1\nb=2\n");
 }
 
+/// Starlark builds `s * n` in one allocation; one that cannot be satisfied ends in a located
+/// error (exit 2), not Rust's abort ("memory allocation of N bytes failed", SIGABRT).
+#[test]
+fn a_value_larger_than_memory_is_a_located_error() {
+    let t = TestDir::new();
+    let marker = t.join("ran");
+    // 10^5 × 2·10^9 bytes = 200 TB: more than any address space a test machine has.
+    t.write(
+        "huge.py",
+        &format!(
+            "from pyinfra.operations import server\nserver.shell(commands=[\"touch {}\"])\nbig = \"a\" * 100000\nhuge = big * 2000000000\n",
+            marker.display()
+        ),
+    );
+    let r = t.run(&["@local", "huge.py", "-y"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("huge.py: out of memory: 200000000000000 bytes"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("host @local"), "{r:?}");
+    assert!(!r.stderr.contains("memory allocation of"), "{r:?}");
+    assert!(!marker.exists(), "nothing runs after a failed evaluation");
+
+    t.write(
+        "inventory.py",
+        "hosts = [\"@local\" * 100000 * 2000000000]\n",
+    );
+    let r = t.run(&["inventory.py", "exec", "--", "true"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("inventory.py: out of memory"), "{r:?}");
+}
+
 #[test]
 fn located_errors_stop_before_anything_runs() {
     let t = TestDir::new();

@@ -395,6 +395,7 @@ fn run_file<'v>(
     }
     let printer = CollectPrints(state);
     let loader = LocalModules { state };
+    let _evaluating = crate::evaluating::Evaluating::enter(&file.display, &state.host_name);
     let mut eval = Evaluator::new(module);
     eval.extra = Some(state);
     eval.set_print_handler(&printer);

@@ -40,6 +40,7 @@ mod convert;
 mod decorators;
 mod deploy;
 mod error;
+mod evaluating;
 mod facts;
 mod host;
 mod inventory;
@@ -56,6 +57,7 @@ pub use config::{
 };
 pub use deploy::{DeployEnv, DeployOutput, HostContext, LoadedFile};
 pub use error::{ErrorKind, LangError, Location};
+pub use evaluating::with_current_evaluation;
 pub use facts::{FactProvider, NoFacts};
 pub use inventory::{
     group_data_dirs, group_data_from_source, load_group_data, load_group_data_file,

@@ -86,6 +86,7 @@ pub(crate) fn eval_module_vars<R>(
         setup(&module);
         let printer = crate::deploy::IgnorePrints;
         {
+            let _evaluating = crate::evaluating::Evaluating::enter(file, "");
             let mut eval = Evaluator::new(&module);
             eval.set_print_handler(&printer);
             eval.eval_module(ast, globals)
