@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Where in the source the edges a fuzzing round found are: rinfra's code, Starlark, or others.
 
-Usage: fuzz/scripts/new-edges.py TARGET SINCE [CORPUS_DIR]
+Usage: fuzz/scripts/new-edges.py TARGET SINCE [CORPUS_DIR ...]
   TARGET      a built fuzz target (deploy, inventory, facts, ...), run from fuzz/
   SINCE       the round's start, `YYYY-MM-DD HH:MM` (local time) or seconds since the epoch;
               corpus files modified before it are the old corpus
-  CORPUS_DIR  default corpus/TARGET
+  CORPUS_DIR  default corpus/TARGET and seeds/TARGET (as the fuzz runs use them)
 
 libFuzzer's merge pass writes, for every input, the indices of the PCs it covers (`COV`
 lines of the control file). The PCs of the new files minus those of the old ones are the
@@ -48,15 +48,15 @@ def pc_table(binary):
     return table
 
 
-def covered(binary, corpus):
-    """file path -> set of PC indices, from a merge pass over `corpus` into an empty dir."""
+def covered(binary, corpora):
+    """file path -> set of PC indices, from a merge pass over `corpora` into an empty dir."""
     with tempfile.TemporaryDirectory() as tmp:
         control = os.path.join(tmp, "control")
         empty = os.path.join(tmp, "empty")
         os.mkdir(empty)
         subprocess.run(
             [binary, "-merge=1", f"-merge_control_file={control}", "-rss_limit_mb=4096",
-             "-timeout=60", empty, corpus],
+             "-timeout=60", empty, *corpora],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
         )
         lines = open(control, encoding="utf-8", errors="replace").read().splitlines()
@@ -85,11 +85,11 @@ def where(path):
 
 def main():
     target, since = sys.argv[1], sys.argv[2]
-    corpus = sys.argv[3] if len(sys.argv) > 3 else f"corpus/{target}"
+    corpora = sys.argv[3:] or [d for d in (f"corpus/{target}", f"seeds/{target}") if os.path.isdir(d)]
     binary = f"target/{TRIPLE}/release/{target}"
     since_s = float(since) if since.replace(".", "").isdigit() else time.mktime(
         time.strptime(since, "%Y-%m-%d %H:%M"))
-    cov = covered(binary, corpus)
+    cov = covered(binary, corpora)
     old, new_files = set(), 0
     for path, pcs in cov.items():
         if os.path.getmtime(path) < since_s:
