@@ -379,6 +379,34 @@ fn a_value_larger_than_memory_is_a_located_error() {
     assert!(r.stderr.contains("inventory.py: out of memory"), "{r:?}");
 }
 
+/// Starlark parses and compiles recursively; a tokio worker's 2 MB stack overflowed (an abort)
+/// at ~100 levels in a debug build. Up to Python's limits a file runs, beyond them it is a
+/// located error.
+#[test]
+fn deeply_nested_deploys_run_or_are_located_errors() {
+    let t = TestDir::new();
+    let deep = format!(
+        "from pyinfra.operations import server\nx = {}1\ny = {}1{}\nserver.shell(commands=[f\"echo {{x}} {{y}}\"])\n",
+        "-".repeat(997),
+        "(".repeat(200),
+        ")".repeat(200)
+    );
+    t.write("deep.py", &deep);
+    let r = t.run(&["@local", "deep.py", "-y"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    t.write(
+        "deeper.py",
+        &format!("x = {}1{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+    );
+    let r = t.run(&["@local", "deeper.py", "-y"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("deeper.py:1:205: too many nested parentheses (more than 200)"),
+        "{r:?}"
+    );
+}
+
 #[test]
 fn located_errors_stop_before_anything_runs() {
     let t = TestDir::new();

@@ -31,6 +31,7 @@ use crate::inventory::{InventoryValue, InventoryView};
 use crate::local::{display_path, local_module};
 use crate::operations::{condition_globals, OpFunction};
 use crate::simple_eval::{parse, EXTENSIONS};
+use crate::stack::with_starlark_stack;
 
 /// A deploy file read from disk and run through the compatibility pass (once; it is parsed
 /// again for each host, which is cheap).
@@ -51,9 +52,9 @@ impl LoadedFile {
 
     /// A deploy file from source text (`path` is used to resolve relative paths).
     pub fn from_source(path: &Path, display: &str, source: &str) -> Result<Self, LangError> {
-        let compat = crate::compat::rewrite(display, source)?;
-        // Parse once now so syntax errors surface before any host is evaluated.
-        parse(display, source)?;
+        // Parse once now so syntax errors surface before any host is evaluated. The tree is
+        // dropped on the same deep stack: dropping it recurses too.
+        let compat = with_starlark_stack(|| parse(display, source).map(|(_ast, compat)| compat))?;
         Ok(Self {
             path: path.to_path_buf(),
             display: display.to_string(),
@@ -333,7 +334,8 @@ impl PrintHandler for CollectPrints<'_, '_> {
 
 /// Evaluate one file (the deploy file or an included one) for the host of `state`.
 pub(crate) fn eval_file(state: &EvalState<'_>, file: &LoadedFile) -> Result<(), LangError> {
-    let result = Module::with_temp_heap(|module| run_file(state, file, &module));
+    let result =
+        with_starlark_stack(|| Module::with_temp_heap(|module| run_file(state, file, &module)));
     // An error inside an included file is reported where it happened.
     if let Some(inner) = state.inner_error.borrow_mut().take() {
         return Err(inner);

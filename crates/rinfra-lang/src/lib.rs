@@ -49,6 +49,7 @@ mod operations;
 mod os;
 mod python_call;
 mod simple_eval;
+mod stack;
 
 pub use compat::{rewrite as compat_rewrite, CompatOutput};
 pub use config::{

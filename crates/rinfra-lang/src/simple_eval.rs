@@ -81,6 +81,17 @@ pub(crate) fn eval_module_vars<R>(
     setup: impl for<'v> FnOnce(&Module<'v>),
     f: impl for<'v> FnOnce(Vec<(String, Value<'v>, usize)>) -> Result<R, LangError>,
 ) -> Result<R, LangError> {
+    crate::stack::with_starlark_stack(|| eval_module_vars_here(file, source, globals, setup, f))
+}
+
+/// [`eval_module_vars`] on the current stack.
+fn eval_module_vars_here<R>(
+    file: &str,
+    source: &str,
+    globals: &Globals,
+    setup: impl for<'v> FnOnce(&Module<'v>),
+    f: impl for<'v> FnOnce(Vec<(String, Value<'v>, usize)>) -> Result<R, LangError>,
+) -> Result<R, LangError> {
     let (ast, compat) = parse(file, source)?;
     Module::with_temp_heap(|module| {
         setup(&module);

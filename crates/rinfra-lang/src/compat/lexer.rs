@@ -28,11 +28,13 @@ pub(super) struct Stmt {
 }
 
 pub(super) struct Lexer<'a> {
-    pub(super) src: &'a [u8],
-    pub(super) file: &'a str,
-    pub(super) pos: usize,
-    pub(super) line: usize,
-    pub(super) line_start: usize,
+    src: &'a [u8],
+    file: &'a str,
+    pos: usize,
+    line: usize,
+    /// A position on the current line and its column: columns are counted from here, so a
+    /// long line costs linear time, not quadratic (a generated one-line inventory list).
+    col_mark: (usize, usize),
 }
 
 fn is_ident_start(b: u8) -> bool {
@@ -44,10 +46,24 @@ fn is_ident_char(b: u8) -> bool {
 }
 
 impl<'a> Lexer<'a> {
+    pub(super) fn new(src: &'a str, file: &'a str) -> Self {
+        Self {
+            src: src.as_bytes(),
+            file,
+            pos: 0,
+            line: 0,
+            col_mark: (0, 0),
+        }
+    }
+
+    /// The column of byte `at` (not before the column mark) of the current line, in
+    /// characters as Starlark counts them: the source is UTF-8, so every byte but a
+    /// continuation byte starts a character.
     fn col(&self, at: usize) -> usize {
-        // Columns are in characters, as Starlark counts them.
-        String::from_utf8_lossy(&self.src[self.line_start..at])
-            .chars()
+        let (mark, col) = self.col_mark;
+        col + self.src[mark..at]
+            .iter()
+            .filter(|&&b| b & 0xC0 != 0x80)
             .count()
     }
 
@@ -61,7 +77,7 @@ impl<'a> Lexer<'a> {
 
     fn newline(&mut self) {
         self.line += 1;
-        self.line_start = self.pos;
+        self.col_mark = (self.pos, 0);
     }
 
     /// Skip a string starting at the quote at `self.pos`.
@@ -120,6 +136,7 @@ impl<'a> Lexer<'a> {
             let b = self.src[self.pos];
             let start = self.pos;
             let col = self.col(start);
+            self.col_mark = (start, col);
             match b {
                 b'#' => {
                     while self.pos < self.src.len() && self.src[self.pos] != b'\n' {

@@ -91,6 +91,51 @@ fn unsupported_keyword(word: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// Python's limit on bracket nesting (CPython's tokenizer says "too many nested
+/// parentheses"). Starlark's parser recurses for every level, so a file nested thousands deep
+/// would overflow the stack.
+const MAX_NESTING: usize = 200;
+
+/// The most tokens on the path from a statement to one of its parts: the tokens of the
+/// comma-separated part, plus those of the parts around it in the enclosing brackets. Each
+/// token can add a level to the syntax tree that Starlark parses, compiles and drops
+/// recursively (`- - - 1`, `a + b + c`, `x.y.z`, `lambda: lambda: 1`), so this bounds its depth;
+/// long lists and calls are separated by commas and stay far below it.
+const MAX_EXPRESSION: usize = 1000;
+
+/// Python's limit on nested blocks (CPython's "too many levels of indentation").
+const MAX_BLOCKS: usize = 100;
+
+/// Which limit a statement is over.
+enum TooDeep {
+    Brackets,
+    Expression,
+    Blocks,
+}
+
+/// The deepest bracket nesting in an f-string token, and the bytes inside its `{...}`
+/// expressions (Starlark parses those with the same recursive parser). Brackets inside nested
+/// quotes count too: over-estimates, only ever compared with the limits above.
+fn f_string_expressions(text: &str) -> (usize, usize) {
+    let prefix = text.bytes().take_while(|b| b.is_ascii_alphabetic());
+    if !prefix.clone().any(|b| b.eq_ignore_ascii_case(&b'f')) {
+        return (0, 0);
+    }
+    let (mut depth, mut max, mut inside) = (0usize, 0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ if depth > 0 => inside += 1,
+            _ => {}
+        }
+    }
+    (max, inside)
+}
+
 /// Python keywords that can precede `(` without it being a call.
 fn is_keyword(word: &str) -> bool {
     matches!(
@@ -457,36 +502,94 @@ impl Rewriter<'_> {
         Ok(())
     }
 
-    /// Generator expressions (Starlark has only list comprehensions): `f(x for x in y)` becomes
-    /// `f([x for x in y])` and a bare `(x for x in y)` becomes `tuple([x for x in y])`.
-    fn generators(&mut self, stmt: &Stmt) {
-        let toks = &stmt.toks;
-        for (i, open) in toks.iter().enumerate() {
-            if self.text(open) != "(" {
-                continue;
-            }
-            // Find the matching `)` and whether a `for` sits directly inside.
-            let mut depth = 0usize;
-            let mut has_for = false;
-            let mut close = None;
-            for (j, t) in toks.iter().enumerate().skip(i) {
-                match self.text(t) {
-                    "(" | "[" | "{" => depth += 1,
-                    ")" | "]" | "}" => {
-                        depth -= 1;
-                        if depth == 0 {
-                            close = Some(j);
-                            break;
+    /// For every `(` of `stmt`, in order: its index, its matching closer's and whether a `for`
+    /// sits directly inside it. One pass with a stack: a scan per `(` is quadratic in the
+    /// nesting. Also where the statement is deeper than Starlark's recursive parser and
+    /// compiler can take ([`MAX_NESTING`], [`MAX_EXPRESSION`]): an error here, as in Python.
+    fn parens(&self, stmt: &Stmt) -> Result<Vec<(usize, usize, bool)>, LangError> {
+        // (index of the opener, is it `(`, `for` directly inside, tokens before it in its
+        // comma-separated part)
+        let mut open: Vec<(usize, bool, bool, usize)> = Vec::new();
+        let mut found = Vec::new();
+        // Tokens of the current comma-separated part, and on the whole path to it: every
+        // token can add a level to the syntax tree (`- - 1`, `a + b + c`, `x.y.z`, `lambda:`).
+        let (mut part, mut path) = (0usize, 0usize);
+        for (j, t) in stmt.toks.iter().enumerate() {
+            let text = self.text(t);
+            match text {
+                "(" | "[" | "{" => {
+                    open.push((j, text == "(", false, part + 1));
+                    path += 1;
+                    part = 0;
+                    if open.len() > MAX_NESTING {
+                        return Err(self.too_deep(t, TooDeep::Brackets));
+                    }
+                }
+                ")" | "]" | "}" => {
+                    // An unmatched closer is Starlark's to report.
+                    if let Some((i, is_paren, has_for, outer)) = open.pop() {
+                        if is_paren {
+                            found.push((i, j, has_for));
+                        }
+                        path -= part;
+                        part = outer;
+                    }
+                }
+                "," | ";" => {
+                    path -= part;
+                    part = 0;
+                }
+                _ => {
+                    if text == "for" && t.kind == TokKind::Name {
+                        if let Some(top) = open.last_mut() {
+                            top.2 = true;
                         }
                     }
-                    "for" if depth == 1 && t.kind == TokKind::Name => has_for = true,
-                    _ => {}
+                    let inner = if t.kind == TokKind::Str {
+                        let (depth, length) = f_string_expressions(text);
+                        if depth > MAX_NESTING {
+                            return Err(self.too_deep(t, TooDeep::Brackets));
+                        }
+                        length
+                    } else {
+                        0
+                    };
+                    part += 1;
+                    path += 1;
+                    if path + inner > MAX_EXPRESSION {
+                        return Err(self.too_deep(t, TooDeep::Expression));
+                    }
                 }
             }
-            let (Some(close), true) = (close, has_for) else {
+        }
+        found.sort_unstable_by_key(|&(i, _, _)| i);
+        Ok(found)
+    }
+
+    fn too_deep(&self, tok: &Tok, what: TooDeep) -> LangError {
+        let message = match what {
+            TooDeep::Brackets => format!("too many nested parentheses (more than {MAX_NESTING})"),
+            TooDeep::Expression => format!(
+                "expression too deeply nested (more than {MAX_EXPRESSION} tokens in one \
+                 comma-separated part, counting the parts around it)"
+            ),
+            TooDeep::Blocks => format!("too many levels of indentation (more than {MAX_BLOCKS})"),
+        };
+        LangError::new(ErrorKind::Syntax, message)
+            .at(self.loc(tok))
+            .with_hint("give the inner parts names (`part = ...`) and combine those")
+            .with_source(self.src, 1)
+    }
+
+    /// Generator expressions (Starlark has only list comprehensions): `f(x for x in y)` becomes
+    /// `f([x for x in y])` and a bare `(x for x in y)` becomes `tuple([x for x in y])`.
+    fn generators(&mut self, stmt: &Stmt) -> Result<(), LangError> {
+        let toks = &stmt.toks;
+        for (i, close, has_for) in self.parens(stmt)? {
+            if !has_for {
                 continue;
-            };
-            let close = &toks[close];
+            }
+            let (open, close) = (&toks[i], &toks[close]);
             let is_call = i > 0 && {
                 let prev = &toks[i - 1];
                 let p = self.text(prev);
@@ -504,11 +607,12 @@ impl Rewriter<'_> {
                 self.inserts.push((ce, ")".into()));
             }
         }
+        Ok(())
     }
 
     /// Keywords anywhere in a statement: `is`/`is not`, and the unsupported ones.
     fn expressions(&mut self, stmt: &Stmt, skip_first: bool) -> Result<(), LangError> {
-        self.generators(stmt);
+        self.generators(stmt)?;
         let toks = &stmt.toks;
         let mut i = usize::from(skip_first);
         while i < toks.len() {
@@ -542,14 +646,7 @@ impl Rewriter<'_> {
 
 /// Rewrite a pyinfra (Python) file into the deploy-language dialect. `file` names it in errors.
 pub fn rewrite(file: &str, source: &str) -> Result<CompatOutput, LangError> {
-    let lexer = Lexer {
-        src: source.as_bytes(),
-        file,
-        pos: 0,
-        line: 0,
-        line_start: 0,
-    };
-    let stmts = lexer.statements()?;
+    let stmts = Lexer::new(source, file).statements()?;
     let mut rw = Rewriter {
         file,
         src: source,
@@ -560,9 +657,20 @@ pub fn rewrite(file: &str, source: &str) -> Result<CompatOutput, LangError> {
     // Indentation of the `def` of the `@operation()` function we are inside, if any.
     let mut op_def_indent: Option<usize> = None;
     let mut pending_op = false;
+    // Indentations of the enclosing blocks and this one.
+    let mut blocks: Vec<usize> = vec![0];
     let mut i = 0;
     while i < stmts.len() {
         let stmt = &stmts[i];
+        while blocks.len() > 1 && blocks[blocks.len() - 1] > stmt.indent {
+            blocks.pop();
+        }
+        if blocks[blocks.len() - 1] < stmt.indent {
+            blocks.push(stmt.indent);
+            if blocks.len() > MAX_BLOCKS + 1 {
+                return Err(rw.too_deep(&stmt.toks[0], TooDeep::Blocks));
+            }
+        }
         if let Some(ind) = op_def_indent {
             if stmt.indent <= ind {
                 op_def_indent = None;
@@ -808,6 +916,78 @@ mod tests {
             ok("x = f([n for n in y], (1, 2))\n"),
             "x = f([n for n in y], (1, 2))\n"
         );
+        // A generator directly inside the innermost of many parentheses.
+        let deep = format!(
+            "x = {}f(n for n in y){}\n",
+            "(".repeat(150),
+            ")".repeat(150)
+        );
+        let want = format!(
+            "x = {}f([n for n in y]){}\n",
+            "(".repeat(150),
+            ")".repeat(150)
+        );
+        assert_eq!(ok(&deep), want);
+    }
+
+    #[test]
+    fn nesting_is_limited_as_in_python() {
+        let parens = |n: usize| format!("x = {}1{}\n", "(".repeat(n), ")".repeat(n));
+        ok(&parens(MAX_NESTING));
+        let e = err(&parens(MAX_NESTING + 1));
+        assert!(e.message().contains("too many nested parentheses"), "{e:?}");
+        // Located at the first bracket over the limit.
+        assert_eq!(e.location().map(|l| (l.line, l.column)), Some((1, 205)));
+        // Unclosed brackets count too (and cost linear time, however many).
+        let e = err(&format!("x = {}\n", "[".repeat(100_000)));
+        assert!(e.message().contains("too many nested parentheses"), "{e:?}");
+        let fstring = |n: usize| format!("x = f\"{{{}1{}}}\"\n", "(".repeat(n), ")".repeat(n));
+        ok(&fstring(MAX_NESTING - 1));
+        assert!(err(&fstring(MAX_NESTING + 1))
+            .message()
+            .contains("too many nested parentheses"));
+
+        let blocks = |n: usize| {
+            (0..n)
+                .map(|i| format!("{}if True:\n", "  ".repeat(i)))
+                .chain([format!("{}x = 1\n", "  ".repeat(n))])
+                .collect::<String>()
+        };
+        ok(&blocks(MAX_BLOCKS));
+        let e = err(&blocks(MAX_BLOCKS + 1));
+        assert!(
+            e.message().contains("too many levels of indentation"),
+            "{e:?}"
+        );
+        // The statement 101 blocks deep, on the line after the 101st `if`.
+        assert_eq!(e.location().map(|l| l.line), Some(MAX_BLOCKS + 2));
+    }
+
+    #[test]
+    fn long_expressions_are_limited_but_long_lists_are_not() {
+        // Every `-` is a level of Starlark's syntax tree.
+        let unary = |n: usize| format!("x = {}1\n", "-".repeat(n));
+        ok(&unary(MAX_EXPRESSION - 3));
+        let e = err(&unary(MAX_EXPRESSION));
+        assert!(e.message().contains("too deeply nested"), "{e:?}");
+        // The tokens of the parts around a bracket count.
+        let chain = format!("x = f({}, 1)\n", vec!["a"; MAX_EXPRESSION / 2].join(" + "));
+        assert!(err(&chain).message().contains("too deeply nested"));
+        let fstring = format!("x = f\"{{{}1}}\"\n", "-".repeat(MAX_EXPRESSION));
+        assert!(err(&fstring).message().contains("too deeply nested"));
+        // A 100,000-element list on one line is flat: fine (and linear in its length).
+        let hosts: Vec<String> = (0..100_000).map(|i| format!("\"web{i}\"")).collect();
+        let list = format!("hosts = [{}]\n", hosts.join(", "));
+        assert_eq!(ok(&list), list);
+        let dict = format!(
+            "d = {{{}}}\n",
+            hosts
+                .iter()
+                .map(|h| format!("{h}: 1"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        ok(&dict);
     }
 
     #[test]
