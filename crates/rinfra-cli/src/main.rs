@@ -11,6 +11,7 @@ mod output;
 mod prompt;
 mod registries;
 mod settings;
+mod stack_overflow;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     rinfra_core::raise_open_file_limit();
     rinfra_core::limit_malloc_arenas();
+    stack_overflow::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -407,6 +407,33 @@ fn deeply_nested_deploys_run_or_are_located_errors() {
     );
 }
 
+/// A value nested a million deep at run time overflows even the evaluation's own stack
+/// (Starlark prints and freezes values recursively): one located line and exit 2, not a bare
+/// segmentation fault.
+#[test]
+fn a_value_nested_a_million_deep_is_an_error_not_a_crash() {
+    let t = TestDir::new();
+    let deep = "x = []\nfor i in range(1000000):\n    x = [x]\n";
+    t.write("deep.py", &format!("{deep}y = str(x)\n"));
+    let r = t.run(&["@local", "deep.py", "-y"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "deep.py: evaluation nested too deeply: its stack overflowed (evaluating for host @local)"
+        ),
+        "{r:?}"
+    );
+    // An inventory file is frozen after it runs: recursively.
+    t.write("inventory.py", &format!("{deep}hosts = [\"@local\"]\n"));
+    let r = t.run(&["inventory.py", "exec", "--", "true"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("inventory.py: evaluation nested too deeply"),
+        "{r:?}"
+    );
+}
+
 #[test]
 fn located_errors_stop_before_anything_runs() {
     let t = TestDir::new();

@@ -64,3 +64,4 @@ pub use inventory::{
     group_data_dirs, group_data_from_source, load_group_data, load_group_data_file,
     merge_host_data, Data, DataLayers, GroupSpec, HostEntry, InventorySpec, InventoryView,
 };
+pub use stack::in_starlark_stack;
