@@ -1,8 +1,8 @@
 //! A clear last line when deploy code overflows its evaluation stack, instead of a bare
 //! "Segmentation fault".
 //!
-//! Deploy and inventory code runs on a large stack of its own (`rinfra_lang`'s `stack.rs`),
-//! and the source is limited to Python's nesting, but a value nested deeply at run time
+//! Deploy and inventory code and templates run on a large stack of their own (`rinfra_core`'s
+//! `deep_stack.rs`), and the source is limited to Python's nesting, but a value nested deeply at run time
 //! (`for i in range(1000000): x = [x]`, then `str(x)`) still overflows it: Starlark freezes,
 //! compares and prints values recursively. That stack is not one Rust's own overflow handler
 //! knows, so the fault would kill the process with no word. This handler runs first: a fault
@@ -44,9 +44,9 @@ pub(crate) fn install() {
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as usize;
-    if rinfra_lang::in_starlark_stack(addr) {
+    if rinfra_core::in_deep_stack(addr) {
         rinfra_lang::with_current_evaluation(|current| {
-            let (file, host) = current.unwrap_or(("deploy code", ""));
+            let (file, host) = current.unwrap_or(("a template", ""));
             write(b"--> rinfra error: ");
             write(file.as_bytes());
             write(b": evaluation nested too deeply: its stack overflowed");
@@ -56,8 +56,8 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut l
                 write(b")");
             }
             write(
-                b"\n    hint: is a value built inside itself many thousands of times \
-                    (`x = [x]` in a loop)?\n",
+                b"\n    hint: is something nested many thousands of levels deep (a value \
+                  built inside itself in a loop, `x = [x]`)?\n",
             );
         });
         // SAFETY: _exit is async-signal-safe and ends the process at once.

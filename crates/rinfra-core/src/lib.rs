@@ -13,6 +13,7 @@ mod arguments;
 mod call;
 mod config;
 mod context;
+mod deep_stack;
 mod events;
 mod execute;
 mod fact;
@@ -30,6 +31,7 @@ pub use arguments::{
 };
 pub use call::{Condition, ConditionCallback, ConditionKind, EarlierOps, OpCall, RetryUntil};
 pub use config::{default_parallel, limit_malloc_arenas, raise_open_file_limit, RunConfig};
+pub use deep_stack::{in_deep_stack, with_deep_stack};
 pub use events::{Events, HostOpStatus, NoEvents};
 pub use execute::{execute, OpResultJson, Results, ResultsJson, RunStop, TotalsJson};
 pub use fact::{

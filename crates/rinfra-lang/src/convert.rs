@@ -69,7 +69,7 @@ mod tests {
     #[test]
     fn nesting_is_limited_without_recursion() {
         // As in a run: conversions happen during an evaluation, on its stack.
-        crate::stack::with_starlark_stack(|| {
+        rinfra_core::with_deep_stack(|| {
             Heap::temp(|heap| {
                 let mut v = heap.alloc(1);
                 for _ in 0..MAX_DEPTH {

@@ -31,7 +31,6 @@ use crate::inventory::{InventoryValue, InventoryView};
 use crate::local::{display_path, local_module};
 use crate::operations::{condition_globals, OpFunction};
 use crate::simple_eval::{parse, EXTENSIONS};
-use crate::stack::with_starlark_stack;
 
 /// A deploy file read from disk and run through the compatibility pass (once; it is parsed
 /// again for each host, which is cheap).
@@ -54,7 +53,8 @@ impl LoadedFile {
     pub fn from_source(path: &Path, display: &str, source: &str) -> Result<Self, LangError> {
         // Parse once now so syntax errors surface before any host is evaluated. The tree is
         // dropped on the same deep stack: dropping it recurses too.
-        let compat = with_starlark_stack(|| parse(display, source).map(|(_ast, compat)| compat))?;
+        let compat =
+            rinfra_core::with_deep_stack(|| parse(display, source).map(|(_ast, compat)| compat))?;
         Ok(Self {
             path: path.to_path_buf(),
             display: display.to_string(),
@@ -334,8 +334,9 @@ impl PrintHandler for CollectPrints<'_, '_> {
 
 /// Evaluate one file (the deploy file or an included one) for the host of `state`.
 pub(crate) fn eval_file(state: &EvalState<'_>, file: &LoadedFile) -> Result<(), LangError> {
-    let result =
-        with_starlark_stack(|| Module::with_temp_heap(|module| run_file(state, file, &module)));
+    let result = rinfra_core::with_deep_stack(|| {
+        Module::with_temp_heap(|module| run_file(state, file, &module))
+    });
     // An error inside an included file is reported where it happened.
     if let Some(inner) = state.inner_error.borrow_mut().take() {
         return Err(inner);

@@ -49,7 +49,6 @@ mod operations;
 mod os;
 mod python_call;
 mod simple_eval;
-mod stack;
 
 pub use compat::{rewrite as compat_rewrite, CompatOutput};
 pub use config::{
@@ -64,4 +63,3 @@ pub use inventory::{
     group_data_dirs, group_data_from_source, load_group_data, load_group_data_file,
     merge_host_data, Data, DataLayers, GroupSpec, HostEntry, InventorySpec, InventoryView,
 };
-pub use stack::in_starlark_stack;

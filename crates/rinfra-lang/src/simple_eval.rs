@@ -81,7 +81,7 @@ pub(crate) fn eval_module_vars<R>(
     setup: impl for<'v> FnOnce(&Module<'v>),
     f: impl for<'v> FnOnce(Vec<(String, Value<'v>, usize)>) -> Result<R, LangError>,
 ) -> Result<R, LangError> {
-    crate::stack::with_starlark_stack(|| eval_module_vars_here(file, source, globals, setup, f))
+    rinfra_core::with_deep_stack(|| eval_module_vars_here(file, source, globals, setup, f))
 }
 
 /// [`eval_module_vars`] on the current stack.

@@ -46,9 +46,11 @@ pub(crate) fn render(
         ]),
         None => vars,
     };
-    let result = env
-        .template_from_named_str(name, source)
-        .and_then(|t| t.render(ctx));
+    // minijinja parses and renders recursively (`{{ - - - … 1 }}` overflowed a tokio worker).
+    let result = rinfra_core::with_deep_stack(|| {
+        env.template_from_named_str(name, source)
+            .and_then(|t| t.render(ctx))
+    });
     result.map_err(|e| template_error(name, source, &e))
 }
 
@@ -235,6 +237,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, "A 1\n");
+    }
+
+    /// minijinja recurses per unary operator; a test thread's 2 MB stack overflowed at a few
+    /// thousand before renders got a stack of their own.
+    #[test]
+    fn deeply_nested_expressions_render() {
+        let source = format!("{{{{ {}1 }}}}", "-".repeat(5000));
+        assert_eq!(render("t", &source, &ctx(json!({})), None).unwrap(), "1");
     }
 
     #[test]
