@@ -3,6 +3,7 @@
 //! Every error that comes from a file carries its `file:line:col` and, when there is one, the
 //! source line, so the CLI can print pyinfra-style "this line in your deploy" messages.
 
+use starlark::codemap::FileSpan;
 use std::fmt;
 
 /// A position in a deploy-language file, 1-based.
@@ -108,15 +109,21 @@ impl LangError {
         };
         let raw = e.without_diagnostic().to_string();
         let message = rewrite(raw.trim());
-        let location = e.span().map(|s| {
-            let r = s.resolve();
-            Location {
-                file: r.file,
-                line: r.span.begin.line + 1,
-                column: r.span.begin.column + 1,
-            }
+        let location = e.span().map(location_of);
+        // starlark-syntax 0.14.2 panics resolving a span that ends inside a character, and
+        // an invalid escape in an f-string before a non-ASCII one gets such a span
+        // (`f"\uՏ"`, found by fuzzing); render those without the underlined source line.
+        let whole_chars = e.span().is_none_or(|s| {
+            let source = s.file.source();
+            [s.span.begin(), s.span.end()]
+                .iter()
+                .all(|p| source.is_char_boundary(p.get() as usize))
         });
-        let mut diagnostic = format!("{e}");
+        let mut diagnostic = if whole_chars {
+            format!("{e}")
+        } else {
+            raw.trim().to_string()
+        };
         if message != raw.trim() {
             diagnostic = diagnostic.replace(raw.trim(), &message);
         }
@@ -160,6 +167,24 @@ impl LangError {
 /// Messages built in this crate put their hint after a `\nhint: ` marker so that it survives
 /// the trip through Starlark's error type.
 const HINT_MARKER: &str = "\nhint: ";
+
+/// Line and column (1-based, in characters) where `span` begins, computed here rather than
+/// by Starlark's `resolve`, which panics on a span that starts inside a character: such a
+/// position counts from the start of that character.
+fn location_of(span: &FileSpan) -> Location {
+    let source = span.file.source();
+    let mut pos = (span.span.begin().get() as usize).min(source.len());
+    while !source.is_char_boundary(pos) {
+        pos -= 1;
+    }
+    let before = &source[..pos];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Location {
+        file: span.file.filename().to_string(),
+        line: before.bytes().filter(|&b| b == b'\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
+    }
+}
 
 pub(crate) fn message_with_hint(message: &str, hint: &str) -> String {
     format!("{message}{HINT_MARKER}{hint}")

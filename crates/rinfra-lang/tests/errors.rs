@@ -246,3 +246,14 @@ fn pyinfra_deploy_fails_fixtures() {
         "deploy.py:3:1: global argument `_sudo` must be a bool, got number 1"
     );
 }
+
+/// starlark-syntax panics resolving the span of an invalid escape in an f-string followed by a
+/// non-ASCII character (it ends inside that character); found by the `deploy` fuzz target.
+#[test]
+fn invalid_escape_before_non_ascii_in_f_string_is_a_located_error() {
+    let e = err("x = 1\ny = f\"\\uՏaaa\"\n");
+    assert_eq!(e.kind(), ErrorKind::Syntax);
+    let loc = e.location().unwrap();
+    assert_eq!((loc.file.as_str(), loc.line), ("deploy.py", 2));
+    assert!(e.message().contains("invalid string escape"), "{e:?}");
+}
