@@ -8,6 +8,7 @@ mod error;
 mod inventory;
 mod out_of_memory;
 mod output;
+mod panic_report;
 mod prompt;
 mod registries;
 mod settings;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
     rinfra_core::raise_open_file_limit();
     rinfra_core::limit_malloc_arenas();
     stack_overflow::install();
+    panic_report::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

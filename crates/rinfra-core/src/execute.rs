@@ -443,9 +443,24 @@ async fn run_host_op(
             }
         }
     };
+    record_status(state, op, hp, statuses, &status, output.as_ref());
+    status
+}
+
+/// Report the `status` of `op` on a host: to the events, to the statuses later `_if`
+/// callables read, and by failing the host for an error that is not ignored.
+fn record_status(
+    state: &State,
+    op: &PlannedOp,
+    hp: &HostPlan,
+    statuses: &Statuses,
+    status: &HostOpStatus,
+    output: Option<&CommandOutput>,
+) {
+    let i = hp.host;
     state
         .events
-        .host_op_done(&host.name, &op.name, &status, output.as_ref());
+        .host_op_done(&state.hosts[i].name, &op.name, status, output);
     statuses
         .lock()
         .expect("not poisoned")
@@ -454,11 +469,26 @@ async fn run_host_op(
         ignored: false,
         message,
         ..
-    } = &status
+    } = status
     {
         state.fail_host(i, format!("{}: {message}", op.name));
     }
-    status
+}
+
+/// Why a host's task ended in a panic: a bug in rinfra (or a crate it uses), not in the
+/// deploy. The host fails with this and the others go on.
+fn panic_message(e: tokio::task::JoinError) -> String {
+    let what = if e.is_panic() {
+        let payload = e.into_panic();
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string())
+    } else {
+        e.to_string()
+    };
+    format!("internal error (a bug in rinfra, please report it): {what}")
 }
 
 fn check_stop(state: &State) -> Option<RunStop> {
@@ -527,6 +557,7 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
         };
         let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
         let mut tasks = tokio::task::JoinSet::new();
+        let mut task_host = HashMap::new();
         for i in 0..state.hosts.len() {
             let (state, plan, statuses, limit, collected, done) = (
                 Arc::clone(state),
@@ -536,7 +567,7 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
                 Arc::clone(&collected),
                 Arc::clone(&done),
             );
-            tasks.spawn(async move {
+            let task = tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("never closed");
                 if state.is_active(i) {
                     crate::prefetch::prefetch_host(&state, &plan, i, 0).await;
@@ -555,8 +586,14 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
                     state.events.progress(n, total);
                 }
             });
+            task_host.insert(task.id(), i);
         }
-        while tasks.join_next().await.is_some() {}
+        while let Some(r) = tasks.join_next_with_id().await {
+            if let Err(e) = r {
+                let i = task_host[&e.id()];
+                state.fail_host(i, panic_message(e));
+            }
+        }
         results.stopped = check_stop(state);
     } else {
         prefetch_all(state, &plan).await;
@@ -575,6 +612,7 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
             };
             let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
             let mut tasks = tokio::task::JoinSet::new();
+            let mut task_host = HashMap::new();
             for h in hosts {
                 let (state, plan, statuses, limit) = (
                     Arc::clone(state),
@@ -582,7 +620,7 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
                     Arc::clone(&statuses),
                     Arc::clone(&limit),
                 );
-                tasks.spawn(async move {
+                let task = tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await.expect("never closed");
                     let op = &plan.ops[o];
                     let hp = &op.hosts[h];
@@ -590,12 +628,24 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
                     reload_after_change(&state, &plan, hp.host, o, &status).await;
                     (hp.host, status)
                 });
+                task_host.insert(task.id(), h);
             }
-            while let Some(r) = tasks.join_next().await {
-                if let Ok(r) = r {
-                    collected.lock().expect("not poisoned")[o].push(r);
-                    bump(&done);
-                }
+            while let Some(r) = tasks.join_next_with_id().await {
+                let r = match r {
+                    Ok((_, r)) => r,
+                    Err(e) => {
+                        let hp = &op.hosts[task_host[&e.id()]];
+                        let status = HostOpStatus::Error {
+                            commands: 0,
+                            ignored: false,
+                            message: panic_message(e),
+                        };
+                        record_status(state, op, hp, &statuses, &status, None);
+                        (hp.host, status)
+                    }
+                };
+                collected.lock().expect("not poisoned")[o].push(r);
+                bump(&done);
             }
             if let Some(stop) = check_stop(state) {
                 results.stopped = Some(stop);

@@ -97,6 +97,27 @@ impl Operation for ShellOp {
     }
 }
 
+/// `test.panic()`: panics on hosts named `.../bad`, as a bug in an operation would; the
+/// detect phase does not call it (it is not idempotent), the execute phase does.
+struct PanicOp;
+
+#[async_trait]
+impl Operation for PanicOp {
+    fn name(&self) -> &'static str {
+        "test.panic"
+    }
+    fn params(&self) -> &'static [Param] {
+        &[]
+    }
+    fn is_idempotent(&self) -> bool {
+        false
+    }
+    async fn generate(&self, _: &OpArgs, host: &dyn OpHost) -> Result<OpOutcome, OperationError> {
+        assert!(!host.name().ends_with("/bad"), "a bug in test.panic");
+        Ok(OpOutcome::commands(vec![OpCommand::shell("true")]))
+    }
+}
+
 #[derive(Default)]
 struct Log(Mutex<Vec<String>>);
 
@@ -121,6 +142,7 @@ fn registries() -> (FactRegistry, OperationRegistry) {
     let mut o = OperationRegistry::new();
     o.register(Arc::new(FileOp));
     o.register(Arc::new(ShellOp));
+    o.register(Arc::new(PanicOp));
     (f, o)
 }
 
@@ -278,6 +300,49 @@ async fn a_failed_host_leaves_the_run_and_others_finish() {
         .unwrap()
         .iter()
         .any(|l| l.starts_with("@fake/bad test.shell") && l.contains(" Error")));
+}
+
+/// A panic in one host's operation (a bug) fails that host with the panic's message and an
+/// error status; the other hosts finish, in waves and with `--no-wait` alike.
+#[tokio::test]
+async fn a_panicking_operation_fails_its_host_only() {
+    let hosts = [("@fake/good", json!({})), ("@fake/bad", json!({}))];
+    for no_wait in [false, true] {
+        let calls: Vec<Vec<OpCall>> = (0..2)
+            .map(|_| {
+                vec![
+                    call("test.panic", json!({}), 1),
+                    call("test.shell", json!({"commands": ["next"]}), 2),
+                ]
+            })
+            .collect();
+        let cfg = RunConfig {
+            no_wait,
+            ..Default::default()
+        };
+        let (st, _) = state(&hosts, cfg);
+        let (_, results) = run(&st, calls).await;
+        assert_eq!(results.stopped, None, "no_wait={no_wait}");
+        let failed = st.failed_hosts();
+        assert_eq!(failed.len(), 1, "no_wait={no_wait}: {failed:?}");
+        assert_eq!(failed[0].0, "@fake/bad");
+        assert!(
+            failed[0].1.contains("internal error") && failed[0].1.contains("a bug in test.panic"),
+            "{failed:?}"
+        );
+        // The good host ran both operations.
+        let good: Vec<_> = results
+            .ops
+            .iter()
+            .flat_map(|(_, hs)| hs.iter())
+            .filter(|(i, s)| *i == 0 && matches!(s, HostOpStatus::Success { .. }))
+            .collect();
+        assert_eq!(good.len(), 2, "no_wait={no_wait}: {:?}", results.ops);
+        if !no_wait {
+            let bad = &results.ops[0].1.iter().find(|(i, _)| *i == 1).unwrap().1;
+            assert!(matches!(bad, HostOpStatus::Error { .. }), "{bad:?}");
+        }
+    }
 }
 
 #[tokio::test]
