@@ -1,6 +1,8 @@
 //! Evaluating data files (inventory, group_data, config): run the file, read its top-level
 //! variables.
 
+use std::collections::HashMap;
+
 use serde_json::Value as Json;
 use starlark::environment::{Globals, GlobalsBuilder, LibraryExtension, Module};
 use starlark::eval::Evaluator;
@@ -44,16 +46,22 @@ pub(crate) fn parse(file: &str, source: &str) -> Result<(AstModule, CompatOutput
     Ok((ast, compat))
 }
 
-/// The line (1-based) of the first top-level `name = ...` in `source`.
-pub(crate) fn assignment_line(source: &str, name: &str) -> Option<usize> {
-    source
-        .lines()
-        .position(|l| {
-            l.strip_prefix(name).is_some_and(|rest| {
-                rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("==")
-            })
-        })
-        .map(|i| i + 1)
+/// The line (1-based) of the first top-level `name = ...` of each name in `source`, in one
+/// pass (a search per name was quadratic in a generated file with thousands of groups).
+pub(crate) fn assignment_lines(source: &str) -> HashMap<&str, usize> {
+    let mut lines = HashMap::new();
+    for (i, l) in source.lines().enumerate() {
+        let name_len: usize = l
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .map(char::len_utf8)
+            .sum();
+        let rest = l[name_len..].trim_start();
+        if name_len > 0 && rest.starts_with('=') && !rest.starts_with("==") {
+            lines.entry(&l[..name_len]).or_insert(i + 1);
+        }
+    }
+    lines
 }
 
 /// Public top-level variables of a data file, in source order: name → (JSON, line).
@@ -113,10 +121,11 @@ fn eval_module_vars_here<R>(
         let frozen = module
             .freeze()
             .map_err(|e| LangError::new(ErrorKind::Eval, format!("{file}: {e:?}")))?;
+        let lines = assignment_lines(source);
         let mut owned = Vec::new();
         for n in names {
             if let Ok((v, _)) = frozen.get_any_visibility(&n) {
-                let line = assignment_line(source, &n).unwrap_or(usize::MAX);
+                let line = lines.get(n.as_str()).copied().unwrap_or(usize::MAX);
                 owned.push((n, v, line));
             }
         }
@@ -158,4 +167,24 @@ pub(crate) fn eval_data_file_with(
         }
         Ok(DataVars { values })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignment_lines_are_the_first_top_level_ones() {
+        let src = "web = [\"a\"]\nif web == []:\n  db = 1\ndb = [\"b\"]\nweb = []\ncafé = 1\nport: int = 2\n";
+        let lines = assignment_lines(src);
+        assert_eq!(lines.get("web"), Some(&1));
+        assert_eq!(
+            lines.get("db"),
+            Some(&4),
+            "indented and `==` lines are not assignments"
+        );
+        assert_eq!(lines.get("café"), Some(&6));
+        assert_eq!(lines.get("port"), None);
+        assert_eq!(lines.len(), 3);
+    }
 }
