@@ -49,6 +49,7 @@ pub(crate) fn parse(file: &str, source: &str) -> Result<(AstModule, CompatOutput
 /// The line (1-based) of the first top-level `name = ...` of each name in `source`, in one
 /// pass (a search per name was quadratic in a generated file with thousands of groups).
 pub(crate) fn assignment_lines(source: &str) -> HashMap<&str, usize> {
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let mut lines = HashMap::new();
     for (i, l) in source.lines().enumerate() {
         let name_len: usize = l
@@ -186,5 +187,7 @@ mod tests {
         assert_eq!(lines.get("café"), Some(&6));
         assert_eq!(lines.get("port"), None);
         assert_eq!(lines.len(), 3);
+        // After a byte-order mark too.
+        assert_eq!(assignment_lines("\u{feff}web = []\n").get("web"), Some(&1));
     }
 }

@@ -35,6 +35,17 @@ for i in range(2):
     );
 }
 
+/// A Windows editor's byte-order mark and tab indentation: Python runs such a file, so we do.
+#[test]
+fn tab_indented_file_with_a_byte_order_mark() {
+    let src = "\u{feff}from pyinfra.operations import server\n\nfor n in [1, 2]:\n\tif n == 2:\n\t\tserver.shell(commands=[\"echo\\t%d\" % n])\n";
+    let out = Project::new().run(src, &host("web1", json!({}))).unwrap();
+    assert_eq!(
+        summary(&out.calls),
+        vec![r#"server.shell {"commands":["echo\t2"]} [0, 5] deploy.py:5"#]
+    );
+}
+
 const MULTI_HOST: &str = r#"from pyinfra import host, inventory
 from pyinfra.operations import apt, files, server
 from pyinfra.facts.server import LinuxName

@@ -35,6 +35,16 @@ pub(super) struct Lexer<'a> {
     /// A position on the current line and its column: columns are counted from here, so a
     /// long line costs linear time, not quadratic (a generated one-line inventory list).
     col_mark: (usize, usize),
+    /// Tabs and form feeds in code (not in strings or comments): Python allows them as
+    /// whitespace, Starlark does not.
+    blanks: Vec<usize>,
+}
+
+/// A file's statements, and where its code has whitespace Starlark rejects.
+pub(super) struct Lexed {
+    pub(super) stmts: Vec<Stmt>,
+    /// Byte positions of tabs and form feeds outside strings and comments.
+    pub(super) blanks: Vec<usize>,
 }
 
 fn is_ident_start(b: u8) -> bool {
@@ -53,6 +63,7 @@ impl<'a> Lexer<'a> {
             pos: 0,
             line: 0,
             col_mark: (0, 0),
+            blanks: Vec::new(),
         }
     }
 
@@ -128,7 +139,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    pub(super) fn statements(mut self) -> Result<Vec<Stmt>, LangError> {
+    pub(super) fn statements(mut self) -> Result<Lexed, LangError> {
         let mut stmts = Vec::new();
         let mut cur: Vec<Tok> = Vec::new();
         let mut depth: i32 = 0;
@@ -166,7 +177,11 @@ impl<'a> Lexer<'a> {
                     self.pos += 3;
                     self.newline();
                 }
-                b' ' | b'\t' | b'\r' | b'\x0c' => self.pos += 1,
+                b' ' | b'\r' => self.pos += 1,
+                b'\t' | b'\x0c' => {
+                    self.blanks.push(self.pos);
+                    self.pos += 1;
+                }
                 b'"' | b'\'' => {
                     let line = self.line;
                     self.skip_string()?;
@@ -243,6 +258,9 @@ impl<'a> Lexer<'a> {
             let indent = cur[0].col;
             stmts.push(Stmt { toks: cur, indent });
         }
-        Ok(stmts)
+        Ok(Lexed {
+            stmts,
+            blanks: self.blanks,
+        })
     }
 }

@@ -17,7 +17,7 @@
 
 mod lexer;
 
-use lexer::{Lexer, Stmt, Tok, TokKind};
+use lexer::{Lexed, Lexer, Stmt, Tok, TokKind};
 
 use crate::error::{ErrorKind, LangError, Location};
 
@@ -646,7 +646,9 @@ impl Rewriter<'_> {
 
 /// Rewrite a pyinfra (Python) file into the deploy-language dialect. `file` names it in errors.
 pub fn rewrite(file: &str, source: &str) -> Result<CompatOutput, LangError> {
-    let stmts = Lexer::new(source, file).statements()?;
+    // A byte-order mark (Windows editors write one) is not part of the code, as in Python.
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    let Lexed { stmts, blanks } = Lexer::new(source, file).statements()?;
     let mut rw = Rewriter {
         file,
         src: source,
@@ -654,6 +656,12 @@ pub fn rewrite(file: &str, source: &str) -> Result<CompatOutput, LangError> {
         inserts: Vec::new(),
         result: CompatOutput::default(),
     };
+    // Tabs and form feeds become spaces, byte for byte: columns stay where they were, and
+    // indentation keeps the structure Python 3 gives it (it rejects files whose blocks would
+    // differ with a tab counted as one column or as eight).
+    for pos in blanks {
+        rw.out[pos] = b' ';
+    }
     // Indentation of the `def` of the `@operation()` function we are inside, if any.
     let mut op_def_indent: Option<usize> = None;
     let mut pending_op = false;
@@ -928,6 +936,22 @@ mod tests {
             ")".repeat(150)
         );
         assert_eq!(ok(&deep), want);
+    }
+
+    /// Python takes tabs and form feeds as whitespace and ignores a byte-order mark;
+    /// Starlark rejects all three.
+    #[test]
+    fn tabs_form_feeds_and_a_byte_order_mark() {
+        assert_eq!(
+            ok("if x:\n\tif y:\n\t\tz =\t[\n\t1]\x0c\n"),
+            "if x:\n if y:\n  z = [\n 1] \n"
+        );
+        // Tabs in strings and comments are left alone.
+        assert_eq!(ok("s = \"a\tb\"  # c\td\n"), "s = \"a\tb\"  # c\td\n");
+        assert_eq!(
+            ok("\u{feff}from pyinfra import host\nx = 1\n"),
+            "                        \nx = 1\n"
+        );
     }
 
     #[test]
