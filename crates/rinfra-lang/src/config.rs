@@ -124,7 +124,7 @@ pub fn config_to_global_args(config: &ConfigMap) -> Map<String, Json> {
 /// Evaluate a `config.py`: every uppercase top-level name is a config value. Names pyinfra does
 /// not know are kept (plugins read their own) but a close typo of a known name is an error.
 pub fn load_config_file(path: &Path) -> Result<ConfigMap, LangError> {
-    let source = std::fs::read_to_string(path).map_err(|e| LangError::io(path, &e))?;
+    let source = LangError::read_source(path)?;
     eval_config_source(&path.display().to_string(), &source)
 }
 

@@ -45,7 +45,7 @@ pub struct LoadedFile {
 impl LoadedFile {
     /// Read `path`; `display` is its name in locations and errors (`deploy.py`).
     pub fn load(path: &Path, display: &str) -> Result<Self, LangError> {
-        let source = std::fs::read_to_string(path).map_err(|e| LangError::io(path, &e))?;
+        let source = LangError::read_source(path)?;
         Self::from_source(path, display, &source)
     }
 

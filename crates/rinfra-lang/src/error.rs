@@ -92,6 +92,29 @@ impl LangError {
         self
     }
 
+    /// Read a deploy, inventory or config file: UTF-8, as Python reads source by default; a
+    /// byte that is not is a syntax error at its line and column.
+    pub(crate) fn read_source(path: &std::path::Path) -> Result<String, Self> {
+        let bytes = std::fs::read(path).map_err(|e| Self::io(path, &e))?;
+        String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            // The valid prefix is UTF-8, so this cannot fail.
+            let before = std::str::from_utf8(valid).unwrap_or_default();
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let bad = e.as_bytes()[valid.len()];
+            Self::new(
+                ErrorKind::Syntax,
+                format!("the file is not valid UTF-8 (byte 0x{bad:02x})"),
+            )
+            .at(Location {
+                file: path.display().to_string(),
+                line: before.matches('\n').count() + 1,
+                column: before[line_start..].chars().count() + 1,
+            })
+            .with_hint("save the file as UTF-8")
+        })
+    }
+
     pub(crate) fn io(path: &std::path::Path, e: &std::io::Error) -> Self {
         Self::new(
             ErrorKind::Io,

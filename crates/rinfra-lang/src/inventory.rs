@@ -90,7 +90,7 @@ fn host_item(v: Value<'_>) -> Option<(String, Data)> {
 impl InventorySpec {
     /// Evaluate an inventory file. Its file-name group is added as pyinfra does.
     pub fn load(path: &Path) -> Result<Self, LangError> {
-        let source = std::fs::read_to_string(path).map_err(|e| LangError::io(path, &e))?;
+        let source = LangError::read_source(path)?;
         let stem = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -344,7 +344,7 @@ pub fn load_group_data(
 
 /// One group_data file's data.
 pub fn load_group_data_file(path: &Path, inventory: Arc<InventoryView>) -> Result<Data, LangError> {
-    let source = std::fs::read_to_string(path).map_err(|e| LangError::io(path, &e))?;
+    let source = LangError::read_source(path)?;
     group_data_from_source(&path.display().to_string(), &source, inventory)
 }
 

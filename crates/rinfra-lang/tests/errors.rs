@@ -257,3 +257,17 @@ fn invalid_escape_before_non_ascii_in_f_string_is_a_located_error() {
     assert_eq!((loc.file.as_str(), loc.line), ("deploy.py", 2));
     assert!(e.message().contains("invalid string escape"), "{e:?}");
 }
+
+/// Source is read as UTF-8, as Python reads it; a byte that is not is located.
+#[test]
+fn a_file_that_is_not_utf8_is_a_located_error() {
+    let p = Project::new();
+    let path = p.path().join("latin1.py");
+    std::fs::write(&path, b"x = 1\ny = \"caf\xe9\"\n").unwrap();
+    let e = p.env().load_file(&path).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Syntax);
+    let loc = e.location().unwrap();
+    assert_eq!((loc.line, loc.column), (2, 9));
+    assert_eq!(e.message(), "the file is not valid UTF-8 (byte 0xe9)");
+    assert_eq!(e.hint(), Some("save the file as UTF-8"));
+}
