@@ -100,17 +100,16 @@ impl LangError {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             // The valid prefix is UTF-8, so this cannot fail.
             let before = std::str::from_utf8(valid).unwrap_or_default();
-            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
             let bad = e.as_bytes()[valid.len()];
             Self::new(
                 ErrorKind::Syntax,
                 format!("the file is not valid UTF-8 (byte 0x{bad:02x})"),
             )
-            .at(Location {
-                file: path.display().to_string(),
-                line: before.matches('\n').count() + 1,
-                column: before[line_start..].chars().count() + 1,
-            })
+            .at(location_at(
+                &path.display().to_string(),
+                before,
+                before.len(),
+            ))
             .with_hint("save the file as UTF-8")
         })
     }
@@ -195,15 +194,21 @@ const HINT_MARKER: &str = "\nhint: ";
 /// by Starlark's `resolve`, which panics on a span that starts inside a character: such a
 /// position counts from the start of that character.
 fn location_of(span: &FileSpan) -> Location {
-    let source = span.file.source();
-    let mut pos = (span.span.begin().get() as usize).min(source.len());
+    let at = span.span.begin().get() as usize;
+    location_at(span.file.filename(), span.file.source(), at)
+}
+
+/// Line and column (1-based, in characters) of byte `at` of `source`; a byte inside a
+/// character counts as that character's start.
+fn location_at(file: &str, source: &str, at: usize) -> Location {
+    let mut pos = at.min(source.len());
     while !source.is_char_boundary(pos) {
         pos -= 1;
     }
     let before = &source[..pos];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     Location {
-        file: span.file.filename().to_string(),
+        file: file.to_string(),
         line: before.bytes().filter(|&b| b == b'\n').count() + 1,
         column: before[line_start..].chars().count() + 1,
     }
