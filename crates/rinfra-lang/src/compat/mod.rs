@@ -113,27 +113,36 @@ enum TooDeep {
     Blocks,
 }
 
-/// The deepest bracket nesting in an f-string token, and the bytes inside its `{...}`
-/// expressions (Starlark parses those with the same recursive parser). Brackets inside nested
+/// The deepest bracket nesting in an f-string token, and the bytes of its longest `{...}`
+/// expression (Starlark parses each with the same recursive parser). Brackets inside nested
 /// quotes count too: over-estimates, only ever compared with the limits above.
 fn f_string_expressions(text: &str) -> (usize, usize) {
     let prefix = text.bytes().take_while(|b| b.is_ascii_alphabetic());
     if !prefix.clone().any(|b| b.eq_ignore_ascii_case(&b'f')) {
         return (0, 0);
     }
-    let (mut depth, mut max, mut inside) = (0usize, 0usize, 0usize);
+    let (mut depth, mut max_depth) = (0usize, 0usize);
+    let (mut length, mut max_length) = (0usize, 0usize);
     for b in text.bytes() {
         match b {
             b'(' | b'[' | b'{' => {
                 depth += 1;
-                max = max.max(depth);
+                max_depth = max_depth.max(depth);
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ if depth > 0 => inside += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    length = 0;
+                }
+            }
+            _ if depth > 0 => {
+                length += 1;
+                max_length = max_length.max(length);
+            }
             _ => {}
         }
     }
-    (max, inside)
+    (max_depth, max_length)
 }
 
 /// Python keywords that can precede `(` without it being a call.
@@ -999,6 +1008,9 @@ mod tests {
         assert!(err(&chain).message().contains("too deeply nested"));
         let fstring = format!("x = f\"{{{}1}}\"\n", "-".repeat(MAX_EXPRESSION));
         assert!(err(&fstring).message().contains("too deeply nested"));
+        // Many short placeholders are fine: each `{...}` is parsed on its own.
+        let placeholders = format!("x = f\"{}\"\n", "{host.data.port} ".repeat(500));
+        ok(&placeholders);
         // A 100,000-element list on one line is flat: fine (and linear in its length).
         let hosts: Vec<String> = (0..100_000).map(|i| format!("\"web{i}\"")).collect();
         let list = format!("hosts = [{}]\n", hosts.join(", "));
