@@ -1,54 +1,62 @@
-//! Which file (and for which host) this thread is evaluating, for the one failure that cannot
-//! travel as a [`crate::LangError`]: an allocation too large to satisfy.
+//! Which file (and for which host) this thread is evaluating, for the failures that cannot
+//! travel as a [`crate::LangError`]: an allocation too large to satisfy, and an overflow of the
+//! evaluation's stack.
 //!
 //! Starlark builds `"x" * 2**30 * 1000`, `[0] * n` or `(…) * n` in one native allocation, with
-//! no size check, and stable Rust cannot turn a failed allocation into an error. The CLI's
-//! allocator asks [`with_current_evaluation`] so its last line can still name the file.
+//! no size check, and stable Rust cannot turn a failed allocation into an error; a value nested
+//! a million deep overflows the stack it is printed on. The CLI's allocator and its SIGSEGV
+//! handler ask [`with_current_evaluation`] so their last line can still name the file. The
+//! thread-local is a plain pointer (no destructor to register on first use), so reading it
+//! allocates nothing, even inside a signal handler.
 
-use std::cell::RefCell;
+use std::cell::Cell;
+use std::ptr;
+
+/// One evaluation: the file, the host (empty for inventory, group data and config files) and
+/// the evaluation it is nested in.
+struct Record {
+    file: String,
+    host: String,
+    outer: *const Record,
+}
 
 thread_local! {
-    /// `(file, host)`; `host` is empty for inventory, group data and config files.
-    static CURRENT: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
+    /// The innermost evaluation on this thread, or null.
+    static CURRENT: Cell<*const Record> = const { Cell::new(ptr::null()) };
 }
 
 /// While alive, this thread is evaluating `file` for `host`; nests (an included file or a
-/// helper module), restoring the outer file when dropped.
-pub(crate) struct Evaluating {
-    outer: Option<(String, String)>,
-}
+/// helper module), restoring the outer one when dropped.
+pub(crate) struct Evaluating(Box<Record>);
 
 impl Evaluating {
     pub(crate) fn enter(file: &str, host: &str) -> Self {
-        // Allocate before borrowing, so the borrow never spans an allocation the allocator
-        // might report on.
-        let now = Some((file.to_string(), host.to_string()));
-        let outer = CURRENT.with(|c| c.replace(now));
-        Self { outer }
+        let record = Box::new(Record {
+            file: file.to_string(),
+            host: host.to_string(),
+            outer: CURRENT.with(Cell::get),
+        });
+        CURRENT.with(|c| c.set(&*record));
+        Self(record)
     }
 }
 
 impl Drop for Evaluating {
     fn drop(&mut self) {
-        let outer = self.outer.take();
-        let _inner = CURRENT.with(|c| c.replace(outer));
+        CURRENT.with(|c| c.set(self.0.outer));
     }
 }
 
 /// Calls `f` with the `(file, host)` this thread is evaluating (`host` empty for data files),
-/// or `None` outside an evaluation. Does not allocate, so a global allocator may call it.
+/// or `None` outside an evaluation. Allocates nothing and takes no lock, so a global allocator
+/// or a signal handler may call it.
 pub fn with_current_evaluation<R>(f: impl FnOnce(Option<(&str, &str)>) -> R) -> R {
-    let mut f = Some(f);
-    let r = CURRENT.try_with(|c| match c.try_borrow() {
-        Ok(cur) => {
-            (f.take().expect("called once"))(cur.as_ref().map(|(a, b)| (a.as_str(), b.as_str())))
-        }
-        Err(_) => (f.take().expect("called once"))(None),
-    });
-    match r {
-        Ok(r) => r,
-        Err(_) => (f.take().expect("called once"))(None),
-    }
+    let current = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
+    // SAFETY: a non-null pointer points into the box of an `Evaluating` that is alive on this
+    // thread (each one puts the outer pointer back when dropped, innermost first), and a
+    // record is never changed after it is made.
+    let record = unsafe { current.as_ref() };
+    f(record.map(|r| (r.file.as_str(), r.host.as_str())))
 }
 
 #[cfg(test)]
