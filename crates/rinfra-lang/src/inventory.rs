@@ -170,9 +170,11 @@ impl InventorySpec {
                     Some(a) => a,
                     None => {
                         let mut a = GroupSpec::default();
+                        // A set, not a search of the list: 100,000 hosts took minutes.
+                        let mut seen = std::collections::HashSet::new();
                         for g in spec.groups.values() {
                             for (h, _) in &g.hosts {
-                                if !a.hosts.iter().any(|(n, _)| n == h) {
+                                if seen.insert(h.as_str()) {
                                     a.hosts.push((h.clone(), Data::new()));
                                 }
                             }

@@ -279,3 +279,15 @@ fn pyinfra_test_inventories() {
     assert_eq!(inv.warnings.len(), 1);
     assert!(inv.warnings[0].contains("issue_662"));
 }
+
+/// `all` is every group's hosts once, in order; built with a set, since a search of the list
+/// per host took minutes at 100,000 hosts.
+#[test]
+fn a_hundred_thousand_hosts_in_groups() {
+    let quoted: Vec<String> = (0..100_000).map(|i| format!("\"h{i}\"")).collect();
+    let src = format!("web = [{}]\ndb = [\"h5\", \"db1\"]\n", quoted.join(", "));
+    let inv = InventorySpec::from_source("inventory.py", &src, None).unwrap();
+    let all = names(&inv.all);
+    assert_eq!(all.len(), 100_001);
+    assert_eq!((all[0], all[99_999], all[100_000]), ("h0", "h99999", "db1"));
+}
