@@ -40,67 +40,8 @@ fn inventory_error(name: &str, e: InventoryError) -> CliError {
     }
 }
 
-/// Shell-style glob match (`*`, `?`, `[...]`), as Python's `fnmatch`. On a mismatch it goes
-/// back to the last `*` only, so the cost is at most pattern × name: trying every split for
-/// every `*` was exponential (`--limit '*a*a*a*a*a*a*a*a*a*a*b'` hung).
-pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    let (mut pi, mut ni) = (0, 0);
-    // The last `*` seen, and the position in the name it now matches up to.
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if p.get(pi) == Some(&'*') {
-            star = Some((pi, ni));
-            pi += 1;
-        } else if let Some(next) = glob_item(&p, pi, n[ni]) {
-            pi = next;
-            ni += 1;
-        } else if let Some((sp, sn)) = star {
-            // Let that `*` take one more character and try again after it.
-            star = Some((sp, sn + 1));
-            pi = sp + 1;
-            ni = sn + 1;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
-/// Whether the pattern item at `p[i]` (a character, `?` or a `[...]` set) matches `c`, and the
-/// index after it if so.
-fn glob_item(p: &[char], i: usize, c: char) -> Option<usize> {
-    match *p.get(i)? {
-        '?' => Some(i + 1),
-        '[' => {
-            let Some(end) = p[i + 1..].iter().position(|e| *e == ']').map(|e| e + i + 1) else {
-                // No closing `]`: a literal `[`.
-                return (c == '[').then_some(i + 1);
-            };
-            let (negate, set) = match p[i + 1] {
-                '!' => (true, &p[(i + 2).min(end)..end]),
-                _ => (false, &p[i + 1..end]),
-            };
-            let mut hit = false;
-            let mut k = 0;
-            while k < set.len() {
-                if k + 2 < set.len() && set[k + 1] == '-' {
-                    hit |= set[k] <= c && c <= set[k + 2];
-                    k += 3;
-                } else {
-                    hit |= set[k] == c;
-                    k += 1;
-                }
-            }
-            (hit != negate).then_some(end + 1)
-        }
-        ch => (ch == c).then_some(i + 1),
-    }
-}
-
 fn selects(pattern: &str, host: &InventoryHost) -> bool {
-    host.groups.iter().any(|g| g == pattern) || glob_match(pattern, &host.name)
+    host.groups.iter().any(|g| g == pattern) || rinfra_core::fnmatch(&host.name, pattern)
 }
 
 /// Keep hosts matching any `--limit` (all when none), then drop those matching any `--exclude`.
@@ -211,29 +152,6 @@ pub(crate) fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("web*", "web1"));
-        assert!(glob_match("w?b[0-9]", "web1"));
-        assert!(!glob_match("w?b[!0-9]", "web1"));
-        assert!(glob_match("@fake/*", "@fake/a"));
-        assert!(!glob_match("db*", "web1"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("a*b*c", "aXbYbZc"));
-        assert!(!glob_match("a*b*c", "aXbYbZ"));
-        assert!(glob_match("*.example.com", "web.eu.example.com"));
-        assert!(glob_match("[", "["));
-        assert!(glob_match("x[!ab]*", "xc1"));
-        assert!(!glob_match("x[!ab]*", "xa1"));
-        // Exponential for a matcher that tries every split at every `*`; here it is not, and
-        // a long pattern does not recurse.
-        assert!(!glob_match(
-            &format!("{}*b", "*a".repeat(20)),
-            &"a".repeat(200)
-        ));
-        assert!(glob_match(&"?".repeat(100_000), &"x".repeat(100_000)));
-    }
 
     #[test]
     fn host_lists_and_limits() {

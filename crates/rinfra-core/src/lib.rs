@@ -17,6 +17,7 @@ mod deep_stack;
 mod events;
 mod execute;
 mod fact;
+mod fnmatch;
 mod host;
 mod operation;
 mod order;
@@ -38,6 +39,7 @@ pub use fact::{
     bind_fact_args, fact_command_with_requirement, Fact, FactArgs, FactError, FactRegistry,
     SharedLoad, NO_COMMAND_MARKER,
 };
+pub use fnmatch::fnmatch;
 pub use host::Host;
 pub use operation::{
     validate_op_args, ArgOverrides, Callback, ExecHost, FileDiff, OpArgs, OpCommand, OpHost,

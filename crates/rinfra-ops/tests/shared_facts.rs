@@ -28,16 +28,33 @@ fn path_args(path: &str) -> FactArgs {
         .clone()
 }
 
+/// Write a file whose access time reading it will not change: the `File` fact shows `atime`
+/// (seconds), and with `relatime` the batch's `sha1sum` would move it past the file's mtime
+/// before the single runs stat it, whenever a second boundary falls in between.
+fn write(path: &std::path::Path, content: &str) {
+    std::fs::write(path, content).unwrap();
+    let now = std::time::SystemTime::now();
+    let times = std::fs::FileTimes::new()
+        .set_modified(now)
+        .set_accessed(now + std::time::Duration::from_secs(3600));
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_times(times)
+        .unwrap();
+}
+
 #[tokio::test]
 async fn shared_loads_match_single_runs() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    std::fs::write(root.join("f"), "content\n").unwrap();
+    write(&root.join("f"), "content\n");
     std::fs::set_permissions(root.join("f"), std::fs::Permissions::from_mode(0o640)).unwrap();
     std::fs::create_dir(root.join("d")).unwrap();
-    std::fs::write(root.join("a b"), "spaced\n").unwrap();
-    std::fs::write(root.join("q'uote"), "quoted\n").unwrap();
-    std::fs::write(root.join("new\nline"), "odd\n").unwrap();
+    write(&root.join("a b"), "spaced\n");
+    write(&root.join("q'uote"), "quoted\n");
+    write(&root.join("new\nline"), "odd\n");
     symlink(root.join("f"), root.join("l")).unwrap();
     symlink(root.join("gone"), root.join("dangling")).unwrap();
     let names = [

@@ -3,47 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use rinfra_core::{OpArgs, OpHost, OperationError};
+use rinfra_core::{fnmatch, OpArgs, OpHost, OperationError};
 use serde_json::{json, Value};
 
 use super::{fact, Args, Out};
 use crate::python::truthy;
-
-/// Python's `fnmatch.fnmatch` on POSIX (case-sensitive): `*`, `?`, `[seq]`, `[!seq]`.
-pub(crate) fn fnmatch(name: &str, pattern: &str) -> bool {
-    let mut re = String::from("^");
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '*' => re.push_str(".*"),
-            '?' => re.push('.'),
-            '[' => {
-                let close = chars[i + 1..]
-                    .iter()
-                    .position(|&c| c == ']')
-                    .map(|p| p + i + 1);
-                match close {
-                    Some(j) if j > i + 1 => {
-                        let mut set: String = chars[i + 1..j].iter().collect();
-                        if let Some(rest) = set.strip_prefix('!') {
-                            set = format!("^{rest}");
-                        }
-                        re.push('[');
-                        re.push_str(&set.replace('\\', "\\\\"));
-                        re.push(']');
-                        i = j;
-                    }
-                    _ => re.push_str("\\["),
-                }
-            }
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-        i += 1;
-    }
-    re.push('$');
-    regex::Regex::new(&re).is_ok_and(|r| r.is_match(name))
-}
 
 /// `stat.S_IMODE` as octal digits (`"644"`).
 fn permissions(path: &Path) -> String {
@@ -284,19 +248,4 @@ pub(crate) async fn sync(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fnmatch_globs() {
-        assert!(fnmatch("a/b.pyc", "*.pyc"));
-        assert!(!fnmatch("a/b.py", "*.pyc"));
-        assert!(fnmatch("x1", "x[0-9]"));
-        assert!(fnmatch("xa", "x[!0-9]"));
-        assert!(fnmatch("a.b", "a.b"));
-        assert!(!fnmatch("axb", "a.b"));
-    }
 }
