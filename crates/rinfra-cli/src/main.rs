@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod diff;
 mod error;
+mod evaluation_failure;
 mod inventory;
 mod out_of_memory;
 mod output;

@@ -5,12 +5,11 @@
 //! allocation with no size check, and on stable Rust a failed allocation aborts the process:
 //! "memory allocation of N bytes failed", SIGABRT, maybe a core file, and no word of which
 //! file did it. During an evaluation this allocator prints a located `rinfra error:` line and
-//! exits 2 (as for any error in such a file) instead. Everywhere else it returns the null pointer as the system allocator does,
-//! so `try_reserve` callers still see their error and the rest still aborts as before.
-#![allow(clippy::print_stderr)]
+//! exits 2 instead (`evaluation_failure.rs`). Everywhere else it returns the null pointer as the
+//! system allocator does, so `try_reserve` callers still see their error and the rest still
+//! aborts as before.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::Write;
 
 /// [`System`], reporting a failed allocation inside a Starlark evaluation.
 pub(crate) struct ReportingAllocator;
@@ -51,25 +50,18 @@ unsafe impl GlobalAlloc for ReportingAllocator {
     }
 }
 
-/// Inside an evaluation: print which file asked for `size` bytes and exit 2. Outside: return.
-/// Allocates nothing (stderr is unbuffered and the evaluation record is only borrowed).
+/// Inside an evaluation: say which file asked for `size` bytes and exit 2. Outside: return.
 fn report(size: usize) {
     rinfra_lang::with_current_evaluation(|current| {
         let Some((file, host)) = current else { return };
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "--> rinfra error: {file}: out of memory: {size} bytes asked for at once"
+        let mut digits = [0; 20];
+        let size = crate::evaluation_failure::decimal(size, &mut digits);
+        crate::evaluation_failure::exit(
+            file,
+            host,
+            &[b"out of memory: ", size, b" bytes asked for at once"],
+            b"is a string, list or tuple repeated a huge number of times? \
+              Starlark builds the whole value in memory",
         );
-        if !host.is_empty() {
-            let _ = write!(err, " (evaluating for host {host})");
-        }
-        let _ = writeln!(
-            err,
-            "\n    hint: is a string, list or tuple repeated a huge number of times? \
-             Starlark builds the whole value in memory"
-        );
-        // 2, as for every other error in a deploy or inventory file.
-        std::process::exit(2);
     });
 }

@@ -47,21 +47,14 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut l
     if rinfra_core::in_deep_stack(addr) {
         rinfra_lang::with_current_evaluation(|current| {
             let (file, host) = current.unwrap_or(("a template", ""));
-            write(b"--> rinfra error: ");
-            write(file.as_bytes());
-            write(b": evaluation nested too deeply: its stack overflowed");
-            if !host.is_empty() {
-                write(b" (evaluating for host ");
-                write(host.as_bytes());
-                write(b")");
-            }
-            write(
-                b"\n    hint: is something nested many thousands of levels deep (a value \
-                  built inside itself in a loop, `x = [x]`)?\n",
-            );
+            crate::evaluation_failure::exit(
+                file,
+                host,
+                &[b"evaluation nested too deeply: its stack overflowed"],
+                b"is something nested many thousands of levels deep (a value built inside \
+                  itself in a loop, `x = [x]`)?",
+            )
         });
-        // SAFETY: _exit is async-signal-safe and ends the process at once.
-        unsafe { libc::_exit(2) };
     }
     // Not ours: put the previous handler back and return; the fault happens again under it.
     if let Some(previous) = PREVIOUS.get() {
@@ -69,10 +62,4 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut l
         // SAFETY: restoring a sigaction the kernel gave us.
         unsafe { libc::sigaction(sig, &previous[i], std::ptr::null_mut()) };
     }
-}
-
-/// `write(2)` to stderr, async-signal-safe (no lock, no allocation).
-fn write(bytes: &[u8]) {
-    // SAFETY: a valid buffer of `bytes.len()` bytes.
-    let _ = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
 }
