@@ -10,12 +10,7 @@ pub(crate) fn install() {
         return;
     }
     std::panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("a panic");
+        let message = rinfra_core::panic_text(info.payload());
         let at = info
             .location()
             .map(|l| format!(" (at {}:{})", l.file(), l.line()))

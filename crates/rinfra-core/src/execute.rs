@@ -479,16 +479,20 @@ fn record_status(
 /// deploy. The host fails with this and the others go on.
 fn panic_message(e: tokio::task::JoinError) -> String {
     let what = if e.is_panic() {
-        let payload = e.into_panic();
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic".to_string())
+        panic_text(&*e.into_panic()).to_string()
     } else {
         e.to_string()
     };
     format!("internal error (a bug in rinfra, please report it): {what}")
+}
+
+/// The message a panic was raised with (`panic!("…")` carries a `&str` or a `String`).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
 }
 
 fn check_stop(state: &State) -> Option<RunStop> {

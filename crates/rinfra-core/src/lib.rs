@@ -34,7 +34,7 @@ pub use call::{Condition, ConditionCallback, ConditionKind, EarlierOps, OpCall, 
 pub use config::{default_parallel, limit_malloc_arenas, raise_open_file_limit, RunConfig};
 pub use deep_stack::{in_deep_stack, with_deep_stack};
 pub use events::{Events, HostOpStatus, NoEvents};
-pub use execute::{execute, OpResultJson, Results, ResultsJson, RunStop, TotalsJson};
+pub use execute::{execute, panic_text, OpResultJson, Results, ResultsJson, RunStop, TotalsJson};
 pub use fact::{
     bind_fact_args, fact_command_with_requirement, Fact, FactArgs, FactError, FactRegistry,
     SharedLoad, NO_COMMAND_MARKER,

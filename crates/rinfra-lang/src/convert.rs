@@ -12,22 +12,21 @@ const MAX_DEPTH: usize = 128;
 
 /// Whether `v` nests lists, tuples and dicts more than [`MAX_DEPTH`] deep; a walk with a stack
 /// of its own, stopping at the first path that is.
-fn too_deep(v: Value<'_>) -> bool {
+fn too_deep<'v>(v: Value<'v>) -> bool {
     let mut todo = vec![(v, 0usize)];
     while let Some((v, depth)) = todo.pop() {
-        let children: Vec<Value<'_>> = if let Some(l) = ListRef::from_value(v) {
-            l.content().to_vec()
+        let before = todo.len();
+        let child = |c: Value<'v>| (c, depth + 1);
+        if let Some(l) = ListRef::from_value(v) {
+            todo.extend(l.content().iter().copied().map(child));
         } else if let Some(t) = TupleRef::from_value(v) {
-            t.content().to_vec()
+            todo.extend(t.content().iter().copied().map(child));
         } else if let Some(d) = DictRef::from_value(v) {
-            d.iter().flat_map(|(k, v)| [k, v]).collect()
-        } else {
-            continue;
-        };
-        if !children.is_empty() && depth + 1 > MAX_DEPTH {
+            todo.extend(d.iter().flat_map(|(k, v)| [child(k), child(v)]));
+        }
+        if todo.len() > before && depth + 1 > MAX_DEPTH {
             return true;
         }
-        todo.extend(children.into_iter().map(|c| (c, depth + 1)));
     }
     false
 }
