@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use crate::events::HostOpStatus;
-use crate::operation::{Callback, ExecHost, OpArgs};
+use crate::operation::{Callback, ExecHost, OpArgs, Operation};
 
 /// What an `_if` condition tests about an earlier operation on the same host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,6 +191,9 @@ pub struct OpCall {
     pub conditions: Vec<Condition>,
     /// For `python.call`: the function to run at execute time.
     pub callback: Option<Arc<dyn Callback>>,
+    /// An operation of this call alone, used instead of the registry's `op` (an `@operation()`
+    /// function written in the deploy's Python, bound to this host's arguments).
+    pub operation: Option<Arc<dyn Operation>>,
     /// `_retry_until`: asked after a successful attempt whether to retry (up to `_retries`).
     pub retry_until: Option<Arc<dyn RetryUntil>>,
 }
@@ -226,6 +229,7 @@ impl OpCall {
             location: location.into(),
             conditions: Vec::new(),
             callback: None,
+            operation: None,
             retry_until: None,
         }
     }

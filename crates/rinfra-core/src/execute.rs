@@ -334,7 +334,7 @@ async fn run_host_op(
                 let mut stdout_lines: Vec<String> = Vec::new();
                 let mut stderr_lines: Vec<String> = Vec::new();
                 let mut executed = 0;
-                let (status, output) = match op.op.generate(&hp.call.args, &ctx).await {
+                let (status, output) = match hp.operation(op).generate(&hp.call.args, &ctx).await {
                     Err(e) => (error(e.to_string()), None),
                     Ok(outcome) if outcome.commands.is_empty() => {
                         if let Some(reason) = &outcome.noop {
@@ -379,8 +379,8 @@ async fn run_host_op(
                         executed = ran;
                         // The host may have changed, even partly: facts must be loaded again.
                         host.invalidate_facts_touching(
-                            op.op.touched_paths(&hp.call.args).as_deref(),
-                            op.op.changes_below_touched_paths(&hp.call.args),
+                            hp.operation(op).touched_paths(&hp.call.args).as_deref(),
+                            hp.operation(op).changes_below_touched_paths(&hp.call.args),
                         );
                         match failure {
                             None => (

@@ -62,6 +62,11 @@ pub trait Fact: Send + Sync {
         &[]
     }
 
+    /// What the fact returns (pyinfra's docstring); the Python API's fact classes carry it.
+    fn doc(&self) -> &'static str {
+        ""
+    }
+
     /// The command that gathers the fact.
     fn command(&self, args: &FactArgs) -> Result<StringCommand, FactError>;
 

@@ -30,6 +30,8 @@ pub struct Param {
     pub name: &'static str,
     /// Whether the call must give it.
     pub required: bool,
+    /// What it means, one line or a few (the Python API's docstrings are built from these).
+    pub doc: &'static str,
 }
 
 impl Param {
@@ -38,6 +40,7 @@ impl Param {
         Self {
             name,
             required: true,
+            doc: "",
         }
     }
 
@@ -46,7 +49,13 @@ impl Param {
         Self {
             name,
             required: false,
+            doc: "",
         }
+    }
+
+    /// The same parameter, documented.
+    pub const fn with_doc(self, doc: &'static str) -> Self {
+        Self { doc, ..self }
     }
 }
 
@@ -231,6 +240,11 @@ pub trait Operation: Send + Sync {
     fn name(&self) -> &'static str;
     /// Accepted arguments, in pyinfra's positional order.
     fn params(&self) -> &'static [Param];
+    /// What the operation does (pyinfra's docstring, first paragraph); the Python API's
+    /// `help(files.put)` shows it with the parameters' docs.
+    fn doc(&self) -> &'static str {
+        ""
+    }
     /// False for operations that always run (`server.shell`).
     fn is_idempotent(&self) -> bool {
         true

@@ -48,6 +48,14 @@ pub struct PlannedOp {
     pub parallel: Option<usize>,
 }
 
+impl HostPlan {
+    /// The operation this host runs: the call's own ([`OpCall::operation`]), else the planned
+    /// operation's.
+    pub fn operation<'a>(&'a self, planned: &'a PlannedOp) -> &'a Arc<dyn Operation> {
+        self.call.operation.as_ref().unwrap_or(&planned.op)
+    }
+}
+
 impl PlannedOp {
     /// Host `host`'s part of this operation (empty when it does not run it). `hosts` is in
     /// inventory order, so this is a binary search, not a scan: with 1,000 hosts, scanning
@@ -246,17 +254,18 @@ pub fn build_plan(state: &State, calls: Vec<Vec<OpCall>>) -> Result<Plan, PlanEr
 
     for (n, mut hosts) in slots.into_iter().enumerate() {
         let first = &hosts[0];
-        let op =
-            state
-                .ops
-                .get(&first.call.op)
-                .cloned()
-                .ok_or_else(|| PlanError::UnknownOperation {
-                    op: first.call.op.clone(),
-                    location: first.call.location.clone(),
-                })?;
+        let op = first
+            .call
+            .operation
+            .clone()
+            .or_else(|| state.ops.get(&first.call.op).cloned())
+            .ok_or_else(|| PlanError::UnknownOperation {
+                op: first.call.op.clone(),
+                location: first.call.location.clone(),
+            })?;
         for h in &hosts {
-            validate_op_args(op.as_ref(), &h.call.args).map_err(|e| PlanError::InvalidCall {
+            let own = h.call.operation.as_ref().unwrap_or(&op);
+            validate_op_args(own.as_ref(), &h.call.args).map_err(|e| PlanError::InvalidCall {
                 message: e.to_string(),
                 location: h.call.location.clone(),
             })?;
@@ -355,7 +364,7 @@ pub async fn detect_changes(state: &Arc<State>, plan: &mut Plan) {
                     args: &hp.globals.connector,
                     location: &hp.call.location,
                 };
-                match op.op.generate(&hp.call.args, &ctx).await {
+                match hp.operation(op).generate(&hp.call.args, &ctx).await {
                     Ok(outcome) => {
                         if let Some(reason) =
                             outcome.noop.as_deref().filter(|_| !outcome.will_change())

@@ -94,10 +94,12 @@ pub(crate) async fn prefetch_host(state: &State, plan: &Plan, i: usize, from: us
     for _ in 0..WAVES {
         let asked = Mutex::new(Vec::new());
         for op in plan.ops.iter().skip(from) {
+            // Calls with an operation of their own run deploy code (Python): recording their
+            // facts would run the user's generator once more for a guess.
             for hp in op
                 .host_plans(i)
                 .iter()
-                .filter(|h| h.call.callback.is_none())
+                .filter(|h| h.call.callback.is_none() && h.call.operation.is_none())
             {
                 let recorder = Recorder {
                     inner: OpContext {
@@ -108,7 +110,7 @@ pub(crate) async fn prefetch_host(state: &State, plan: &Plan, i: usize, from: us
                     },
                     asked: &asked,
                 };
-                let _ = op.op.generate(&hp.call.args, &recorder).await;
+                let _ = hp.operation(op).generate(&hp.call.args, &recorder).await;
             }
         }
         let asked = asked.into_inner().expect("not poisoned");
