@@ -35,13 +35,3 @@ impl std::fmt::Display for CliError {
 }
 
 impl std::error::Error for CliError {}
-
-/// A deploy-language error (syntax, unknown operation, bad argument...): located, exit 2.
-pub(crate) fn lang_error(e: rinfra_lang::LangError) -> CliError {
-    let mut err = CliError::usage(e.to_string());
-    err.details = e.diagnostic().map(str::to_string);
-    match e.hint() {
-        Some(h) => err.with_hint(h.to_string()),
-        None => err,
-    }
-}

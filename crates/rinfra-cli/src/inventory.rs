@@ -93,7 +93,7 @@ pub(crate) fn load(
 ) -> Result<LoadedInventory, CliError> {
     let path = std::path::Path::new(arg);
     let (mut spec, file) = if path.is_file() {
-        let spec = rinfra_lang::InventorySpec::load(path).map_err(crate::error::lang_error)?;
+        let spec = rinfra_python::load_inventory_file(path).map_err(crate::python::python_error)?;
         (spec, Some(path))
     } else if arg.ends_with(".py") {
         return Err(
@@ -110,8 +110,7 @@ pub(crate) fn load(
         (rinfra_lang::InventorySpec::from_names(arg), None)
     };
     let dirs = rinfra_lang::group_data_dirs(cwd, file, extra_group_data);
-    let group_data =
-        rinfra_lang::load_group_data(&dirs, &spec.view()).map_err(crate::error::lang_error)?;
+    let group_data = crate::python::load_group_data(&dirs)?;
     spec.apply_group_data(group_data);
     let view = spec.view();
 

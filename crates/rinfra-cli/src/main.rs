@@ -11,6 +11,7 @@ mod out_of_memory;
 mod output;
 mod panic_report;
 mod prompt;
+mod python;
 mod registries;
 mod settings;
 mod stack_overflow;
@@ -91,6 +92,19 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         ));
     };
 
+    let (facts, ops) = registries::facts_and_ops();
+    // Python starts only when a Python file is involved: `rinfra @local exec -- id` needs none.
+    let inventory_is_python = std::path::Path::new(&inventory_arg).is_file();
+    if first.ends_with(".py")
+        || inventory_is_python
+        || std::path::Path::new("config.py").is_file()
+        || args.config.as_deref().is_some_and(python::is_python_file)
+        || !args.group_data.is_empty()
+        || std::path::Path::new("group_data").is_dir()
+    {
+        python::start(&ops, &facts, args.verbose)?;
+    }
+
     section("Loading config...");
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::usage(format!("no working directory: {e}")))?;
@@ -141,7 +155,6 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         // `exec` always shows the command's output, as pyinfra does.
         config.print_output = true;
     }
-    let (facts, ops) = registries::facts_and_ops();
     let reporter: Arc<Printer> = Arc::new(printer);
     let hosts = inventory::make_hosts(&connectors, hosts, reporter.clone())?;
     let state = Arc::new(State::new(hosts, facts, ops, config, reporter.clone()));
@@ -172,8 +185,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
             .for_each(|c| c.config_args = config_args.clone());
         calls
     };
-    let deploy_env = commands::deploy::env(&state, cwd.clone());
-    let mut deploy_loaded = Vec::new();
+    let mut deploy_loaded = None;
     let calls = if is_exec {
         if rest.is_empty() {
             return Err(
@@ -185,7 +197,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         None
     } else if !deploy_files.is_empty() {
         section("Preparing operations...");
-        deploy_loaded = commands::deploy::load_files(&deploy_env, &deploy_files)?;
+        deploy_loaded = Some(commands::deploy::load_files(&deploy_files)?);
         Some(Vec::new())
     } else {
         Some(with_config(commands::op::calls(
@@ -205,13 +217,13 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         match calls {
             None => commands::fact::run(&state, rest, args.json).await,
             Some(mut calls) => {
-                if !deploy_loaded.is_empty() {
+                if let Some(deploy) = deploy_loaded.take() {
                     calls = commands::deploy::evaluate(
                         &state,
-                        &deploy_env,
-                        &deploy_loaded,
+                        Arc::new(deploy),
                         &config_map,
                         &loaded.view,
+                        &cwd,
                     )
                     .await?;
                 }
@@ -269,7 +281,7 @@ fn load_config(
         .chain(std::iter::once(cwd.join("config.py")));
     for c in candidates {
         if c.is_file() {
-            return rinfra_lang::load_config_file(&c).map_err(crate::error::lang_error);
+            return rinfra_python::load_config_file(&c).map_err(python::python_error);
         }
     }
     Ok(rinfra_lang::ConfigMap::new())

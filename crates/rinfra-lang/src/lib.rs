@@ -46,6 +46,7 @@ mod host;
 mod inventory;
 mod local;
 mod operations;
+pub use operations::did_you_mean;
 mod os;
 mod python_call;
 mod simple_eval;

@@ -477,10 +477,7 @@ pub(crate) fn condition_globals(builder: &mut GlobalsBuilder) {
 }
 
 /// The closest candidate within a small edit distance.
-pub(crate) fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = edit_distance(word, c);

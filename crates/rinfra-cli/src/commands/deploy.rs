@@ -1,15 +1,18 @@
-//! `rinfra INVENTORY deploy.py [more.py...]`: evaluate the deploy files once per host (facts
-//! asked by deploy code load over that host's connection), then run the calls.
+//! `rinfra INVENTORY deploy.py [more.py...]`: run the deploy files (Python) once per host;
+//! facts asked by deploy code load over that host's connection while the other hosts go on.
+//! Then the recorded calls run.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rinfra_connectors::ConnectorArguments;
 use rinfra_core::{GlobalArguments, OpCall, State};
-use rinfra_lang::{DeployEnv, FactProvider, HostContext, InventoryView, LoadedFile};
+use rinfra_lang::InventoryView;
+use rinfra_python::{Deploy, FactSource, InventoryHost};
 use serde_json::{Map, Value};
 
-use crate::error::{lang_error, CliError};
+use crate::error::CliError;
+use crate::python::python_error;
 
 /// `host.get_fact(...)` in deploy code: blocks the evaluating thread on the host's connection.
 struct HostFacts {
@@ -19,67 +22,80 @@ struct HostFacts {
     runtime: tokio::runtime::Handle,
 }
 
-impl FactProvider for HostFacts {
-    fn get_fact(&self, fact: &str, args: Map<String, Value>) -> Result<Value, String> {
+impl FactSource for HostFacts {
+    fn get_fact(
+        &self,
+        fact: &str,
+        args: &Map<String, Value>,
+        globals: &Map<String, Value>,
+    ) -> Result<Value, String> {
+        let mut connector = self.args.clone();
+        if !globals.is_empty() {
+            let mut g = GlobalArguments {
+                connector: connector.clone(),
+                ..Default::default()
+            };
+            for (k, v) in globals {
+                g.set(k, v).map_err(|e| e.to_string())?;
+            }
+            connector = g.connector;
+        }
         self.runtime
-            .block_on(self.state.get_fact(self.index, fact, &args, &self.args))
+            .block_on(self.state.get_fact(self.index, fact, args, &connector))
             .map_err(|e| e.to_string())
     }
 }
 
-/// Parse every deploy file (before connecting: a syntax error must not touch any host).
-pub(crate) fn load_files(env: &DeployEnv, files: &[String]) -> Result<Vec<LoadedFile>, CliError> {
-    files
-        .iter()
-        .map(|f| {
-            let path = Path::new(f);
-            if !path.is_file() {
-                return Err(CliError::usage(format!("deploy file `{f}` not found")));
-            }
-            env.load_file(path).map_err(lang_error)
-        })
-        .collect()
+/// Compile every deploy file (before connecting: a syntax error must not touch any host).
+pub(crate) fn load_files(files: &[String]) -> Result<Deploy, CliError> {
+    let paths: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
+    if let Some(missing) = paths.iter().find(|p| !p.is_file()) {
+        return Err(CliError::usage(format!(
+            "deploy file `{}` not found",
+            missing.display()
+        )));
+    }
+    Deploy::load(&paths).map_err(python_error)
 }
 
-/// A deploy environment over the state's operations and facts.
-pub(crate) fn env(state: &State, cwd: PathBuf) -> DeployEnv {
-    DeployEnv::new(
-        Arc::new(state.ops.clone()),
-        Arc::new(state.facts.clone()),
-        cwd,
-    )
-}
-
-/// Deploy evaluations running at once. Each holds a blocking thread and a starlark evaluator
-/// (with its own ~1 MB stack buffer) for as long as it runs, including while a
-/// `host.get_fact(...)` waits on the network; with one per host, 1,000 hosts meant ~500
-/// threads and ~0.5 MB of memory per host. 32 keep the fact round trips overlapping (pyinfra
-/// evaluates one host at a time).
+/// Deploy evaluations running at once. Each holds a blocking thread while it runs, including
+/// while a `host.get_fact(...)` waits on the network (with the GIL released); 32 keep the fact
+/// round trips overlapping (pyinfra evaluates one host at a time).
 const MAX_PARALLEL_EVALUATIONS: usize = 32;
 
-/// Evaluate `files` for every active host, in parallel; `calls[i]` belongs to host `i`.
+/// Run the deploy for every active host, in parallel; `calls[i]` belongs to host `i`.
 pub(crate) async fn evaluate(
     state: &Arc<State>,
-    env: &DeployEnv,
-    files: &[LoadedFile],
+    deploy: Arc<Deploy>,
     config: &Map<String, Value>,
     view: &InventoryView,
+    cwd: &Path,
 ) -> Result<Vec<Vec<OpCall>>, CliError> {
-    let view = Arc::new(view.clone());
-    let files = Arc::new(files.to_vec());
+    let hosts: Vec<InventoryHost> = state
+        .hosts
+        .iter()
+        .map(|h| InventoryHost {
+            name: h.name.clone(),
+            groups: h.groups.clone(),
+            data: h.data.clone(),
+        })
+        .collect();
+    let groups: Vec<(String, Vec<String>)> = view
+        .groups
+        .iter()
+        .map(|(g, members)| (g.clone(), members.clone()))
+        .collect();
+    Deploy::setup(&hosts, &groups, cwd, config).map_err(python_error)?;
+
     let limit = Arc::new(tokio::sync::Semaphore::new(
         state.parallel().min(MAX_PARALLEL_EVALUATIONS),
     ));
+    let config_globals = rinfra_lang::config_to_global_args(config);
     let mut tasks = tokio::task::JoinSet::new();
     for i in state.active_hosts() {
-        let (state, env, files, view, limit) = (
-            Arc::clone(state),
-            env.clone(),
-            Arc::clone(&files),
-            Arc::clone(&view),
-            Arc::clone(&limit),
-        );
+        let (state, deploy, limit) = (Arc::clone(state), Arc::clone(&deploy), Arc::clone(&limit));
         let config = config.clone();
+        let config_globals = config_globals.clone();
         let runtime = tokio::runtime::Handle::current();
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("never closed");
@@ -90,7 +106,6 @@ pub(crate) async fn evaluate(
                 .filter(|(k, _)| rinfra_core::is_global_argument(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let config_globals = rinfra_lang::config_to_global_args(&config);
             let args = GlobalArguments::resolve(&[
                 &data_globals,
                 &state.config.global_defaults,
@@ -98,31 +113,14 @@ pub(crate) async fn evaluate(
             ])
             .map(|g| g.connector)
             .unwrap_or_default();
-            let ctx = HostContext {
-                name: host.name.clone(),
-                groups: host.groups.clone(),
-                data: host.data.clone(),
-                config: config.clone(),
-                inventory: view,
-            };
-            let provider = HostFacts {
+            let facts = Arc::new(HostFacts {
                 state: Arc::clone(&state),
                 index: i,
                 args,
                 runtime,
-            };
-            let result = tokio::task::spawn_blocking(move || {
-                let mut calls = Vec::new();
-                for (n, file) in files.iter().enumerate() {
-                    let out = env.evaluate(file, n as u64, &ctx, &provider)?;
-                    for m in &out.messages {
-                        crate::output::line(&format!("[{}] {m}", ctx.name));
-                    }
-                    calls.extend(out.calls);
-                }
-                Ok::<_, rinfra_lang::LangError>(calls)
-            })
-            .await;
+            });
+            let result =
+                tokio::task::spawn_blocking(move || deploy.evaluate(i, &config, facts)).await;
             (i, result)
         });
     }
@@ -132,7 +130,7 @@ pub(crate) async fn evaluate(
             done.map_err(|e| CliError::usage(format!("deploy evaluation crashed: {e}")))?;
         let host_calls = result.map_err(|e| CliError::usage(format!("evaluation failed: {e}")))?;
         calls[i] = host_calls.map_err(|e| {
-            let mut err = lang_error(e);
+            let mut err = python_error(e);
             err.message = format!("[{}] {}", state.hosts[i].name, err.message);
             err
         })?;

@@ -1,0 +1,73 @@
+//! The Python front end as the CLI uses it: started once, when a `.py` file is involved, and
+//! its errors as CLI errors.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rinfra_core::{FactRegistry, OperationRegistry};
+
+use crate::error::CliError;
+
+/// `-v` count, for how much of a Python error to show.
+static VERBOSE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Start the embedded Python with the binary's operations and facts.
+pub(crate) fn start(
+    ops: &OperationRegistry,
+    facts: &FactRegistry,
+    verbose: u8,
+) -> Result<(), CliError> {
+    rinfra_python::set_verbosity(verbose);
+    VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
+    rinfra_python::start(Arc::new(ops.clone()), Arc::new(facts.clone())).map_err(python_error)
+}
+
+/// A Python error: located (`deploy.py:3: NameError: ...`), exit 2, the traceback with `-v`.
+pub(crate) fn python_error(e: rinfra_python::PythonError) -> CliError {
+    let mut err = CliError::usage(e.to_string());
+    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) >= 1 && !e.traceback().is_empty() {
+        err.details = Some(e.traceback().trim_end().to_string());
+    }
+    match e.hint() {
+        Some(h) => err.with_hint(h),
+        None => err,
+    }
+}
+
+/// Every group_data file of `dirs` (`*.py`, in name order; later directories override
+/// earlier ones): the group named after the file gets the file's top-level names.
+pub(crate) fn load_group_data(
+    dirs: &[std::path::PathBuf],
+) -> Result<indexmap::IndexMap<String, rinfra_lang::Data>, CliError> {
+    let mut out: indexmap::IndexMap<String, rinfra_lang::Data> = Default::default();
+    for dir in dirs {
+        let files: Vec<std::path::PathBuf> = if dir.is_file() {
+            vec![dir.clone()]
+        } else {
+            match std::fs::read_dir(dir) {
+                Ok(rd) => {
+                    let mut v: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                    v.sort();
+                    v
+                }
+                Err(_) => continue,
+            }
+        };
+        for file in files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "py"))
+        {
+            let Some(group) = file.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let data = rinfra_python::load_group_data_file(file).map_err(python_error)?;
+            out.entry(group.to_string()).or_default().extend(data);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `path` is a Python file to run.
+pub(crate) fn is_python_file(path: &str) -> bool {
+    Path::new(path).extension().is_some_and(|e| e == "py")
+}

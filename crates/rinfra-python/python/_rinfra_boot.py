@@ -1,0 +1,104 @@
+"""Put rinfra's `pyinfra` package ahead of any installed pyinfra: a meta path finder that
+serves the embedded modules (`SOURCES`, set by rinfra before this runs) and generates
+`pyinfra.operations.<module>` and `pyinfra.facts.<module>` from rinfra's registries."""
+
+import importlib.abc
+import importlib.util
+import sys
+
+import _rinfra
+
+PREFIX = "<rinfra>/"
+
+
+class RinfraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def __init__(self, sources):
+        self.sources = sources
+        ops = {}
+        for name, params, doc, extra in _rinfra.operations():
+            ops.setdefault(name.split(".")[0], []).append((name, params, doc, extra))
+        facts = {}
+        for name, params, doc in _rinfra.facts():
+            facts.setdefault(name.split(".")[0], []).append((name, params, doc))
+        self.ops = ops
+        self.facts = facts
+
+    def _kind(self, fullname):
+        if fullname in self.sources:
+            return "source"
+        parts = fullname.split(".")
+        if len(parts) == 3 and parts[0] == "pyinfra":
+            if parts[1] == "operations" and parts[2] in self.ops:
+                return "operations"
+            if parts[1] == "facts" and parts[2] in self.facts:
+                return "facts"
+        if fullname == "pyinfra" or fullname.startswith("pyinfra."):
+            # Never fall through to an installed pyinfra.
+            return "missing"
+        return None
+
+    def find_spec(self, fullname, path=None, target=None):
+        kind = self._kind(fullname)
+        if kind is None:
+            return None
+        if kind == "missing":
+            raise ModuleNotFoundError(
+                f"No module named '{fullname}' (rinfra implements pyinfra's API; this part is "
+                "not implemented)",
+                name=fullname,
+            )
+        is_pkg = kind == "source" and self.sources[fullname][1]
+        spec = importlib.util.spec_from_loader(fullname, self, is_package=is_pkg)
+        if kind == "source":
+            spec.origin = PREFIX + fullname.replace(".", "/") + ("/__init__.py" if is_pkg else ".py")
+            spec.has_location = False
+        return spec
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        fullname = module.__name__
+        kind = self._kind(fullname)
+        if kind == "source":
+            source, is_pkg = self.sources[fullname]
+            module.__file__ = module.__spec__.origin
+            if is_pkg:
+                module.__path__ = []
+            code = compile(source, module.__spec__.origin, "exec")
+            exec(code, module.__dict__)
+            # A hand-written module may also have generated operations (python.call beside
+            # Rust ones): none today, but generated members never shadow hand-written ones.
+            return
+        module_name = fullname.split(".")[2]
+        module.__file__ = PREFIX + fullname.replace(".", "/") + ".py"
+        if kind == "operations":
+            from pyinfra.api.operation import rust_operation
+
+            for name, params, doc, extra in self.ops[module_name]:
+                setattr(module, name.split(".", 1)[1], rust_operation(name, params, doc, extra))
+        else:
+            from pyinfra.api.facts import FactBase, fact_signature
+
+            for name, params, doc in self.facts[module_name]:
+                short = name.split(".", 1)[1]
+                cls = type(
+                    short,
+                    (FactBase,),
+                    {
+                        "__module__": fullname,
+                        "__doc__": doc,
+                        "_rinfra_name": name,
+                        "_rinfra_params": tuple(params),
+                        "abstract": False,
+                    },
+                )
+                cls.command = lambda self, *a, **k: None
+                cls.command.__signature__ = fact_signature(params)
+                setattr(module, short, cls)
+
+
+def install(sources):
+    for name in [m for m in sys.modules if m == "pyinfra" or m.startswith("pyinfra.")]:
+        del sys.modules[name]
+    sys.meta_path.insert(0, RinfraFinder(sources))

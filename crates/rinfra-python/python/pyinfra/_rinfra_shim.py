@@ -1,0 +1,162 @@
+"""What rinfra's Rust side calls: set up the run's state and inventory, run deploy files for a
+host, and call deploy functions at execute time with that host current."""
+
+import logging
+import os
+import sys
+
+import _rinfra
+from pyinfra import context
+from pyinfra.api.config import Config
+from pyinfra.api.host import Host
+from pyinfra.api.inventory import Inventory
+from pyinfra.api.state import State
+
+
+class _RinfraHandler(logging.Handler):
+    def emit(self, record):
+        try:
+            message = self.format(record)
+        except Exception:  # a bad format string must not stop the deploy
+            message = str(record.msg)
+        host = context.ctx_host.get()
+        _rinfra.log(record.levelno, message, host.name if host is not None else None)
+
+
+def _setup_logging():
+    logger = logging.getLogger("pyinfra")
+    if not any(isinstance(h, _RinfraHandler) for h in logger.handlers):
+        logger.addHandler(_RinfraHandler())
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+
+
+_hosts = []
+
+
+def setup(hosts, groups, cwd, config):
+    """`hosts`: (name, groups, data) in state order; `groups`: name -> host names."""
+    global _hosts
+    _setup_logging()
+    _hosts = [Host(name, g, data, index=i) for i, (name, g, data) in enumerate(hosts)]
+    inventory = Inventory(_hosts, groups)
+    state = State(inventory=inventory, config=Config(config), cwd=cwd)
+    context.ctx_state.set(state)
+    context.ctx_inventory.set(inventory)
+    if cwd and cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+
+def _run_globals(path):
+    return {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
+
+
+def begin_host(index, config):
+    """Make host `index` and a fresh copy of the config current on this thread."""
+    context.ctx_host.set(_hosts[index])
+    context.ctx_config.set(Config(config))
+
+
+def run_file(path, code, n):
+    """Run one deploy file's code for the current host."""
+    state = context.ctx_state.get()
+    state.current_op_file_number = n
+    state.current_deploy_filename = path
+    exec(code, _run_globals(path))
+
+
+def end_host():
+    context.ctx_host.reset()
+    context.ctx_config.reset()
+
+
+def compile_file(path):
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    return compile(source, path, "exec")
+
+
+def exec_file(path):
+    """`local.include`: run another file here."""
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    exec(compile(source, path, "exec"), _run_globals(path))
+
+
+def call_for_host(index, function, args, kwargs):
+    """Call deploy code at execute time with host `index` current."""
+    with context.ctx_host.use(_hosts[index]):
+        return function(*args, **kwargs)
+
+
+def run_operation(index, function, args, kwargs):
+    """A Python `@operation`'s generator, for host `index`: the commands it yields."""
+    host = _hosts[index]
+    with context.ctx_host.use(host):
+        host.in_op = True
+        try:
+            return list(function(*args, **kwargs))
+        finally:
+            host.in_op = False
+
+
+def exec_data_file(path):
+    """Run an inventory, group_data or config file; returns its top-level names."""
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    scope = {"__name__": "__rinfra_data__", "__file__": path, "__builtins__": __builtins__}
+    exec(compile(source, path, "exec"), scope)
+    return scope
+
+
+def _is_data(name, value):
+    import types
+
+    return not (
+        name.startswith("_")
+        or isinstance(value, (types.ModuleType, type))
+        or callable(value)
+    )
+
+
+def data_names(scope):
+    """A group_data or config file's public top-level values."""
+    return {k: v for k, v in scope.items() if _is_data(k, v)}
+
+
+def inventory_groups(scope):
+    """An inventory file's groups: `(name, [(host, data)], data)`, and the names of lists that
+    are not groups of hosts."""
+    groups, ignored = [], []
+    for name, value in scope.items():
+        if not _is_data(name, value):
+            continue
+        data = {}
+        if (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and isinstance(value[0], (list, tuple))
+            and isinstance(value[1], dict)
+        ):
+            value, data = value
+        elif not isinstance(value, (list, tuple)):
+            continue
+        hosts = []
+        for item in value:
+            if isinstance(item, str):
+                hosts.append((item, {}))
+            elif (
+                isinstance(item, tuple)
+                and len(item) == 2
+                and isinstance(item[0], str)
+                and isinstance(item[1], dict)
+            ):
+                hosts.append(item)
+            else:
+                hosts = None
+                break
+        if hosts is None:
+            ignored.append(name)
+        else:
+            groups.append((name, hosts, data))
+    return groups, ignored

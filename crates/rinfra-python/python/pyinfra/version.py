@@ -1,0 +1,2 @@
+# The pyinfra version whose API this implements.
+__version__ = "3.10.0"

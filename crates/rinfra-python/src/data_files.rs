@@ -1,0 +1,146 @@
+//! Inventory, group_data and config files, run as Python: their top-level names are the data.
+
+use std::path::Path;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use rinfra_lang::{ConfigMap, Data, GroupSpec, InventorySpec};
+use serde_json::Value;
+
+use crate::convert::to_json;
+use crate::error::PythonError;
+
+/// Run `path`; its public top-level names (no `_x`, modules, classes or functions).
+fn exec_file<'py>(py: Python<'py>, path: &Path) -> PyResult<Bound<'py, PyDict>> {
+    let shim = py.import("pyinfra._rinfra_shim")?;
+    let scope = shim
+        .getattr("exec_data_file")?
+        .call1((path.display().to_string(),))?;
+    Ok(shim
+        .getattr("data_names")?
+        .call1((scope,))?
+        .cast_into::<PyDict>()?)
+}
+
+fn data_of(d: &Bound<'_, PyDict>, what: &str) -> PyResult<Data> {
+    let mut out = Data::new();
+    for (k, v) in d.iter() {
+        let k: String = k.extract()?;
+        let j = to_json(&v, &format!("{what} `{k}`"))?;
+        out.insert(k, j);
+    }
+    Ok(out)
+}
+
+/// One group_data file's data.
+pub fn load_group_data_file(path: &Path) -> Result<Data, PythonError> {
+    Python::attach(|py| {
+        exec_file(py, path)
+            .and_then(|d| data_of(&d, "group data"))
+            .map_err(|e| PythonError::from_py(py, &e))
+    })
+}
+
+/// A `config.py`: its uppercase names. Names pyinfra does not know are kept (plugins read
+/// their own), but a close typo of a known one is an error.
+pub fn load_config_file(path: &Path) -> Result<ConfigMap, PythonError> {
+    Python::attach(|py| {
+        let run = || -> PyResult<ConfigMap> {
+            let names = exec_file(py, path)?;
+            let mut out = ConfigMap::new();
+            for (k, v) in names.iter() {
+                let k: String = k.extract()?;
+                if k != k.to_uppercase() {
+                    continue;
+                }
+                if !rinfra_lang::CONFIG_NAMES.contains(&k.as_str()) {
+                    if let Some(best) =
+                        rinfra_lang::did_you_mean(&k, rinfra_lang::CONFIG_NAMES.iter().copied())
+                    {
+                        return Err(pyo3::exceptions::PyNameError::new_err(format!(
+                            "unknown config name `{k}` in {} (did you mean `{best}`?)",
+                            crate::error::display_path(&path.display().to_string())
+                        )));
+                    }
+                }
+                out.insert(k.clone(), to_json(&v, &format!("config `{k}`"))?);
+            }
+            Ok(out)
+        };
+        run().map_err(|e| PythonError::from_py(py, &e))
+    })
+}
+
+/// An `inventory.py`: every public top-level list (or `(list, dict)` tuple) is a group of
+/// host names or `(name, data)` tuples; `all`, when given, is the whole inventory; the file's
+/// name is a group of all its hosts (pyinfra's rules).
+pub fn load_inventory_file(path: &Path) -> Result<InventorySpec, PythonError> {
+    Python::attach(|py| {
+        let run = || -> PyResult<InventorySpec> {
+            let shim = py.import("pyinfra._rinfra_shim")?;
+            let scope = shim
+                .getattr("exec_data_file")?
+                .call1((path.display().to_string(),))?;
+            let found = shim.getattr("inventory_groups")?.call1((scope,))?;
+            let (groups, ignored): (Bound<'_, PyList>, Vec<String>) = found.extract()?;
+            let mut spec = InventorySpec::default();
+            let display = crate::error::display_path(&path.display().to_string());
+            for name in ignored {
+                spec.warnings.push(format!(
+                    "ignoring host group `{name}` ({display}): groups may only contain names or \
+                     (name, data) tuples"
+                ));
+            }
+            let mut all = None;
+            for g in groups.iter() {
+                let (name, hosts, data): (String, Bound<'_, PyList>, Bound<'_, PyDict>) =
+                    g.extract()?;
+                let mut group = GroupSpec {
+                    hosts: Vec::new(),
+                    data: data_of(&data, &format!("data of group `{name}`"))?,
+                };
+                for h in hosts.iter() {
+                    let (host, hdata): (String, Bound<'_, PyDict>) = h.extract()?;
+                    let hdata = data_of(&hdata, &format!("data of host `{host}`"))?;
+                    group.hosts.push((host, hdata));
+                }
+                if name == "all" {
+                    all = Some(group);
+                } else {
+                    spec.groups.insert(name, group);
+                }
+            }
+            spec.all = all.unwrap_or_else(|| {
+                let mut a = GroupSpec::default();
+                let mut seen = std::collections::HashSet::new();
+                for g in spec.groups.values() {
+                    for (h, _) in &g.hosts {
+                        if seen.insert(h.clone()) {
+                            a.hosts.push((h.clone(), Data::new()));
+                        }
+                    }
+                }
+                a
+            });
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            if !stem.is_empty() && stem != "all" && !spec.groups.contains_key(stem) {
+                let hosts = spec
+                    .all
+                    .hosts
+                    .iter()
+                    .map(|(n, _)| (n.clone(), Data::new()))
+                    .collect();
+                spec.groups.insert(
+                    stem.to_string(),
+                    GroupSpec {
+                        hosts,
+                        data: Data::new(),
+                    },
+                );
+            }
+            let _ = Value::Null;
+            Ok(spec)
+        };
+        run().map_err(|e| PythonError::from_py(py, &e))
+    })
+}

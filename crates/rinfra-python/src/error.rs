@@ -1,0 +1,126 @@
+//! Errors of deploy code, located where they were raised.
+
+use pyo3::prelude::*;
+use pyo3::types::PyTracebackMethods;
+
+/// What went wrong running Python for rinfra.
+#[derive(Debug, thiserror::Error)]
+pub enum PythonError {
+    /// The embedded interpreter could not start (no usable Python environment).
+    #[error("cannot start Python: {message}")]
+    Start {
+        /// What failed.
+        message: String,
+        /// What to change.
+        hint: Option<String>,
+    },
+    /// An exception in deploy, inventory, group_data or config code (a syntax error, a failed
+    /// import, anything raised).
+    #[error("{}{kind}: {message}", location.as_deref().map(|l| format!("{l}: ")).unwrap_or_default())]
+    Raised {
+        /// `file:line` of the innermost frame in the user's code (not rinfra's modules).
+        location: Option<String>,
+        /// The exception's type, `NameError`.
+        kind: String,
+        /// Its message.
+        message: String,
+        /// The whole traceback, for `-v`.
+        traceback: String,
+    },
+}
+
+impl PythonError {
+    /// What to change, where there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PythonError::Start { hint, .. } => hint.clone(),
+            PythonError::Raised { kind, message, .. } => match kind.as_str() {
+                "ModuleNotFoundError" if !message.contains("pyinfra") => Some(
+                    "install the package into the Python environment rinfra runs in (the active \
+                     virtualenv, or the one rinfra is installed in)"
+                        .into(),
+                ),
+                _ => None,
+            },
+        }
+    }
+
+    /// The traceback (empty for start errors).
+    pub fn traceback(&self) -> &str {
+        match self {
+            PythonError::Raised { traceback, .. } => traceback,
+            PythonError::Start { .. } => "",
+        }
+    }
+
+    /// From a Python exception.
+    pub(crate) fn from_py(py: Python<'_>, err: &PyErr) -> Self {
+        let value = err.value(py);
+        let kind = err
+            .get_type(py)
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "Exception".into());
+        let mut message = value.str().map(|s| s.to_string()).unwrap_or_default();
+        let mut location = None;
+        // A SyntaxError's location is its own (filename, lineno), not a frame's.
+        if let (Ok(file), Ok(line)) = (
+            value
+                .getattr("filename")
+                .and_then(|f| f.extract::<String>()),
+            value.getattr("lineno").and_then(|l| l.extract::<usize>()),
+        ) {
+            if kind.ends_with("Error") && value.hasattr("offset").unwrap_or(false) {
+                location = Some(format!("{}:{line}", display_path(&file)));
+                if let Ok(msg) = value.getattr("msg").and_then(|m| m.extract::<String>()) {
+                    message = msg;
+                }
+            }
+        }
+        let mut traceback = String::new();
+        if let Some(tb) = err.traceback(py) {
+            traceback = tb.format().unwrap_or_default();
+            if location.is_none() {
+                location = innermost_user_frame(&tb);
+            }
+        }
+        PythonError::Raised {
+            location,
+            kind,
+            message,
+            traceback,
+        }
+    }
+}
+
+/// `file:line` of the innermost traceback entry outside rinfra's own modules.
+fn innermost_user_frame(tb: &Bound<'_, pyo3::types::PyTraceback>) -> Option<String> {
+    let mut found = None;
+    let mut current = Some(tb.clone().into_any());
+    while let Some(entry) = current {
+        if entry.is_none() {
+            break;
+        }
+        let frame = entry.getattr("tb_frame").ok()?;
+        let file: String = frame
+            .getattr("f_code")
+            .and_then(|c| c.getattr("co_filename"))
+            .and_then(|f| f.extract())
+            .ok()?;
+        let line: usize = entry.getattr("tb_lineno").and_then(|l| l.extract()).ok()?;
+        if !file.starts_with(crate::sources::PREFIX) && !file.starts_with('<') {
+            found = Some(format!("{}:{line}", display_path(&file)));
+        }
+        current = entry.getattr("tb_next").ok();
+    }
+    found
+}
+
+/// A path as users see it in messages: relative to the working directory when under it.
+pub(crate) fn display_path(path: &str) -> String {
+    let p = std::path::Path::new(path);
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| p.strip_prefix(cwd).ok().map(|r| r.display().to_string()))
+        .unwrap_or_else(|| path.to_string())
+}
