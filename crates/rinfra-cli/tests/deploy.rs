@@ -345,8 +345,7 @@ fn diff_shows_what_will_change() {
     assert_eq!(std::fs::read_to_string(&f).unwrap(), "a=1\nb=2\n");
 }
 
-/// Starlark builds `s * n` in one allocation; one that cannot be satisfied ends in a located
-/// error (exit 2), not Rust's abort ("memory allocation of N bytes failed", SIGABRT).
+/// A value larger than memory is Python's MemoryError, located, exit 2; nothing runs.
 #[test]
 fn a_value_larger_than_memory_is_a_located_error() {
     let t = TestDir::new();
@@ -361,13 +360,8 @@ fn a_value_larger_than_memory_is_a_located_error() {
     );
     let r = t.run(&["@local", "huge.py", "-y"]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(
-        r.stderr
-            .contains("huge.py: out of memory: 200000000000000 bytes"),
-        "{r:?}"
-    );
-    assert!(r.stderr.contains("host @local"), "{r:?}");
-    assert!(!r.stderr.contains("memory allocation of"), "{r:?}");
+    assert!(r.stderr.contains("huge.py:4: MemoryError"), "{r:?}");
+    assert!(r.stderr.contains("[@local]"), "{r:?}");
     assert!(!marker.exists(), "nothing runs after a failed evaluation");
 
     t.write(
@@ -376,12 +370,10 @@ fn a_value_larger_than_memory_is_a_located_error() {
     );
     let r = t.run(&["inventory.py", "exec", "--", "true"]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("inventory.py: out of memory"), "{r:?}");
+    assert!(r.stderr.contains("inventory.py:1: MemoryError"), "{r:?}");
 }
 
-/// Starlark parses and compiles recursively; a tokio worker's 2 MB stack overflowed (an abort)
-/// at ~100 levels in a debug build. Up to Python's limits a file runs, beyond them it is a
-/// located error.
+/// Up to Python's limits a deeply nested file runs; beyond them it is a located syntax error.
 #[test]
 fn deeply_nested_deploys_run_or_are_located_errors() {
     let t = TestDir::new();
@@ -402,14 +394,13 @@ fn deeply_nested_deploys_run_or_are_located_errors() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
         r.stderr
-            .contains("deeper.py:1:205: too many nested parentheses (more than 200)"),
+            .contains("deeper.py:1:205: SyntaxError: too many nested parentheses"),
         "{r:?}"
     );
 }
 
-/// A value nested a million deep at run time overflows even the evaluation's own stack
-/// (Starlark prints and freezes values recursively): one located line and exit 2, not a bare
-/// segmentation fault.
+/// A value nested a million deep at run time is Python's RecursionError when printed: one
+/// located line and exit 2, not a crash.
 #[test]
 fn a_value_nested_a_million_deep_is_an_error_not_a_crash() {
     let t = TestDir::new();
@@ -417,21 +408,11 @@ fn a_value_nested_a_million_deep_is_an_error_not_a_crash() {
     t.write("deep.py", &format!("{deep}y = str(x)\n"));
     let r = t.run(&["@local", "deep.py", "-y"]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(
-        r.stderr.contains(
-            "deep.py: evaluation nested too deeply: its stack overflowed (evaluating for host @local)"
-        ),
-        "{r:?}"
-    );
-    // An inventory file is frozen after it runs: recursively.
+    assert!(r.stderr.contains("deep.py:4: RecursionError"), "{r:?}");
+    // In an inventory file it is only a list that is not a group of hosts.
     t.write("inventory.py", &format!("{deep}hosts = [\"@local\"]\n"));
     let r = t.run(&["inventory.py", "exec", "--", "true"]);
-    assert_eq!(r.code, 2, "{r:?}");
-    assert!(
-        r.stderr
-            .contains("inventory.py: evaluation nested too deeply"),
-        "{r:?}"
-    );
+    assert_eq!(r.code, 0, "{r:?}");
 }
 
 #[test]
@@ -468,11 +449,6 @@ fn located_errors_stop_before_anything_runs() {
         r.stderr.contains("app_port") && r.stderr.contains("@local"),
         "names key and host: {r:?}"
     );
-
-    t.write("class.py", "class Foo:\n    pass\n");
-    let r = t.run(&["@local", "class.py", "-y"]);
-    assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("class.py:1"), "{r:?}");
 
     t.write(
         "unknown_op.py",

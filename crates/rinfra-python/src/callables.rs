@@ -109,7 +109,8 @@ impl ConditionCallback for PyCondition {
         };
         match run_bridged(Some(earlier), Serving::Exec(host), work)
             .await?
-            .0?
+            .0
+            .map_err(|e| format!("error in the `_if` function: {e}"))?
         {
             CallOut::Bool(b) => Ok(b),
             CallOut::Nothing => Ok(false),
@@ -157,7 +158,8 @@ impl RetryUntil for PyRetryUntil {
         };
         match run_bridged(Some(earlier), Serving::Exec(host), work)
             .await?
-            .0?
+            .0
+            .map_err(|e| format!("error in the `_retry_until` function: {e}"))?
         {
             CallOut::Bool(b) => Ok(b),
             CallOut::Nothing => Ok(false),

@@ -71,7 +71,12 @@ impl PythonError {
             value.getattr("lineno").and_then(|l| l.extract::<usize>()),
         ) {
             if kind.ends_with("Error") && value.hasattr("offset").unwrap_or(false) {
-                location = Some(format!("{}:{line}", display_path(&file)));
+                let column = value
+                    .getattr("offset")
+                    .and_then(|o| o.extract::<usize>())
+                    .map(|c| format!(":{c}"))
+                    .unwrap_or_default();
+                location = Some(format!("{}:{line}{column}", display_path(&file)));
                 if let Ok(msg) = value.getattr("msg").and_then(|m| m.extract::<String>()) {
                     message = msg;
                 }

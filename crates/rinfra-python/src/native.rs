@@ -232,7 +232,7 @@ fn bind_args(
                 .map(|b| format!(" (did you mean `{b}`?)"))
                 .unwrap_or_default();
             return Err(PyTypeError::new_err(format!(
-                "{name}() got an unexpected keyword argument `{k}`{hint}; arguments: {}",
+                "unknown argument `{k}` for `{name}`{hint}; arguments: {}",
                 valid.join(", ")
             )));
         }

@@ -1,0 +1,398 @@
+//! Deploy code is real Python: run through the `rinfra` binary, on `@local` in temp
+//! directories and on a real sshd host of the testbed.
+
+mod util;
+
+use std::process::Command;
+
+use util::TestDir;
+
+/// A deploy using the Python that the Starlark front end could not run, plus pyinfra's API:
+/// a local package, a custom fact, an `@operation`, `python.call`, `_if` functions.
+/// `out` is the directory on the target; `seen` a file on the controller that the
+/// `python.call` function writes.
+fn feature_deploy(dir: &TestDir, out: &str, seen: &str) {
+    dir.write("tasks/__init__.py", "");
+    dir.write(
+        "tasks/common.py",
+        r#"
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.operations import files
+
+@deploy("Common", data_defaults={"suffix": "from-defaults"})
+def common(base):
+    files.directory(path=f"{base}/{host.data.suffix}")
+"#,
+    );
+    dir.write(
+        "deploy.py",
+        &format!(
+            r#"
+import io, json, pathlib, sys
+from dataclasses import dataclass
+from typing import Optional
+from pyinfra import host, logger, inventory
+from pyinfra.api import FactBase, operation, StringCommand, QuoteString
+from pyinfra.facts.files import File
+from pyinfra.facts.server import Os
+from pyinfra.operations import files, server, python
+from tasks.common import common
+
+OUT = {out:?}
+SEEN = {seen:?}
+
+class KernelName(FactBase):
+    def command(self):
+        return "uname -s"
+
+    def process(self, output):
+        return output[0].strip().lower()
+
+class Absent(FactBase):
+    command = "definitely-not-a-command-x --version"
+    requires_command = "definitely-not-a-command-x"
+
+    @staticmethod
+    def default():
+        return "absent"
+
+@dataclass
+class Item:
+    name: str
+    size: int = 0
+
+@operation()
+def ensure_line(path, line):
+    if host.get_fact(File, path=path) is None:
+        yield StringCommand("touch", QuoteString(path))
+    yield f"grep -qxF {{line!r}} {{path}} || echo {{line!r}} >> {{path}}"
+
+def gen(n):
+    for i in range(n):
+        yield i * 2
+
+assert host.get_fact(KernelName) == host.get_fact(Os).lower()
+assert host.get_fact(Absent) == "absent"
+values = {{3, 1, 2}}
+labels = [f"{{n:03d}}" for n in sorted(values)]
+ratio = f"{{2 / 3:.2f}}"
+legacy = "%05d|%s" % (42, "x")
+if (count := len(labels)) == 3:
+    first, *rest = labels
+try:
+    raise KeyError("boom")
+except KeyError as e:
+    caught = str(e)
+finally:
+    done = True
+with io.StringIO() as buf:
+    buf.write("x")
+items = [Item("a", 1), Item("b")]
+summary = {{
+    "labels": labels, "ratio": ratio, "legacy": legacy, "first": first, "rest": rest,
+    "caught": caught, "gen": list(gen(3)), "sum": sum(values), "round": round(2.567, 2),
+    "items": [i.name for i in items], "str_list": str(["a", 1]), "pyver": sys.version_info[0],
+}}
+logger.info("summary " + json.dumps(summary, sort_keys=True))
+
+common(OUT)
+made = files.directory(path=OUT)
+files.put(src=io.StringIO(json.dumps(summary, sort_keys=True) + "\n"), dest=f"{{OUT}}/summary.json")
+ensure_line(f"{{OUT}}/lines", "a line")
+server.shell(commands=[f"date >> {{OUT}}/if-made"], _if=made.did_change)
+server.shell(commands=[f"touch {{OUT}}/never"], _if=lambda: False)
+server.shell(commands=[f"touch {{OUT}}/never2"], _if=[lambda: True, lambda: 1 > 2])
+
+def record_summary(path):
+    ok, output = host.run_shell_command(f"cat {{path}}")
+    assert ok, output.stderr
+    pathlib.Path(SEEN).write_text(host.name + ":" + output.stdout)
+
+python.call(function=record_summary, path=f"{{OUT}}/summary.json", name="Read it back")
+"#
+        ),
+    );
+}
+
+#[test]
+fn python_features_deploy_twice_on_local() {
+    let dir = TestDir::new();
+    let out = dir.join("out");
+    let out_s = out.display().to_string();
+    let seen = dir.join("seen");
+    feature_deploy(&dir, &out_s, &seen.display().to_string());
+
+    let first = dir.run(&["@local", "deploy.py", "-y"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(v["labels"], serde_json::json!(["001", "002", "003"]));
+    assert_eq!(v["ratio"], "0.67");
+    assert_eq!(v["legacy"], "00042|x");
+    assert_eq!(v["rest"], serde_json::json!(["002", "003"]));
+    assert_eq!(v["caught"], "'boom'");
+    assert_eq!(v["gen"], serde_json::json!([0, 2, 4]));
+    assert_eq!(v["round"], 2.57);
+    assert_eq!(v["str_list"], "['a', 1]");
+    assert!(out.join("from-defaults").is_dir(), "@deploy data_defaults");
+    assert_eq!(
+        std::fs::read_to_string(out.join("lines")).unwrap(),
+        "a line\n"
+    );
+    assert!(!out.join("never").exists() && !out.join("never2").exists());
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap(),
+        format!("@local:{}", summary.trim_end())
+    );
+    assert!(
+        first.stderr.contains("Common | files.directory"),
+        "{first:?}"
+    );
+    assert!(
+        first.stderr.contains("summary {"),
+        "logger output: {first:?}"
+    );
+
+    // Second run: the idempotent operations change nothing; `_if=made.did_change` is false.
+    let second = dir.run(&["@local", "deploy.py", "-y"]);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("if-made"))
+            .unwrap()
+            .lines()
+            .count(),
+        1,
+        "the _if=did_change operation ran again: {second:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("lines")).unwrap(),
+        "a line\n"
+    );
+    let no_changes = second.stderr.matches("[@local] No changes").count();
+    assert!(no_changes >= 4, "{second:?}");
+}
+
+#[test]
+fn deploy_code_errors_are_located_and_nothing_runs() {
+    let dir = TestDir::new();
+    let marker = dir.join("ran");
+    let first_op = format!(
+        "from pyinfra.operations import server\nserver.shell(commands=['touch {}'])\n",
+        marker.display()
+    );
+    for (body, expect) in [
+        ("x = (1,\n", "deploy.py:3: SyntaxError"),
+        ("undefined_name + 1\n", "deploy.py:3: NameError"),
+        (
+            "import no_such_module_here\n",
+            "deploy.py:3: ModuleNotFoundError",
+        ),
+        (
+            "raise RuntimeError('stop here')\n",
+            "deploy.py:3: RuntimeError: stop here",
+        ),
+        ("server.shell(commnds=['x'])\n", "did you mean `commands`?"),
+        (
+            "server.shell(commands=['x'], _sudoo=True)\n",
+            "did you mean `_sudo`?",
+        ),
+    ] {
+        dir.write("deploy.py", &format!("{first_op}{body}"));
+        let run = dir.run(&["@local", "deploy.py", "-y"]);
+        assert_eq!(run.code, 2, "{body}: {run:?}");
+        assert!(
+            run.stderr.contains(expect),
+            "{body}: expected {expect}: {run:?}"
+        );
+        assert!(
+            !marker.exists(),
+            "{body}: an operation ran despite the error"
+        );
+    }
+    // -v shows the traceback.
+    dir.write("deploy.py", "def f():\n    raise ValueError('deep')\nf()\n");
+    let run = dir.run(&["@local", "deploy.py", "-y", "-v"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("deploy.py:2: ValueError: deep"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("Traceback"), "{run:?}");
+}
+
+#[test]
+fn an_installed_pyinfra_does_not_shadow_rinfras() {
+    let dir = TestDir::new();
+    dir.write(
+        "site/pyinfra/__init__.py",
+        "raise ImportError('the real pyinfra was imported')\n",
+    );
+    dir.write(
+        "deploy.py",
+        "from pyinfra import host\nfrom pyinfra.operations import server\nserver.shell(commands=['true'])\n",
+    );
+    let run = dir
+        .cmd(&["@local", "deploy.py", "-y"])
+        .env("PYTHONPATH", dir.join("site"))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
+fn python_inventory_group_data_and_config() {
+    let dir = TestDir::new();
+    dir.write(
+        "inventory.py",
+        "import os\n\ndef _names(n):\n    return [f'@local' for _ in range(n)]\n\nlocals = _names(1)\nweb = (['@local'], {'role': 'web', 'port': int('80')})\n",
+    );
+    dir.write(
+        "group_data/all.py",
+        "import json\nsettings = json.loads('{\"a\": [1, 2]}')\n",
+    );
+    dir.write(
+        "config.py",
+        "import os\nSUDO = False\nFAIL_PERCENT = int('0')\n",
+    );
+    let out = dir.join("data.json");
+    dir.write(
+        "deploy.py",
+        &format!(
+            "import json, pathlib\nfrom pyinfra import host, inventory\npathlib.Path({:?}).write_text(json.dumps({{'role': host.data.role, 'port': host.data.port, 'settings': host.data.settings, 'groups': sorted(host.groups), 'web': [h.name for h in inventory.get_group('web')]}}))\n",
+            out.display().to_string()
+        ),
+    );
+    let run = dir.run(&["inventory.py", "deploy.py", "-y"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["role"], "web");
+    assert_eq!(v["port"], 80);
+    assert_eq!(v["settings"], serde_json::json!({"a": [1, 2]}));
+    assert_eq!(v["web"], serde_json::json!(["@local"]));
+    assert!(
+        v["groups"].as_array().unwrap().iter().any(|g| g == "web"),
+        "{v}"
+    );
+
+    dir.write("config.py", "SUDOO = True\n");
+    let run = dir.run(&["inventory.py", "deploy.py", "-y"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("did you mean `SUDO`?"), "{run:?}");
+}
+
+#[test]
+fn failing_python_call_fails_the_host_with_its_message() {
+    let dir = TestDir::new();
+    dir.write(
+        "deploy.py",
+        "from pyinfra.operations import python\n\ndef boom():\n    raise RuntimeError('callback says no')\n\npython.call(function=boom)\n",
+    );
+    let run = dir.run(&["@local", "deploy.py", "-y"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("callback says no"), "{run:?}");
+    assert!(run.stderr.contains("deploy.py:4"), "{run:?}");
+}
+
+/// A package from the active virtualenv (not the build's Python) is importable: PyYAML,
+/// installed from PyPI into a venv the test makes.
+#[test]
+fn third_party_package_from_the_active_virtualenv() {
+    let dir = TestDir::new();
+    let venv = dir.join("venv");
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "python3 -m venv failed");
+    let ok = Command::new(venv.join("bin/pip"))
+        .args(["install", "-q", "PyYAML==6.0.2"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "pip install PyYAML failed");
+    let out = dir.join("out.txt");
+    dir.write(
+        "deploy.py",
+        &format!(
+            "import sys, yaml\nopen({:?}, 'w').write(yaml.safe_dump({{'ok': True}}) + sys.prefix)\n",
+            out.display().to_string()
+        ),
+    );
+    let run = dir
+        .cmd(&["@local", "deploy.py", "-y"])
+        .env("VIRTUAL_ENV", &venv)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("ok: true\n"), "{text}");
+    assert!(
+        text.ends_with(&venv.display().to_string()),
+        "sys.prefix: {text}"
+    );
+}
+
+/// The feature deploy against a real OpenSSH sshd of the testbed: facts over SSH, the
+/// `python.call` function's command over SSH, twice.
+#[test]
+fn python_features_deploy_on_an_ssh_host() {
+    let hosts = std::env::var("RINFRA_TB_SSH_HOSTS").expect(
+        "RINFRA_TB_SSH_HOSTS is not set: run `scripts/testbed up` and `. /tmp/rinfra-testbed/env`",
+    );
+    let key = std::env::var("RINFRA_TB_SSH_KEY").unwrap();
+    let addr = hosts.split_whitespace().next().unwrap().to_string();
+    let dir = TestDir::new();
+    let out = "/srv/rinfra-python-e2e";
+    let seen = dir.join("seen");
+    feature_deploy(&dir, out, &seen.display().to_string());
+    let key_arg = format!("ssh_key={key}");
+    let args = [
+        addr.as_str(),
+        "deploy.py",
+        "--data",
+        &key_arg,
+        "--data",
+        "ssh_user=root",
+        "--data",
+        "ssh_strict_host_key_checking=no",
+        "-y",
+    ];
+    let ssh = |cmd: &str| {
+        let o = Command::new("ssh")
+            .args(["-i", &key, "-o", "StrictHostKeyChecking=no"])
+            .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"])
+            .args(["-o", "LogLevel=ERROR"])
+            .arg(format!("root@{addr}"))
+            .arg(cmd)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    ssh(&format!("rm -rf {out}"));
+    let first = dir.run(&args);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(ssh(&format!("cat {out}/lines")), "a line\n");
+    assert!(ssh(&format!("cat {out}/summary.json")).contains("\"ratio\": \"0.67\""));
+    // python.call ran on the controller and read the file over SSH.
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    assert!(seen.starts_with(&format!("{addr}:{{")), "{seen}");
+    let second = dir.run(&args);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(
+        ssh(&format!("wc -l < {out}/if-made")).trim(),
+        "1",
+        "{second:?}"
+    );
+}
