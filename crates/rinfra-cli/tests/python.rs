@@ -97,7 +97,7 @@ summary = {{
 logger.info("summary " + json.dumps(summary, sort_keys=True))
 
 common(OUT)
-made = files.directory(path=OUT)
+made = files.directory(path=f"{{OUT}}/made")
 files.put(src=io.StringIO(json.dumps(summary, sort_keys=True) + "\n"), dest=f"{{OUT}}/summary.json")
 ensure_line(f"{{OUT}}/lines", "a line")
 server.shell(commands=[f"date >> {{OUT}}/if-made"], _if=made.did_change)
@@ -170,7 +170,7 @@ fn python_features_deploy_twice_on_local() {
         "a line\n"
     );
     let no_changes = second.stderr.matches("[@local] No changes").count();
-    assert!(no_changes >= 4, "{second:?}");
+    assert!(no_changes >= 3, "{second:?}");
 }
 
 #[test]
@@ -182,7 +182,7 @@ fn deploy_code_errors_are_located_and_nothing_runs() {
         marker.display()
     );
     for (body, expect) in [
-        ("x = (1,\n", "deploy.py:3: SyntaxError"),
+        ("x = (1,\n", "deploy.py:3:5: SyntaxError"),
         ("undefined_name + 1\n", "deploy.py:3: NameError"),
         (
             "import no_such_module_here\n",
