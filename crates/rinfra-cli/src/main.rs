@@ -75,8 +75,11 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         .filter(|o| o.ends_with(".py"))
         .map(String::as_str);
     let templates = registries::templates_file(args.config.as_deref(), first_deploy);
-    let connectors = registries::connectors(templates.as_deref())?;
+    let mut connectors = registries::connectors(templates.as_deref())?;
+    let (facts, ops) = registries::facts_and_ops();
     if args.list_connectors {
+        python::start(&ops, &facts, args.verbose)?;
+        python::add_connectors(&mut connectors)?;
         commands_list_connectors(&connectors);
         return Ok(0);
     }
@@ -92,8 +95,8 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         ));
     };
 
-    let (facts, ops) = registries::facts_and_ops();
-    // Python starts only when a Python file is involved: `rinfra @local exec -- id` needs none.
+    // Python starts only when a Python file or a Python connector is involved: `rinfra @local
+    // exec -- id` needs none.
     let inventory_is_python = std::path::Path::new(&inventory_arg).is_file();
     if first.ends_with(".py")
         || inventory_is_python
@@ -101,8 +104,10 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         || args.config.as_deref().is_some_and(python::is_python_file)
         || !args.group_data.is_empty()
         || std::path::Path::new("group_data").is_dir()
+        || python::names_unknown_connector(&connectors, &inventory_arg)
     {
         python::start(&ops, &facts, args.verbose)?;
+        python::add_connectors(&mut connectors)?;
     }
 
     section("Loading config...");
@@ -303,7 +308,12 @@ fn commands_list_connectors(connectors: &rinfra_connectors::ConnectorRegistry) {
         ));
     };
     for c in connectors.iter() {
-        row(c.as_ref(), "built-in");
+        let origin = if c.description().starts_with("Python connector") {
+            "python"
+        } else {
+            "built-in"
+        };
+        row(c.as_ref(), origin);
     }
     for c in rinfra_connectors::find_external_connectors() {
         if connectors.get(c.name()).is_none() {

@@ -71,3 +71,29 @@ pub(crate) fn load_group_data(
 pub(crate) fn is_python_file(path: &str) -> bool {
     Path::new(path).extension().is_some_and(|e| e == "py")
 }
+
+/// Register the environment's Python connectors (`pyinfra.connectors` entry points) whose
+/// names no built-in connector has: a built-in of the same name wins.
+pub(crate) fn add_connectors(
+    registry: &mut rinfra_connectors::ConnectorRegistry,
+) -> Result<(), CliError> {
+    let builtin: Vec<String> = registry.iter().map(|c| c.name().to_string()).collect();
+    for c in rinfra_python::python_connectors(&builtin).map_err(python_error)? {
+        registry.register(c);
+    }
+    Ok(())
+}
+
+/// Whether a host list names an `@connector` the registry does not have (it may be a Python
+/// connector).
+pub(crate) fn names_unknown_connector(
+    registry: &rinfra_connectors::ConnectorRegistry,
+    inventory: &str,
+) -> bool {
+    inventory.split(',').any(|n| {
+        n.trim()
+            .strip_prefix('@')
+            .map(|rest| rest.split('/').next().unwrap_or(""))
+            .is_some_and(|name| registry.get(name).is_none())
+    })
+}

@@ -95,6 +95,11 @@ impl StringCommand {
         &self.bits
     }
 
+    /// What the bits are joined with (a space unless built with [`Self::with_separator`]).
+    pub fn separator(&self) -> &str {
+        &self.separator
+    }
+
     /// The real command, secrets included: only for sending to a target.
     pub fn get_raw_value(&self) -> String {
         self.render(true)

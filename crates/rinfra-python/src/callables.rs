@@ -294,12 +294,15 @@ impl Operation for PyOperation {
     }
 }
 
-/// A pyinfra `StringCommand` (or a `str`) as rinfra's.
+/// A pyinfra `StringCommand` (or a `str`) as rinfra's: its parts stay parts (quoted parts
+/// are quoted when run, masked parts are secrets, nested commands keep their separators).
 pub(crate) fn string_command(value: &Bound<'_, PyAny>) -> PyResult<StringCommand> {
     if let Ok(s) = value.extract::<String>() {
-        return Ok(StringCommand::new([s.trim().to_string()]));
+        if !value.get_type().name()?.to_str()?.eq("MaskString") {
+            return Ok(StringCommand::new([s.trim().to_string()]));
+        }
     }
-    if !value.hasattr("_parts")? {
+    if !value.hasattr("bits")? || !value.hasattr("separator")? {
         return Err(PyTypeError::new_err(format!(
             "expected a command (str or StringCommand), got {}",
             value.get_type().name()?
@@ -307,15 +310,20 @@ pub(crate) fn string_command(value: &Bound<'_, PyAny>) -> PyResult<StringCommand
     }
     let separator: String = value.getattr("separator")?.extract()?;
     let mut bits = Vec::new();
-    for part in value.call_method0("_parts")?.try_iter()? {
-        let (kind, text): (String, String) = part?.extract()?;
-        bits.push(match kind.as_str() {
-            "q" => quoted(text),
-            "m" => Bit::Hidden(Secret::new(text)),
-            _ => Bit::Raw(text),
-        });
+    for b in value.getattr("bits")?.try_iter()? {
+        bits.push(command_bit(&b?)?);
     }
     Ok(StringCommand::with_separator(bits, &separator))
+}
+
+fn command_bit(b: &Bound<'_, PyAny>) -> PyResult<Bit> {
+    let class = b.get_type().name()?.to_string();
+    Ok(match class.as_str() {
+        "MaskString" => Bit::Hidden(Secret::new(b.extract::<String>()?)),
+        "QuoteString" => quoted(command_bit(&b.getattr("obj")?)?),
+        "StringCommand" => Bit::Command(string_command(b)?),
+        _ => Bit::Raw(b.str()?.to_string()),
+    })
 }
 
 /// One item an `@operation` generator yielded, as the engine's command.

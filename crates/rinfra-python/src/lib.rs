@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 mod callables;
+mod connectors;
 mod convert;
 mod data_files;
 mod deploy;
@@ -39,6 +40,7 @@ mod sources;
 
 use std::sync::atomic::AtomicU8;
 
+pub use connectors::python_connectors;
 pub use data_files::{load_config_file, load_group_data_file, load_inventory_file};
 pub use deploy::{Deploy, InventoryHost};
 pub use error::PythonError;

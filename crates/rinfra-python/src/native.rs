@@ -652,13 +652,27 @@ fn log(level: u32, message: &str, host: Option<&str>) {
     }
 }
 
+/// pyinfra's `make_unix_command_for_host`: `command` wrapped with the global arguments
+/// (`_sudo`, `_env`, ...), by rinfra's wrapping (the same bytes pyinfra makes).
 #[pyfunction]
-fn make_unix_command(
-    _command: &Bound<'_, PyAny>,
-    _arguments: &Bound<'_, PyDict>,
-) -> PyResult<String> {
-    Err(pyo3::exceptions::PyNotImplementedError::new_err(
-        "make_unix_command_for_host is not implemented by rinfra yet: rinfra wraps commands \
-         itself when it runs them",
-    ))
+fn make_unix_command<'py>(
+    py: Python<'py>,
+    command: &Bound<'py, PyAny>,
+    arguments: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let command = crate::callables::string_command(command)?;
+    let mut args = GlobalArguments::default();
+    for (k, v) in arguments.iter() {
+        let k: String = k.extract()?;
+        if is_global_argument(&k) {
+            args.set(&k, &to_json(&v, &k)?)
+                .map_err(|e| PyTypeError::new_err(e.to_string()))?;
+        }
+    }
+    let wrapped = rinfra_connectors::make_unix_command(
+        &command,
+        &args.connector,
+        &rinfra_connectors::AskpassPaths::default(),
+    );
+    crate::connectors::to_py_command(py, &wrapped)
 }

@@ -160,3 +160,52 @@ def inventory_groups(scope):
         else:
             groups.append((name, hosts, data))
     return groups, ignored
+
+
+def connector_entry_points():
+    """`(name, "module:Class")` of the environment's `pyinfra.connectors` entry points, less
+    pyinfra's own (rinfra has those built in)."""
+    from importlib.metadata import entry_points
+
+    out = []
+    for ep in entry_points(group="pyinfra.connectors"):
+        if ep.value.startswith("pyinfra.") or ep.value.startswith("pyinfra:"):
+            continue
+        out.append((ep.name, ep.value))
+    return out
+
+
+def load_connector(value):
+    """The class an entry point names (`module:Class`)."""
+    import importlib
+
+    module, _, attr = value.partition(":")
+    obj = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def connector_names_data(cls, arg):
+    """`make_names_data(arg)` as `[(name, data, groups)]`."""
+    out = []
+    for item in cls.make_names_data(arg):
+        name, data, groups = item
+        out.append((str(name), dict(data or {}), [str(g) for g in (groups or [])]))
+    return out
+
+
+def new_connector(cls, name, data, groups):
+    """An instance of a Python connector for one host."""
+    host = Host(name, groups, data)
+    state = context.ctx_state.get() or State()
+    instance = cls(state, host)
+    return instance
+
+
+def command_output_lines(output):
+    """A connector's `CommandOutput` as `[(stream, line)]`."""
+    lines = getattr(output, "combined_lines", None)
+    if lines is None:
+        lines = list(output)
+    return [(getattr(l, "buffer_name", "stdout"), str(getattr(l, "line", l))) for l in lines]

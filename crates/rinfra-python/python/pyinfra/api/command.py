@@ -29,20 +29,14 @@ class PyinfraCommand:
         return hash(repr(self))
 
 
-def _bits_of(bit):
+def _render(bit, masked):
     if isinstance(bit, StringCommand):
-        out = []
-        for b in bit.bits:
-            out.extend(_bits_of(b))
-        return out
+        return bit.separator.join(_render(b, masked) for b in bit.bits)
     if isinstance(bit, QuoteString):
-        inner = bit.obj
-        if isinstance(inner, StringCommand):
-            return [("q", inner.get_raw_value())]
-        return [("q", str(inner))]
+        return shlex.quote(_render(bit.obj, masked))
     if isinstance(bit, MaskString):
-        return [("m", str(bit))]
-    return [("r", str(bit))]
+        return "*MASKED*" if masked else str(bit)
+    return str(bit)
 
 
 class StringCommand(PyinfraCommand):
@@ -53,22 +47,11 @@ class StringCommand(PyinfraCommand):
         self.bits = bits
         self.separator = _separator
 
-    def _parts(self):
-        out = []
-        for b in self.bits:
-            out.extend(_bits_of(b))
-        return out
-
     def get_raw_value(self):
-        return self.separator.join(
-            shlex.quote(v) if kind == "q" else v for kind, v in self._parts()
-        )
+        return _render(self, False)
 
     def get_masked_value(self):
-        return self.separator.join(
-            "***" if kind == "m" else (shlex.quote(v) if kind == "q" else v)
-            for kind, v in self._parts()
-        )
+        return _render(self, True)
 
     def __str__(self):
         return self.get_masked_value()

@@ -59,7 +59,7 @@ def make_unix_command_for_host(state, host, command, **arguments):
 
     if not isinstance(command, StringCommand):
         command = StringCommand(command)
-    return StringCommand(_rinfra.make_unix_command(command, arguments))
+    return _rinfra.make_unix_command(command, arguments)
 
 
 def run_local_process(command, stdin=None, timeout=None, print_output=False, print_prefix=None):
