@@ -79,8 +79,9 @@ class Host:
         self.data = HostData(self, self._host_data, self._deploy_data)
 
     def _deploy_data(self):
+        # Inner deploys' defaults win over outer ones.
         out = {}
-        for d in self._deploy_datas:
+        for d in reversed(self._deploy_datas):
             out.update(d or {})
         return out
 
@@ -126,7 +127,9 @@ class Host:
         conditions = kwargs.pop("_if", None)
         old = (self.in_deploy, self.current_deploy_name, self.current_deploy_kwargs)
         self.in_deploy = in_deploy or self.in_deploy
-        self._deploys.append((name if in_deploy else None, kwargs, conditions))
+        # A name prefixes operation names (`local.include` passes the file's path); `when` and
+        # `arguments` pass none.
+        self._deploys.append((name or None, kwargs, conditions))
         self._deploy_datas.insert(0, data)
         self.current_deploy_name = name
         self.current_deploy_kwargs = kwargs
@@ -136,6 +139,14 @@ class Host:
             self._deploys.pop()
             self._deploy_datas.pop(0)
             self.in_deploy, self.current_deploy_name, self.current_deploy_kwargs = old
+
+    def when(self, condition):
+        """Run the block's operations only when `condition()` is true at execute time."""
+        return self.deploy("", {"_if": [condition]}, {}, in_deploy=False)
+
+    def arguments(self, **arguments):
+        """Give the block's operations these global arguments (`_sudo=True`, ...)."""
+        return self.deploy("", arguments, {}, in_deploy=False)
 
     def noop(self, description):
         """Say why an operation does nothing (shown with -v)."""

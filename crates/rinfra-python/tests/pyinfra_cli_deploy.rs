@@ -1,17 +1,33 @@
-//! pyinfra's own CLI deploy test (`tests/test_cli/test_cli_deploy.py::test_deploy`) run
-//! through rinfra: same files, same expected operation names, order and hosts.
-mod common;
+//! pyinfra's own CLI deploy test (`tests/test_cli/test_cli_deploy.py::test_deploy`), its files
+//! unchanged, run by rinfra's Python front end: the same operation names, order and hosts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use common::*;
 use rinfra_connectors::{CommandOutput, ConnectError, ConnectorError, StringCommand};
-use rinfra_core::{ArgOverrides, Condition, EarlierOps, ExecHost};
-use rinfra_lang::{DeployEnv, HostContext, NoFacts};
+use rinfra_core::{
+    merge_order, ArgOverrides, Condition, EarlierOps, ExecHost, FactRegistry, OperationRegistry,
+};
+use rinfra_python::{Deploy, FactSource, InventoryHost};
+use serde_json::{Map, Value};
 
-/// A host for `_if` functions (`host.when(lambda: ...)`), which run at execute time.
+/// This deploy loads no facts.
+struct NoFacts;
+
+impl FactSource for NoFacts {
+    fn get_fact(
+        &self,
+        fact: &str,
+        _: &Map<String, Value>,
+        _: &Map<String, Value>,
+    ) -> Result<Value, String> {
+        Err(format!("no facts here ({fact})"))
+    }
+}
+
+/// The host `host.when(lambda: ...)` functions see at execute time (they run no commands).
 struct NoCommands;
 
 #[async_trait]
@@ -32,51 +48,73 @@ impl ExecHost for NoCommands {
 }
 
 /// Whether a call's conditions let it execute (no earlier operation changed anything).
-fn executes(conditions: &[Condition]) -> bool {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    conditions.iter().all(|c| match c {
-        Condition::Callable(f) => rt
-            .block_on(f.check(&NoCommands, EarlierOps::default()))
-            .unwrap(),
-        c => EarlierOps::default().check(c),
-    })
+async fn executes(conditions: &[Condition]) -> bool {
+    for c in conditions {
+        let ok = match c {
+            Condition::Callable(f) => f.check(&NoCommands, EarlierOps::default()).await.unwrap(),
+            c => EarlierOps::default().check(c),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
 }
 
-#[test]
-fn pyinfra_test_cli_deploy() {
+#[tokio::test(flavor = "multi_thread")]
+async fn pyinfra_test_cli_deploy() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pyinfra_cli_deploy");
-    let (ops, facts) = registries();
-    let env = DeployEnv::new(ops, facts, dir.clone());
-    let file = env.load_file(&dir.join("deploy.py")).unwrap();
+    let (mut facts, mut ops) = (FactRegistry::new(), OperationRegistry::new());
+    rinfra_ops::register_all(&mut facts, &mut ops);
+    rinfra_python::start(Arc::new(ops), Arc::new(facts)).unwrap();
+    // pyinfra runs deploys from the deploy directory (relative includes and paths).
+    std::env::set_current_dir(&dir).unwrap();
+    let names = ["somehost", "anotherhost", "someotherhost"];
+    let hosts: Vec<InventoryHost> = names
+        .iter()
+        .map(|n| InventoryHost {
+            name: n.to_string(),
+            groups: vec![],
+            data: Map::new(),
+        })
+        .collect();
+    Deploy::setup(&hosts, &[], &dir, &Map::new()).unwrap();
+    let deploy = Arc::new(Deploy::load(&[dir.join("deploy.py")]).unwrap());
 
-    // order -> (name, hosts that execute it); edges between each host's consecutive calls.
-    let mut merged: BTreeMap<Vec<u64>, (String, Vec<&str>)> = BTreeMap::new();
-    let mut edges: BTreeSet<(Vec<u64>, Vec<u64>)> = BTreeSet::new();
-    for name in ["somehost", "anotherhost", "someotherhost"] {
-        let host = HostContext {
-            name: name.into(),
-            ..Default::default()
-        };
-        let out = env.evaluate(&file, 0, &host, &NoFacts).unwrap();
-        for pair in out.calls.windows(2) {
-            edges.insert((pair[0].order.clone(), pair[1].order.clone()));
-        }
-        for call in out.calls {
+    let mut calls = Vec::new();
+    for i in 0..names.len() {
+        let d = Arc::clone(&deploy);
+        let c = tokio::task::spawn_blocking(move || d.evaluate(i, &Map::new(), Arc::new(NoFacts)))
+            .await
+            .unwrap()
+            .unwrap();
+        calls.push(c);
+    }
+    let keys: Vec<Vec<Vec<u64>>> = calls
+        .iter()
+        .map(|c| c.iter().map(|c| c.order.clone()).collect())
+        .collect();
+    let order = merge_order(&keys, |id| format!("{id:?}")).unwrap();
+
+    // op id -> (label, hosts that execute it)
+    let mut by_id: HashMap<_, (String, Vec<&str>)> = HashMap::new();
+    for (h, host_calls) in calls.iter().enumerate() {
+        for (call, id) in host_calls.iter().zip(&order.host_ids[h]) {
             let mut label = call.global_args["name"].as_str().unwrap().to_string();
             for d in call.deploy_names.iter().rev() {
                 label = format!("{d} | {label}");
             }
-            let entry = merged
-                .entry(call.order.clone())
+            let entry = by_id
+                .entry(id.clone())
                 .or_insert((label.clone(), Vec::new()));
-            assert_eq!(entry.0, label, "same order, different operation");
-            if executes(&call.conditions) {
-                entry.1.push(name);
+            assert_eq!(entry.0, label, "same operation id, different operation");
+            if executes(&call.conditions).await {
+                entry.1.push(names[h]);
             }
         }
     }
+    let got: Vec<(String, Vec<&str>)> = order.ops.iter().map(|id| by_id[id].clone()).collect();
+
     let all = vec!["somehost", "anotherhost", "someotherhost"];
     let a = "tasks/a_task.py";
     let n = "tasks/another_task.py";
@@ -127,30 +165,5 @@ fn pyinfra_test_cli_deploy() {
             vec!["anotherhost", "someotherhost"],
         ),
     ];
-    // pyinfra's `State.get_op_order`: a topological sort of the per-host sequences, ready
-    // nodes taken by smallest order key.
-    let mut indegree: BTreeMap<&Vec<u64>, usize> = merged.keys().map(|k| (k, 0)).collect();
-    for (_, to) in &edges {
-        *indegree.get_mut(to).unwrap() += 1;
-    }
-    let mut ready: BTreeSet<&Vec<u64>> = indegree
-        .iter()
-        .filter(|(_, d)| **d == 0)
-        .map(|(k, _)| *k)
-        .collect();
-    let mut got: Vec<(String, Vec<&str>)> = Vec::new();
-    while let Some(next) = ready.pop_first() {
-        got.push(merged[next].clone());
-        for (from, to) in &edges {
-            if from == next {
-                let d = indegree.get_mut(to).unwrap();
-                *d -= 1;
-                if *d == 0 {
-                    ready.insert(to);
-                }
-            }
-        }
-    }
-    assert_eq!(got.len(), merged.len(), "cycle in the operation order");
     assert_eq!(got, expected);
 }
