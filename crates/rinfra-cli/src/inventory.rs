@@ -95,6 +95,13 @@ pub(crate) fn load(
     let (mut spec, file) = if path.is_file() {
         let spec = rinfra_python::load_inventory_file(path).map_err(crate::python::python_error)?;
         (spec, Some(path))
+    } else if let Some(spec) = crate::python::may_be_inventory_function(arg)
+        .then(|| rinfra_python::load_inventory_function(arg, cwd))
+        .transpose()
+        .map_err(crate::python::python_error)?
+        .flatten()
+    {
+        (spec, None)
     } else if arg.ends_with(".py") {
         return Err(
             CliError::usage(format!("inventory file `{arg}` not found")).with_hint(

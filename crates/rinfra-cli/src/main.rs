@@ -105,6 +105,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         || !args.group_data.is_empty()
         || std::path::Path::new("group_data").is_dir()
         || python::names_unknown_connector(&connectors, &inventory_arg)
+        || python::may_be_inventory_function(&inventory_arg)
     {
         python::start(&ops, &facts, args.verbose)?;
         python::add_connectors(&mut connectors)?;
@@ -204,6 +205,19 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         section("Preparing operations...");
         deploy_loaded = Some(commands::deploy::load_files(&deploy_files)?);
         Some(Vec::new())
+    } else if state.ops.get(&first).is_none() && (first.contains('.') || first.contains(':')) {
+        // Not one of rinfra's operations: a deploy function (`tasks.install`), as pyinfra
+        // looks it up: a local module first, then `pyinfra.operations.<module>`.
+        python::start(&state.ops, &state.facts, args.verbose)?;
+        match commands::deploy::function(&first, &cwd, rest)? {
+            Some(deploy) => {
+                deploy_loaded = Some(deploy);
+                Some(Vec::new())
+            }
+            None => Some(with_config(commands::op::calls(
+                &state, &state.ops, &first, rest,
+            )?)),
+        }
     } else {
         Some(with_config(commands::op::calls(
             &state, &state.ops, &first, rest,

@@ -97,3 +97,13 @@ pub(crate) fn names_unknown_connector(
             .is_some_and(|name| registry.get(name).is_none())
     })
 }
+
+/// Whether an inventory argument may name a Python function or attribute (`inventories:web`,
+/// `inventories.web`): not a file, not a host list, not a connector (pyinfra's test).
+pub(crate) fn may_be_inventory_function(arg: &str) -> bool {
+    !arg.is_empty()
+        && !Path::new(arg).exists()
+        && !arg.contains(',')
+        && !arg.contains('@')
+        && (arg.contains(':') || arg.contains('.'))
+}

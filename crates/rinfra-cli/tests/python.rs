@@ -396,3 +396,49 @@ fn python_features_deploy_on_an_ssh_host() {
         "{second:?}"
     );
 }
+
+/// `rinfra INVENTORY tasks.install ARG key=value` runs a deploy function per host, and
+/// `module:function` / `module.function` inventories are pyinfra's import forms.
+#[test]
+fn deploy_functions_and_inventory_functions() {
+    let dir = TestDir::new();
+    dir.write(
+        "tasks.py",
+        "from pyinfra import host\nfrom pyinfra.api import deploy\nfrom pyinfra.operations import files\n\n@deploy(\"Install app\")\ndef install(path, mode=\"755\"):\n    files.directory(path=path, mode=mode)\n    files.file(path=f\"{path}/role-{host.data.role}\")\n",
+    );
+    dir.write(
+        "inventories.py",
+        "def web():\n    return {\"web\": ([\"@local\"], {\"role\": \"web\"})}\n\nlocal_hosts = [\"@local\"]\n",
+    );
+    let out = dir.join("out");
+    let out_s = out.display().to_string();
+    let mode = "mode=700";
+    let run = dir.run(&["inventories:web", "tasks.install", &out_s, mode, "-y"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("Install app | files.directory"),
+        "{run:?}"
+    );
+    assert!(out.join("role-web").is_file(), "{run:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let m = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(m, 0o700);
+    let again = dir.run(&["inventories.web", "tasks.install", &out_s, mode, "-y"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(
+        again.stderr.matches("[@local] No changes").count(),
+        2,
+        "{again:?}"
+    );
+
+    let list = dir.run(&["inventories.local_hosts", "debug-inventory"]);
+    assert_eq!(list.code, 0, "{list:?}");
+    assert!(
+        list.stdout.contains("\"@local\"") || list.stderr.contains("\"@local\""),
+        "{list:?}"
+    );
+
+    let missing = dir.run(&["@local", "tasks.nope", "-y"]);
+    assert_eq!(missing.code, 2, "{missing:?}");
+    assert!(missing.stderr.contains("tasks.nope"), "{missing:?}");
+}

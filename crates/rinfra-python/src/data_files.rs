@@ -5,7 +5,6 @@ use std::path::Path;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rinfra_lang::{ConfigMap, Data, GroupSpec, InventorySpec};
-use serde_json::Value;
 
 use crate::convert::to_json;
 use crate::error::PythonError;
@@ -82,65 +81,100 @@ pub fn load_inventory_file(path: &Path) -> Result<InventorySpec, PythonError> {
                 .getattr("exec_data_file")?
                 .call1((path.display().to_string(),))?;
             let found = shim.getattr("inventory_groups")?.call1((scope,))?;
-            let (groups, ignored): (Bound<'_, PyList>, Vec<String>) = found.extract()?;
-            let mut spec = InventorySpec::default();
             let display = crate::error::display_path(&path.display().to_string());
-            for name in ignored {
-                spec.warnings.push(format!(
-                    "ignoring host group `{name}` ({display}): groups may only contain names or \
-                     (name, data) tuples"
-                ));
-            }
-            let mut all = None;
-            for g in groups.iter() {
-                let (name, hosts, data): (String, Bound<'_, PyList>, Bound<'_, PyDict>) =
-                    g.extract()?;
-                let mut group = GroupSpec {
-                    hosts: Vec::new(),
-                    data: data_of(&data, &format!("data of group `{name}`"))?,
-                };
-                for h in hosts.iter() {
-                    let (host, hdata): (String, Bound<'_, PyDict>) = h.extract()?;
-                    let hdata = data_of(&hdata, &format!("data of host `{host}`"))?;
-                    group.hosts.push((host, hdata));
-                }
-                if name == "all" {
-                    all = Some(group);
-                } else {
-                    spec.groups.insert(name, group);
-                }
-            }
-            spec.all = all.unwrap_or_else(|| {
-                let mut a = GroupSpec::default();
-                let mut seen = std::collections::HashSet::new();
-                for g in spec.groups.values() {
-                    for (h, _) in &g.hosts {
-                        if seen.insert(h.clone()) {
-                            a.hosts.push((h.clone(), Data::new()));
-                        }
-                    }
-                }
-                a
-            });
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            if !stem.is_empty() && stem != "all" && !spec.groups.contains_key(stem) {
-                let hosts = spec
-                    .all
-                    .hosts
-                    .iter()
-                    .map(|(n, _)| (n.clone(), Data::new()))
-                    .collect();
-                spec.groups.insert(
-                    stem.to_string(),
-                    GroupSpec {
-                        hosts,
-                        data: Data::new(),
-                    },
-                );
-            }
-            let _ = Value::Null;
-            Ok(spec)
+            spec_from_groups(&found, &display, Some(stem))
         };
         run().map_err(|e| PythonError::from_py(py, &e))
     })
+}
+
+/// A `module:function` or `module.attr` inventory (pyinfra's import form): the function
+/// returns `{group: hosts or (hosts, data)}`, or the attribute is a list of hosts. `cwd` goes
+/// on `sys.path` first. `Ok(None)` when no module has it.
+pub fn load_inventory_function(
+    path: &str,
+    cwd: &Path,
+) -> Result<Option<InventorySpec>, PythonError> {
+    Python::attach(|py| {
+        let run = || -> PyResult<Option<InventorySpec>> {
+            let sys_path = py.import("sys")?.getattr("path")?;
+            let cwd = cwd.display().to_string();
+            if !sys_path.contains(&cwd)? {
+                sys_path.call_method1("insert", (0, &cwd))?;
+            }
+            let shim = py.import("pyinfra._rinfra_shim")?;
+            let value = shim.getattr("import_attribute")?.call1((path,))?;
+            if value.is_none() {
+                return Ok(None);
+            }
+            let found = shim.getattr("inventory_from_function")?.call1((value,))?;
+            spec_from_groups(&found, path, None).map(Some)
+        };
+        run().map_err(|e| PythonError::from_py(py, &e))
+    })
+}
+
+/// An inventory from `(groups, ignored)` as the shim's `inventory_groups` returns them.
+fn spec_from_groups(
+    found: &Bound<'_, PyAny>,
+    display: &str,
+    file_group: Option<&str>,
+) -> PyResult<InventorySpec> {
+    let (groups, ignored): (Bound<'_, PyList>, Vec<String>) = found.extract()?;
+    let mut spec = InventorySpec::default();
+    for name in ignored {
+        spec.warnings.push(format!(
+            "ignoring host group `{name}` ({display}): groups may only contain names or \
+             (name, data) tuples"
+        ));
+    }
+    let mut all = None;
+    for g in groups.iter() {
+        let (name, hosts, data): (String, Bound<'_, PyList>, Bound<'_, PyDict>) = g.extract()?;
+        let mut group = GroupSpec {
+            hosts: Vec::new(),
+            data: data_of(&data, &format!("data of group `{name}`"))?,
+        };
+        for h in hosts.iter() {
+            let (host, hdata): (String, Bound<'_, PyDict>) = h.extract()?;
+            let hdata = data_of(&hdata, &format!("data of host `{host}`"))?;
+            group.hosts.push((host, hdata));
+        }
+        if name == "all" {
+            all = Some(group);
+        } else {
+            spec.groups.insert(name, group);
+        }
+    }
+    spec.all = all.unwrap_or_else(|| {
+        let mut a = GroupSpec::default();
+        let mut seen = std::collections::HashSet::new();
+        for g in spec.groups.values() {
+            for (h, _) in &g.hosts {
+                if seen.insert(h.clone()) {
+                    a.hosts.push((h.clone(), Data::new()));
+                }
+            }
+        }
+        a
+    });
+    if let Some(stem) = file_group.filter(|s| !s.is_empty() && *s != "all") {
+        if !spec.groups.contains_key(stem) {
+            let hosts = spec
+                .all
+                .hosts
+                .iter()
+                .map(|(n, _)| (n.clone(), Data::new()))
+                .collect();
+            spec.groups.insert(
+                stem.to_string(),
+                GroupSpec {
+                    hosts,
+                    data: Data::new(),
+                },
+            );
+        }
+    }
+    Ok(spec)
 }

@@ -25,9 +25,11 @@ pub struct InventoryHost {
     pub data: Map<String, Value>,
 }
 
-/// Deploy files compiled and ready to run for each host.
+/// Deploy code ready to run for each host: files, or a function given on the command line.
 pub struct Deploy {
     files: Vec<(String, Py<PyAny>)>,
+    /// `rinfra INVENTORY tasks.install key=value`: the function and its arguments.
+    function: Option<(Py<PyAny>, Py<PyAny>, Py<PyAny>)>,
 }
 
 fn shim<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -48,7 +50,52 @@ impl Deploy {
                     .map_err(|e| PythonError::from_py(py, &e))?;
                 out.push((path, code.unbind()));
             }
-            Ok(Self { files: out })
+            Ok(Self {
+                files: out,
+                function: None,
+            })
+        })
+    }
+
+    /// A deploy function named on the command line (`tasks.install`, `tasks:install`, or an
+    /// operation module's function), found as pyinfra finds it: the local module first, then
+    /// `pyinfra.operations.<module>`. `cwd` goes on `sys.path` first. `Ok(None)` when no module
+    /// has it.
+    pub fn function(
+        path: &str,
+        cwd: &Path,
+        args: &[Value],
+        kwargs: &Map<String, Value>,
+    ) -> Result<Option<Self>, PythonError> {
+        Python::attach(|py| {
+            let run = || -> PyResult<Option<Self>> {
+                let sys_path = py.import("sys")?.getattr("path")?;
+                let cwd = cwd.display().to_string();
+                if !sys_path.contains(&cwd)? {
+                    sys_path.call_method1("insert", (0, &cwd))?;
+                }
+                let f = shim(py, "import_attribute")?.call1((path, "pyinfra.operations"))?;
+                if f.is_none() {
+                    return Ok(None);
+                }
+                if !f.is_callable() {
+                    return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                        "`{path}` is not a function"
+                    )));
+                }
+                let a = pyo3::types::PyTuple::new(
+                    py,
+                    args.iter()
+                        .map(|v| to_python(py, v))
+                        .collect::<PyResult<Vec<_>>>()?,
+                )?;
+                let k = to_python(py, &Value::Object(kwargs.clone()))?;
+                Ok(Some(Self {
+                    files: Vec::new(),
+                    function: Some((f.unbind(), a.into_any().unbind(), k.unbind())),
+                }))
+            };
+            run().map_err(|e| PythonError::from_py(py, &e))
         })
     }
 
@@ -116,6 +163,11 @@ impl Deploy {
                         if result.is_err() {
                             break;
                         }
+                    }
+                    if let Some((f, a, k)) = &self.function {
+                        result = shim(py, "run_function")?
+                            .call1((f.bind(py), a.bind(py), k.bind(py)))
+                            .map(|_| ());
                     }
                     shim(py, "end_host")?.call0()?;
                     result

@@ -41,7 +41,9 @@ mod sources;
 use std::sync::atomic::AtomicU8;
 
 pub use connectors::python_connectors;
-pub use data_files::{load_config_file, load_group_data_file, load_inventory_file};
+pub use data_files::{
+    load_config_file, load_group_data_file, load_inventory_file, load_inventory_function,
+};
 pub use deploy::{Deploy, InventoryHost};
 pub use error::PythonError;
 pub use interpreter::start;

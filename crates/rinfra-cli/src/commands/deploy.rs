@@ -58,6 +58,23 @@ pub(crate) fn load_files(files: &[String]) -> Result<Deploy, CliError> {
     Deploy::load(&paths).map_err(python_error)
 }
 
+/// `rinfra INVENTORY tasks.install ARG... key=value...`: a deploy function and its arguments
+/// (values parsed as pyinfra parses them), or `None` when no module has it.
+pub(crate) fn function(path: &str, cwd: &Path, raw: &[String]) -> Result<Option<Deploy>, CliError> {
+    let mut args = Vec::new();
+    let mut kwargs = Map::new();
+    for item in raw {
+        match item.split_once('=') {
+            Some((k, _)) if !k.is_empty() && !k.contains(' ') => {
+                let (k, v) = crate::settings::parse_key_value(item, "argument")?;
+                kwargs.insert(k, v);
+            }
+            _ => args.push(crate::settings::parse_cli_value(item)),
+        }
+    }
+    Deploy::function(path, cwd, &args, &kwargs).map_err(python_error)
+}
+
 /// Deploy evaluations running at once. Each holds a blocking thread while it runs, including
 /// while a `host.get_fact(...)` waits on the network (with the GIL released); 32 keep the fact
 /// round trips overlapping (pyinfra evaluates one host at a time).

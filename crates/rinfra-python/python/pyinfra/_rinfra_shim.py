@@ -209,3 +209,48 @@ def command_output_lines(output):
     if lines is None:
         lines = list(output)
     return [(getattr(l, "buffer_name", "stdout"), str(getattr(l, "line", l))) for l in lines]
+
+
+def import_attribute(path, prefix=None):
+    """pyinfra's `module.attr` / `module:attr` lookup (`tasks.install`, then
+    `pyinfra.operations.tasks`): the attribute, or None when no candidate module has it."""
+    import importlib
+    import importlib.util
+
+    if ":" in path:
+        mod_path, attr = path.rsplit(":", 1)
+    elif "." in path:
+        mod_path, attr = path.rsplit(".", 1)
+    else:
+        return None
+    candidates = [mod_path] + ([f"{prefix}.{mod_path}"] if prefix else [])
+    for candidate in candidates:
+        try:
+            if importlib.util.find_spec(candidate) is None:
+                continue
+        except (ModuleNotFoundError, ValueError):
+            continue
+        value = getattr(importlib.import_module(candidate), attr, None)
+        if value is not None:
+            return value
+    return None
+
+
+def run_function(function, args, kwargs):
+    """A deploy function given on the command line, for the current host."""
+    function(*args, **kwargs)
+
+
+def inventory_from_function(value):
+    """A `module:function` (or `module.attr`) inventory: a function returning
+    `{group: hosts or (hosts, data)}`, or a list of hosts. Returns `(groups, ignored)` as
+    `inventory_groups` does."""
+    if callable(value):
+        groups = value()
+        if not isinstance(groups, dict):
+            raise TypeError(f"inventory function {value.__name__} did not return a dictionary")
+    elif isinstance(value, (list, tuple)):
+        groups = {"all": list(value)}
+    else:
+        raise TypeError(f"inventory attribute is not a list, tuple or function: {type(value).__name__}")
+    return inventory_groups(groups)

@@ -215,9 +215,11 @@ def operation(
             op_kwargs = {k: v for k, v in kwargs.items() if not _rinfra.is_global_argument(k)}
             globals_ = {k: v for k, v in kwargs.items() if _rinfra.is_global_argument(k)}
             # A bad call is a TypeError here, at the caller's line, as in pyinfra.
-            inspect.signature(func).bind(*args, **op_kwargs)
+            bound = inspect.signature(func).bind(*args, **op_kwargs)
             spec = (func, args, op_kwargs, bool(is_idempotent))
-            return record(name, args, dict(op_kwargs, **globals_), operation=spec)
+            # Arguments are shown by name in the operation's label.
+            shown = dict(bound.arguments)
+            return record(name, (), dict(shown, **globals_), operation=spec)
 
         wrapper._inner = func
         wrapper.is_idempotent = is_idempotent
