@@ -80,7 +80,7 @@ pub(crate) fn make_hosts(
 /// data > group data (later groups win) > `all`.
 pub(crate) struct LoadedInventory {
     pub(crate) hosts: Vec<InventoryHost>,
-    pub(crate) view: rinfra_lang::InventoryView,
+    pub(crate) view: rinfra_python::InventoryView,
 }
 
 /// Load `arg` (a file or a host list) with the extra `--group-data` dirs and `--data` overrides.
@@ -114,9 +114,9 @@ pub(crate) fn load(
                 "invalid inventory `{arg}`: empty host name in the list"
             )));
         }
-        (rinfra_lang::InventorySpec::from_names(arg), None)
+        (rinfra_python::InventorySpec::from_names(arg), None)
     };
-    let dirs = rinfra_lang::group_data_dirs(cwd, file, extra_group_data);
+    let dirs = rinfra_python::group_data_dirs(cwd, file, extra_group_data);
     let group_data = crate::python::load_group_data(&dirs)?;
     spec.apply_group_data(group_data);
     let view = spec.view();
@@ -137,7 +137,7 @@ pub(crate) fn load(
                 .iter()
                 .filter_map(|g| spec.groups.get(g).map(|s| &s.data))
                 .collect();
-            let data = rinfra_lang::merge_host_data(&rinfra_lang::DataLayers {
+            let data = rinfra_python::merge_host_data(&rinfra_python::DataLayers {
                 override_data: Some(overrides),
                 host_data: Some(&entry.data),
                 connector_data: Some(&nd.data),

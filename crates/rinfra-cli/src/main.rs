@@ -5,16 +5,13 @@ mod args;
 mod commands;
 mod diff;
 mod error;
-mod evaluation_failure;
 mod inventory;
-mod out_of_memory;
 mod output;
 mod panic_report;
 mod prompt;
 mod python;
 mod registries;
 mod settings;
-mod stack_overflow;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,16 +23,10 @@ use crate::args::Args;
 use crate::error::CliError;
 use crate::output::{section, Printer};
 
-/// See [`out_of_memory`]: a located error instead of an abort when a deploy file asks for more
-/// memory than there is.
-#[global_allocator]
-static ALLOCATOR: out_of_memory::ReportingAllocator = out_of_memory::ReportingAllocator;
-
 fn main() -> ExitCode {
     let args = Args::parse();
     rinfra_core::raise_open_file_limit();
     rinfra_core::limit_malloc_arenas();
-    stack_overflow::install();
     panic_report::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -183,7 +174,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     if is_exec && rest.first().is_some_and(|a| a == "--") {
         rest = &rest[1..];
     }
-    let config_args = rinfra_lang::config_to_global_args(&config_map);
+    let config_args = rinfra_python::config_to_global_args(&config_map);
     let with_config = |mut calls: Vec<Vec<rinfra_core::OpCall>>| {
         calls
             .iter_mut()
@@ -277,7 +268,7 @@ fn load_config(
     args: &Args,
     cwd: &std::path::Path,
     deploy: Option<&str>,
-) -> Result<rinfra_lang::ConfigMap, CliError> {
+) -> Result<rinfra_python::ConfigMap, CliError> {
     let explicit = args
         .config
         .as_ref()
@@ -303,7 +294,7 @@ fn load_config(
             return rinfra_python::load_config_file(&c).map_err(python::python_error);
         }
     }
-    Ok(rinfra_lang::ConfigMap::new())
+    Ok(rinfra_python::ConfigMap::new())
 }
 
 fn commands_list_connectors(connectors: &rinfra_connectors::ConnectorRegistry) {

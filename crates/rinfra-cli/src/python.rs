@@ -38,8 +38,8 @@ pub(crate) fn python_error(e: rinfra_python::PythonError) -> CliError {
 /// earlier ones): the group named after the file gets the file's top-level names.
 pub(crate) fn load_group_data(
     dirs: &[std::path::PathBuf],
-) -> Result<indexmap::IndexMap<String, rinfra_lang::Data>, CliError> {
-    let mut out: indexmap::IndexMap<String, rinfra_lang::Data> = Default::default();
+) -> Result<indexmap::IndexMap<String, rinfra_python::Data>, CliError> {
+    let mut out: indexmap::IndexMap<String, rinfra_python::Data> = Default::default();
     for dir in dirs {
         let files: Vec<std::path::PathBuf> = if dir.is_file() {
             vec![dir.clone()]

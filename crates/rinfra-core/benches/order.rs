@@ -3,7 +3,7 @@
 //! After the deploy files are evaluated for each host, the engine merges the per-host lists
 //! into one order (pyinfra's `get_op_order`) before anything runs, so this is on the critical
 //! path of every deploy and grows with hosts × operations. The keys are built as
-//! `rinfra-lang` builds `OpCall.order`: the file index, the line of every call frame, the
+//! the Python front end (`rinfra-python`) builds `OpCall.order`: the file index, the line of every call frame, the
 //! positions of enclosing `host.loop`s, and a repeat counter for a call already seen on this
 //! host (a plain loop).
 //!
@@ -28,7 +28,7 @@ fn main() {
 
 const OPERATIONS: usize = 100;
 
-/// One host's ordering keys, as `rinfra-lang`'s `record_call` produces them.
+/// One host's ordering keys, as `rinfra-python`'s `record` produces them.
 fn host_keys(host: usize) -> Vec<Vec<u64>> {
     let mut keys: Vec<Vec<u64>> = Vec::with_capacity(OPERATIONS);
     let mut seen: std::collections::HashMap<Vec<u64>, u64> = Default::default();

@@ -32,7 +32,7 @@ pub use arguments::{
 };
 pub use call::{Condition, ConditionCallback, ConditionKind, EarlierOps, OpCall, RetryUntil};
 pub use config::{default_parallel, limit_malloc_arenas, raise_open_file_limit, RunConfig};
-pub use deep_stack::{in_deep_stack, with_deep_stack};
+pub use deep_stack::with_deep_stack;
 pub use events::{Events, HostOpStatus, NoEvents};
 pub use execute::{execute, panic_text, OpResultJson, Results, ResultsJson, RunStop, TotalsJson};
 pub use fact::{

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
+use crate::{ConfigMap, Data, GroupSpec, InventorySpec};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use rinfra_lang::{ConfigMap, Data, GroupSpec, InventorySpec};
 
 use crate::convert::to_json;
 use crate::error::PythonError;
@@ -52,9 +52,8 @@ pub fn load_config_file(path: &Path) -> Result<ConfigMap, PythonError> {
                 if k != k.to_uppercase() {
                     continue;
                 }
-                if !rinfra_lang::CONFIG_NAMES.contains(&k.as_str()) {
-                    if let Some(best) =
-                        rinfra_lang::did_you_mean(&k, rinfra_lang::CONFIG_NAMES.iter().copied())
+                if !crate::CONFIG_NAMES.contains(&k.as_str()) {
+                    if let Some(best) = crate::did_you_mean(&k, crate::CONFIG_NAMES.iter().copied())
                     {
                         return Err(pyo3::exceptions::PyNameError::new_err(format!(
                             "unknown config name `{k}` in {} (did you mean `{best}`?)",

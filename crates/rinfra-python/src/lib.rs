@@ -28,18 +28,25 @@
 #![deny(missing_docs)]
 
 mod callables;
+mod config;
 mod connectors;
 mod convert;
 mod data_files;
 mod deploy;
 mod error;
 mod interpreter;
+mod inventory;
 mod native;
 mod scope;
 mod sources;
+mod suggest;
 
 use std::sync::atomic::AtomicU8;
 
+pub use config::{
+    config_argument, config_default, config_to_global_args, ConfigMap, CONFIG_ARGUMENTS,
+    CONFIG_NAMES,
+};
 pub use connectors::python_connectors;
 pub use data_files::{
     load_config_file, load_group_data_file, load_inventory_file, load_inventory_function,
@@ -47,7 +54,12 @@ pub use data_files::{
 pub use deploy::{Deploy, InventoryHost};
 pub use error::PythonError;
 pub use interpreter::start;
+pub use inventory::{
+    group_data_dirs, merge_host_data, Data, DataLayers, GroupSpec, HostEntry, InventorySpec,
+    InventoryView,
+};
 pub use scope::FactSource;
+pub use suggest::did_you_mean;
 
 /// How verbose output is (`-v` count): the `pyinfra` logger's debug records show at 3.
 static VERBOSITY: AtomicU8 = AtomicU8::new(0);

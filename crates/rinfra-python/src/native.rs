@@ -148,18 +148,18 @@ fn is_global_argument_py(name: &str) -> bool {
 #[pyfunction]
 fn config_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
-    for name in rinfra_lang::CONFIG_NAMES {
-        d.set_item(name, to_python(py, &rinfra_lang::config_default(name))?)?;
+    for name in crate::CONFIG_NAMES {
+        d.set_item(name, to_python(py, &crate::config_default(name))?)?;
     }
     Ok(d)
 }
 
 #[pyfunction]
 fn check_config_name(name: &str) -> PyResult<()> {
-    if rinfra_lang::CONFIG_NAMES.contains(&name) {
+    if crate::CONFIG_NAMES.contains(&name) {
         return Ok(());
     }
-    let hint = rinfra_lang::did_you_mean(name, rinfra_lang::CONFIG_NAMES.iter().copied())
+    let hint = crate::did_you_mean(name, crate::CONFIG_NAMES.iter().copied())
         .map(|b| format!(" (did you mean `{b}`?)"))
         .unwrap_or_default();
     Err(PyValueError::new_err(format!(
@@ -184,7 +184,7 @@ fn split_globals<'py>(
             globals.insert(k, j);
         } else if k.starts_with('_') {
             let all: Vec<&str> = rinfra_core::all_global_arguments().collect();
-            let hint = rinfra_lang::did_you_mean(&k, all.iter().copied())
+            let hint = crate::did_you_mean(&k, all.iter().copied())
                 .map(|b| format!(" (did you mean `{b}`?)"))
                 .unwrap_or_default();
             return Err(PyTypeError::new_err(format!(
@@ -228,7 +228,7 @@ fn bind_args(
                 .iter()
                 .copied()
                 .chain(rinfra_core::all_global_arguments());
-            let hint = rinfra_lang::did_you_mean(&k, candidates)
+            let hint = crate::did_you_mean(&k, candidates)
                 .map(|b| format!(" (did you mean `{b}`?)"))
                 .unwrap_or_default();
             return Err(PyTypeError::new_err(format!(
@@ -357,7 +357,7 @@ fn record(
         ));
     };
     let config = match to_json(config, "config")? {
-        Value::Object(m) => rinfra_lang::config_to_global_args(&m),
+        Value::Object(m) => crate::config_to_global_args(&m),
         _ => Map::new(),
     };
     let (file, line) = location;

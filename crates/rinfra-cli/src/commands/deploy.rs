@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rinfra_connectors::ConnectorArguments;
 use rinfra_core::{GlobalArguments, OpCall, State};
-use rinfra_lang::InventoryView;
+use rinfra_python::InventoryView;
 use rinfra_python::{Deploy, FactSource, InventoryHost};
 use serde_json::{Map, Value};
 
@@ -107,7 +107,7 @@ pub(crate) async fn evaluate(
     let limit = Arc::new(tokio::sync::Semaphore::new(
         state.parallel().min(MAX_PARALLEL_EVALUATIONS),
     ));
-    let config_globals = rinfra_lang::config_to_global_args(config);
+    let config_globals = rinfra_python::config_to_global_args(config);
     let mut tasks = tokio::task::JoinSet::new();
     for i in state.active_hosts() {
         let (state, deploy, limit) = (Arc::clone(state), Arc::clone(&deploy), Arc::clone(&limit));

@@ -1,0 +1,155 @@
+//! pyinfra's config names (`SUDO = True`, `PARALLEL = 10`, `FAIL_PERCENT = 20`): which exist,
+//! their defaults, and the global arguments many of them are the defaults of. `config.py` is
+//! read by [`crate::load_config_file`]; in deploy code `config.X = ...` changes the config for
+//! the rest of that host's deploy.
+
+use serde_json::{Map, Value as Json};
+
+/// A config: pyinfra's names (`SUDO`, `PARALLEL`, ...) to JSON values.
+pub type ConfigMap = Map<String, Json>;
+
+/// Config names that are defaults of global arguments, and the argument each sets.
+pub const CONFIG_ARGUMENTS: &[(&str, &str)] = &[
+    ("SUDO", "_sudo"),
+    ("SUDO_USER", "_sudo_user"),
+    ("USE_SUDO_LOGIN", "_use_sudo_login"),
+    ("SUDO_PASSWORD", "_sudo_password"),
+    ("PRESERVE_SUDO_ENV", "_preserve_sudo_env"),
+    ("SU_USER", "_su_user"),
+    ("USE_SU_LOGIN", "_use_su_login"),
+    ("PRESERVE_SU_ENV", "_preserve_su_env"),
+    ("SU_SHELL", "_su_shell"),
+    ("SU_PASSWORD", "_su_password"),
+    ("DOAS", "_doas"),
+    ("DOAS_USER", "_doas_user"),
+    ("DZDO", "_dzdo"),
+    ("DZDO_USER", "_dzdo_user"),
+    ("SHELL", "_shell_executable"),
+    ("ENV", "_env"),
+    ("TEMP_DIR", "_temp_dir"),
+    ("IGNORE_ERRORS", "_ignore_errors"),
+    ("RETRY", "_retries"),
+    ("RETRY_DELAY", "_retry_delay"),
+    ("PARALLEL", "_parallel"),
+];
+
+/// Every config name pyinfra 3.10 knows (`ConfigDefaults`), for checking typos.
+pub const CONFIG_NAMES: &[&str] = &[
+    "FAIL_PERCENT",
+    "CONNECT_TIMEOUT",
+    "TEMP_DIR",
+    "DEFAULT_TEMP_DIR",
+    "PARALLEL",
+    "REQUIRE_PYINFRA_VERSION",
+    "REQUIRE_PACKAGES",
+    "SU_USER",
+    "USE_SU_LOGIN",
+    "SU_SHELL",
+    "PRESERVE_SU_ENV",
+    "SU_PASSWORD",
+    "SUDO",
+    "SUDO_USER",
+    "PRESERVE_SUDO_ENV",
+    "USE_SUDO_LOGIN",
+    "SUDO_PASSWORD",
+    "USE_SUDO_PASSWORD",
+    "DOAS",
+    "DOAS_USER",
+    "DZDO",
+    "DZDO_USER",
+    "IGNORE_ERRORS",
+    "SHELL",
+    "DIFF",
+    "RETRY",
+    "RETRY_DELAY",
+    "INHERIT_ENV",
+    "ENV",
+];
+
+/// The global argument a config name is the default of (`SUDO` → `_sudo`).
+pub fn config_argument(name: &str) -> Option<&'static str> {
+    CONFIG_ARGUMENTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, a)| *a)
+}
+
+/// The config as global-argument defaults: the lowest layer of
+/// `rinfra_core::GlobalArguments::resolve`. `ENV` is merged over the `INHERIT_ENV` variables of
+/// the local environment (pyinfra's `generate_env`); `PARALLEL = 0` means unset.
+pub fn config_to_global_args(config: &ConfigMap) -> Map<String, Json> {
+    let mut out = Map::new();
+    for (name, arg) in CONFIG_ARGUMENTS {
+        if let Some(v) = config.get(*name) {
+            if *name == "PARALLEL" && v.as_u64() == Some(0) {
+                continue;
+            }
+            if *name != "ENV" {
+                out.insert((*arg).to_string(), v.clone());
+            }
+        }
+    }
+    let mut env = Map::new();
+    if let Some(Json::Array(names)) = config.get("INHERIT_ENV") {
+        for n in names.iter().filter_map(Json::as_str) {
+            if let Ok(v) = std::env::var(n) {
+                env.insert(n.to_string(), Json::String(v));
+            }
+        }
+    }
+    if let Some(Json::Object(m)) = config.get("ENV") {
+        env.extend(m.clone());
+    }
+    if !env.is_empty() {
+        out.insert("_env".into(), Json::Object(env));
+    }
+    out
+}
+
+/// pyinfra's `ConfigDefaults`.
+pub fn config_default(name: &str) -> Json {
+    match name {
+        "CONNECT_TIMEOUT" => Json::from(10),
+        "DEFAULT_TEMP_DIR" => Json::from("/tmp"),
+        "PARALLEL" | "RETRY" => Json::from(0),
+        "RETRY_DELAY" => Json::from(5),
+        "SHELL" => Json::from("sh"),
+        "USE_SU_LOGIN" | "SU_SHELL" | "PRESERVE_SU_ENV" | "SUDO" | "PRESERVE_SUDO_ENV"
+        | "USE_SUDO_LOGIN" | "DOAS" | "DZDO" | "IGNORE_ERRORS" | "DIFF" | "USE_SUDO_PASSWORD" => {
+            Json::Bool(false)
+        }
+        "INHERIT_ENV" => Json::Array(Vec::new()),
+        "ENV" => Json::Object(Map::new()),
+        _ => Json::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn global_argument_defaults() {
+        let c: ConfigMap = serde_json::from_value(
+            json!({"SUDO": true, "PARALLEL": 10, "FAIL_PERCENT": 20, "ENV": {"A": "b"}}),
+        )
+        .unwrap();
+        let g = config_to_global_args(&c);
+        assert_eq!(
+            serde_json::Value::Object(g),
+            json!({"_sudo": true, "_parallel": 10, "_env": {"A": "b"}})
+        );
+    }
+
+    #[test]
+    fn argument_mapping() {
+        assert_eq!(config_argument("SUDO"), Some("_sudo"));
+        assert_eq!(config_argument("SHELL"), Some("_shell_executable"));
+        assert_eq!(config_argument("RETRY"), Some("_retries"));
+        assert_eq!(config_argument("FAIL_PERCENT"), None);
+        for (_, arg) in CONFIG_ARGUMENTS {
+            assert!(rinfra_core::is_global_argument(arg), "{arg}");
+        }
+    }
+}
