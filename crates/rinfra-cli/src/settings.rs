@@ -60,6 +60,9 @@ pub(crate) fn data_overrides(args: &Args) -> Result<Map<String, Value>, CliError
 /// The run settings from the flags (config-file values are merged in by the caller first).
 pub(crate) fn run_config(args: &Args, mut defaults: Map<String, Value>) -> RunConfig {
     let mut set = |k: &str, v: Value| {
+        // The flags set rows of the one global-argument table (a misspelt name would be
+        // silently ignored by the engine).
+        debug_assert!(rinfra_core::is_global_argument(k), "{k}");
         defaults.insert(k.to_string(), v);
     };
     if args.sudo {

@@ -7,55 +7,292 @@ use std::time::Duration;
 use rinfra_connectors::{ConnectorArguments, EnvValue, Secret};
 use serde_json::{Map, Value};
 
-/// Arguments passed to the connector with each command.
-pub const CONNECTOR_ARGUMENTS: &[&str] = &[
-    "_sudo",
-    "_sudo_user",
-    "_use_sudo_login",
-    "_sudo_password",
-    "_preserve_sudo_env",
-    "_su_user",
-    "_use_su_login",
-    "_preserve_su_env",
-    "_su_shell",
-    "_su_password",
-    "_doas",
-    "_doas_user",
-    "_dzdo",
-    "_dzdo_user",
-    "_shell_executable",
-    "_chdir",
-    "_env",
-    "_success_exit_codes",
-    "_timeout",
-    "_get_pty",
-    "_stdin",
-    "_retries",
-    "_retry_delay",
-    "_retry_until",
-    "_temp_dir",
+/// Where a global argument acts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgumentLayer {
+    /// Passed to the connector with each command (`_sudo`, `_env`, `_timeout`, ...).
+    Connector,
+    /// How the operation is reported and how its failure counts (`name`, `_if`, ...).
+    Meta,
+    /// Must be the same on every host for one operation (`_serial`, `_run_once`, ...).
+    Execution,
+}
+
+/// One global argument: the one table that the engine ([`GlobalArguments::set`]), the Python
+/// API (`pyinfra.api.arguments`), config files (`SUDO = True`) and error messages read.
+#[derive(Clone, Copy, Debug)]
+pub struct GlobalArgument {
+    /// pyinfra's name, `_sudo`.
+    pub name: &'static str,
+    /// Where it acts.
+    pub layer: ArgumentLayer,
+    /// The config name whose value is its default (`SUDO`), if any.
+    pub config: Option<&'static str>,
+    /// Its default as pyinfra shows it (`False`, `None`, `5`).
+    pub default: &'static str,
+    /// What it does.
+    pub help: &'static str,
+}
+
+const fn arg(
+    name: &'static str,
+    layer: ArgumentLayer,
+    config: Option<&'static str>,
+    default: &'static str,
+    help: &'static str,
+) -> GlobalArgument {
+    GlobalArgument {
+        name,
+        layer,
+        config,
+        default,
+        help,
+    }
+}
+
+use ArgumentLayer::{Connector as C, Execution as X, Meta as M};
+
+/// Every global argument pyinfra 3.10 has, in pyinfra's order.
+pub const GLOBAL_ARGUMENTS: &[GlobalArgument] = &[
+    arg(
+        "_sudo",
+        C,
+        Some("SUDO"),
+        "False",
+        "Execute/apply any changes with sudo.",
+    ),
+    arg(
+        "_sudo_user",
+        C,
+        Some("SUDO_USER"),
+        "None",
+        "Execute/apply any changes with sudo as this user.",
+    ),
+    arg(
+        "_use_sudo_login",
+        C,
+        Some("USE_SUDO_LOGIN"),
+        "False",
+        "Execute sudo with a login shell.",
+    ),
+    arg(
+        "_sudo_password",
+        C,
+        Some("SUDO_PASSWORD"),
+        "None",
+        "Password to sudo with (sent through an askpass script, never shown).",
+    ),
+    arg(
+        "_preserve_sudo_env",
+        C,
+        Some("PRESERVE_SUDO_ENV"),
+        "False",
+        "Keep the connecting user's environment under sudo.",
+    ),
+    arg(
+        "_su_user",
+        C,
+        Some("SU_USER"),
+        "None",
+        "Execute/apply any changes as this user, with su.",
+    ),
+    arg(
+        "_use_su_login",
+        C,
+        Some("USE_SU_LOGIN"),
+        "False",
+        "Execute su with a login shell.",
+    ),
+    arg(
+        "_preserve_su_env",
+        C,
+        Some("PRESERVE_SU_ENV"),
+        "False",
+        "Keep the connecting user's environment under su.",
+    ),
+    arg(
+        "_su_shell",
+        C,
+        Some("SU_SHELL"),
+        "None",
+        "The shell su runs (for users whose login shell is nologin).",
+    ),
+    arg(
+        "_su_password",
+        C,
+        Some("SU_PASSWORD"),
+        "None",
+        "Password to su with (never shown).",
+    ),
+    arg(
+        "_doas",
+        C,
+        Some("DOAS"),
+        "False",
+        "Execute/apply any changes with doas.",
+    ),
+    arg(
+        "_doas_user",
+        C,
+        Some("DOAS_USER"),
+        "None",
+        "Execute/apply any changes with doas as this user.",
+    ),
+    arg(
+        "_dzdo",
+        C,
+        Some("DZDO"),
+        "False",
+        "Execute/apply any changes with dzdo.",
+    ),
+    arg(
+        "_dzdo_user",
+        C,
+        Some("DZDO_USER"),
+        "None",
+        "Execute/apply any changes with dzdo as this user.",
+    ),
+    arg(
+        "_shell_executable",
+        C,
+        Some("SHELL"),
+        "sh",
+        "The shell that runs commands (`None`: no wrapping shell).",
+    ),
+    arg(
+        "_chdir",
+        C,
+        None,
+        "None",
+        "Directory to change to before each command.",
+    ),
+    arg(
+        "_env",
+        C,
+        Some("ENV"),
+        "{}",
+        "Environment variables to set for each command.",
+    ),
+    arg(
+        "_success_exit_codes",
+        C,
+        None,
+        "[0]",
+        "Exit codes that count as success.",
+    ),
+    arg(
+        "_timeout",
+        C,
+        None,
+        "None",
+        "Timeout in seconds for each command of the operation.",
+    ),
+    arg(
+        "_get_pty",
+        C,
+        None,
+        "False",
+        "Run commands in a pseudo-terminal.",
+    ),
+    arg(
+        "_stdin",
+        C,
+        None,
+        "None",
+        "Lines sent to each command's stdin.",
+    ),
+    arg(
+        "_retries",
+        C,
+        Some("RETRY"),
+        "0",
+        "How many times to retry a failed operation.",
+    ),
+    arg(
+        "_retry_delay",
+        C,
+        Some("RETRY_DELAY"),
+        "5",
+        "Seconds between retries.",
+    ),
+    arg(
+        "_retry_until",
+        C,
+        None,
+        "None",
+        "A function of the output: retry while it returns True.",
+    ),
+    arg(
+        "_temp_dir",
+        C,
+        Some("TEMP_DIR"),
+        "None",
+        "Remote directory for temporary files.",
+    ),
+    arg(
+        "name",
+        M,
+        None,
+        "None",
+        "The operation's label in output (does not change what runs).",
+    ),
+    arg(
+        "_ignore_errors",
+        M,
+        Some("IGNORE_ERRORS"),
+        "False",
+        "A failure does not fail the host.",
+    ),
+    arg(
+        "_continue_on_error",
+        M,
+        None,
+        "False",
+        "With _ignore_errors, run the remaining commands after a failure.",
+    ),
+    arg(
+        "_if",
+        M,
+        None,
+        "[]",
+        "Run only when these functions (or operation results) are true.",
+    ),
+    arg(
+        "_parallel",
+        X,
+        Some("PARALLEL"),
+        "None",
+        "How many hosts run this operation at once.",
+    ),
+    arg(
+        "_run_once",
+        X,
+        None,
+        "False",
+        "Run this operation on one host only.",
+    ),
+    arg(
+        "_serial",
+        X,
+        None,
+        "False",
+        "Run this operation on one host at a time.",
+    ),
 ];
 
-/// Arguments about how the operation is reported and how its failure counts.
-pub const META_ARGUMENTS: &[&str] = &["name", "_ignore_errors", "_continue_on_error", "_if"];
+/// The table's row for `name`.
+pub fn global_argument(name: &str) -> Option<&'static GlobalArgument> {
+    GLOBAL_ARGUMENTS.iter().find(|a| a.name == name)
+}
 
-/// Arguments that must be the same on every host for one operation.
-pub const EXECUTION_ARGUMENTS: &[&str] = &["_parallel", "_run_once", "_serial"];
-
-/// Whether `name` is a global argument (any of the three groups).
+/// Whether `name` is a global argument.
 pub fn is_global_argument(name: &str) -> bool {
-    CONNECTOR_ARGUMENTS.contains(&name)
-        || META_ARGUMENTS.contains(&name)
-        || EXECUTION_ARGUMENTS.contains(&name)
+    global_argument(name).is_some()
 }
 
 /// Every global argument name, for error messages.
 pub fn all_global_arguments() -> impl Iterator<Item = &'static str> {
-    CONNECTOR_ARGUMENTS
-        .iter()
-        .chain(META_ARGUMENTS)
-        .chain(EXECUTION_ARGUMENTS)
-        .copied()
+    GLOBAL_ARGUMENTS.iter().map(|a| a.name)
 }
 
 /// A global argument with a value of the wrong type.
@@ -158,6 +395,21 @@ impl GlobalArguments {
             }
         }
         Ok(out)
+    }
+
+    /// pyinfra's precedence, the one place it is written down, highest first: the operation
+    /// call's own arguments and its enclosing `@deploy` / `host.arguments(...)` ones (`call`,
+    /// in that order), the host's data (`_sudo` in inventory or group data), the command line's
+    /// (`--sudo`), then the config's (`SUDO = True`).
+    pub fn for_host(
+        call: &[&Map<String, Value>],
+        host_data: &Map<String, Value>,
+        cli: &Map<String, Value>,
+        config: &Map<String, Value>,
+    ) -> Result<Self, ArgumentError> {
+        let mut layers: Vec<&Map<String, Value>> = call.to_vec();
+        layers.extend([host_data, cli, config]);
+        Self::resolve(&layers)
     }
 
     /// Set one global argument from a JSON value, checking its type.
@@ -268,9 +520,15 @@ impl GlobalArguments {
             }
             "_run_once" => self.run_once = as_bool(name, v)?,
             "_serial" => self.serial = as_bool(name, v)?,
-            // Callables, handled by the deploy language layer.
+            // Callables, handled by the deploy front end.
             "_if" | "_retry_until" => {}
-            _ => {}
+            _ => {
+                return Err(ArgumentError {
+                    name: name.into(),
+                    expected: "one of the global arguments (GLOBAL_ARGUMENTS)",
+                    got: "an unknown name".into(),
+                })
+            }
         }
         Ok(())
     }
@@ -337,6 +595,20 @@ mod tests {
         assert_eq!(g.connector.shell_executable, None);
         let g = GlobalArguments::resolve(&[]).unwrap();
         assert_eq!(g.connector.shell_executable.as_deref(), Some("sh"));
+    }
+
+    /// Every row of the table is an argument `set` knows (a name missing from its match is an
+    /// error), and a name outside the table is refused.
+    #[test]
+    fn the_table_and_set_agree() {
+        for a in GLOBAL_ARGUMENTS {
+            let mut g = GlobalArguments::default();
+            g.set(a.name, &Value::Null).unwrap();
+        }
+        assert!(is_global_argument("_sudo") && !is_global_argument("sudo"));
+        assert!(GlobalArguments::default()
+            .set("_sudoo", &Value::Bool(true))
+            .is_err());
     }
 
     #[test]

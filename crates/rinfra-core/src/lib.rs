@@ -27,8 +27,8 @@ mod pyrepr;
 mod state;
 
 pub use arguments::{
-    all_global_arguments, apply_overrides, is_global_argument, ArgumentError, GlobalArguments,
-    CONNECTOR_ARGUMENTS, EXECUTION_ARGUMENTS, META_ARGUMENTS,
+    all_global_arguments, apply_overrides, global_argument, is_global_argument, ArgumentError,
+    ArgumentLayer, GlobalArgument, GlobalArguments, GLOBAL_ARGUMENTS,
 };
 pub use call::{Condition, ConditionCallback, ConditionKind, EarlierOps, OpCall, RetryUntil};
 pub use config::{default_parallel, limit_malloc_arenas, raise_open_file_limit, RunConfig};

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::arguments::GlobalArguments;
 use crate::call::OpCall;
@@ -193,13 +192,6 @@ fn op_args_display(op: &PlannedOp) -> Vec<String> {
     out
 }
 
-fn host_data_globals(data: &Map<String, Value>) -> Map<String, Value> {
-    data.iter()
-        .filter(|(k, _)| crate::arguments::is_global_argument(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
 /// Build the plan from each host's calls (`calls[i]` belongs to host `i`; failed hosts' lists
 /// are ignored): resolve operations and global arguments, merge the order, apply `_run_once`.
 pub fn build_plan(state: &State, calls: Vec<Vec<OpCall>>) -> Result<Plan, PlanError> {
@@ -229,15 +221,13 @@ pub fn build_plan(state: &State, calls: Vec<Vec<OpCall>>) -> Result<Plan, PlanEr
     let mut slots: Vec<Vec<HostPlan>> = vec![Vec::new(); order.ops.len()];
 
     for (h, &i) in active.iter().enumerate() {
-        let data_globals = host_data_globals(&state.hosts[i].data);
         for (call_index, (call, id)) in calls[i].iter().zip(&order.host_ids[h]).enumerate() {
-            let globals = GlobalArguments::resolve(&[
-                &call.global_args,
-                &call.deploy_args,
-                &data_globals,
+            let globals = GlobalArguments::for_host(
+                &[&call.global_args, &call.deploy_args],
+                &state.hosts[i].data,
                 &state.config.global_defaults,
                 &call.config_args,
-            ])
+            )
             .map_err(|e| PlanError::InvalidCall {
                 message: e.to_string(),
                 location: call.location.clone(),

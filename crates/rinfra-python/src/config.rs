@@ -8,30 +8,13 @@ use serde_json::{Map, Value as Json};
 /// A config: pyinfra's names (`SUDO`, `PARALLEL`, ...) to JSON values.
 pub type ConfigMap = Map<String, Json>;
 
-/// Config names that are defaults of global arguments, and the argument each sets.
-pub const CONFIG_ARGUMENTS: &[(&str, &str)] = &[
-    ("SUDO", "_sudo"),
-    ("SUDO_USER", "_sudo_user"),
-    ("USE_SUDO_LOGIN", "_use_sudo_login"),
-    ("SUDO_PASSWORD", "_sudo_password"),
-    ("PRESERVE_SUDO_ENV", "_preserve_sudo_env"),
-    ("SU_USER", "_su_user"),
-    ("USE_SU_LOGIN", "_use_su_login"),
-    ("PRESERVE_SU_ENV", "_preserve_su_env"),
-    ("SU_SHELL", "_su_shell"),
-    ("SU_PASSWORD", "_su_password"),
-    ("DOAS", "_doas"),
-    ("DOAS_USER", "_doas_user"),
-    ("DZDO", "_dzdo"),
-    ("DZDO_USER", "_dzdo_user"),
-    ("SHELL", "_shell_executable"),
-    ("ENV", "_env"),
-    ("TEMP_DIR", "_temp_dir"),
-    ("IGNORE_ERRORS", "_ignore_errors"),
-    ("RETRY", "_retries"),
-    ("RETRY_DELAY", "_retry_delay"),
-    ("PARALLEL", "_parallel"),
-];
+/// `(config name, global argument)` for the config names that are defaults of global arguments
+/// (`SUDO` → `_sudo`), from rinfra's one global-argument table.
+pub fn config_arguments() -> impl Iterator<Item = (&'static str, &'static str)> {
+    rinfra_core::GLOBAL_ARGUMENTS
+        .iter()
+        .filter_map(|a| a.config.map(|c| (c, a.name)))
+}
 
 /// Every config name pyinfra 3.10 knows (`ConfigDefaults`), for checking typos.
 pub const CONFIG_NAMES: &[&str] = &[
@@ -68,10 +51,7 @@ pub const CONFIG_NAMES: &[&str] = &[
 
 /// The global argument a config name is the default of (`SUDO` → `_sudo`).
 pub fn config_argument(name: &str) -> Option<&'static str> {
-    CONFIG_ARGUMENTS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, a)| *a)
+    config_arguments().find(|(n, _)| *n == name).map(|(_, a)| a)
 }
 
 /// The config as global-argument defaults: the lowest layer of
@@ -79,13 +59,13 @@ pub fn config_argument(name: &str) -> Option<&'static str> {
 /// the local environment (pyinfra's `generate_env`); `PARALLEL = 0` means unset.
 pub fn config_to_global_args(config: &ConfigMap) -> Map<String, Json> {
     let mut out = Map::new();
-    for (name, arg) in CONFIG_ARGUMENTS {
-        if let Some(v) = config.get(*name) {
-            if *name == "PARALLEL" && v.as_u64() == Some(0) {
+    for (name, arg) in config_arguments() {
+        if let Some(v) = config.get(name) {
+            if name == "PARALLEL" && v.as_u64() == Some(0) {
                 continue;
             }
-            if *name != "ENV" {
-                out.insert((*arg).to_string(), v.clone());
+            if name != "ENV" {
+                out.insert(arg.to_string(), v.clone());
             }
         }
     }
@@ -148,8 +128,8 @@ mod tests {
         assert_eq!(config_argument("SHELL"), Some("_shell_executable"));
         assert_eq!(config_argument("RETRY"), Some("_retries"));
         assert_eq!(config_argument("FAIL_PERCENT"), None);
-        for (_, arg) in CONFIG_ARGUMENTS {
-            assert!(rinfra_core::is_global_argument(arg), "{arg}");
+        for (config, _) in config_arguments() {
+            assert!(CONFIG_NAMES.contains(&config), "{config}");
         }
     }
 }

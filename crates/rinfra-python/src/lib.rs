@@ -44,7 +44,7 @@ mod suggest;
 use std::sync::atomic::AtomicU8;
 
 pub use config::{
-    config_argument, config_default, config_to_global_args, ConfigMap, CONFIG_ARGUMENTS,
+    config_argument, config_arguments, config_default, config_to_global_args, ConfigMap,
     CONFIG_NAMES,
 };
 pub use connectors::python_connectors;

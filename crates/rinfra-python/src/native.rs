@@ -125,19 +125,31 @@ fn facts() -> Vec<(String, Vec<String>, String)> {
         .collect()
 }
 
-/// `(name, "connector" | "execution" | "meta")` rows of the global-argument table.
+/// `(name, "connector" | "execution" | "meta", config name, default, help)`: rinfra's
+/// global-argument table.
 #[pyfunction]
-fn global_arguments() -> Vec<(&'static str, &'static str)> {
-    let mut out = Vec::new();
-    for (kind, names) in [
-        ("connector", rinfra_core::CONNECTOR_ARGUMENTS),
-        ("execution", rinfra_core::EXECUTION_ARGUMENTS),
-        ("meta", rinfra_core::META_ARGUMENTS),
-    ] {
-        out.extend(names.iter().map(|n| (*n, kind)));
-    }
-    out
+fn global_arguments() -> Vec<ArgumentRow> {
+    rinfra_core::GLOBAL_ARGUMENTS
+        .iter()
+        .map(|a| {
+            let layer = match a.layer {
+                rinfra_core::ArgumentLayer::Connector => "connector",
+                rinfra_core::ArgumentLayer::Meta => "meta",
+                rinfra_core::ArgumentLayer::Execution => "execution",
+            };
+            (a.name, layer, a.config, a.default, a.help)
+        })
+        .collect()
 }
+
+/// A row of [`global_arguments`].
+type ArgumentRow = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
 
 #[pyfunction]
 #[pyo3(name = "is_global_argument")]

@@ -116,18 +116,12 @@ pub(crate) async fn evaluate(
         let runtime = tokio::runtime::Handle::current();
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("never closed");
-            let host = &state.hosts[i];
-            let data_globals: Map<String, Value> = host
-                .data
-                .iter()
-                .filter(|(k, _)| rinfra_core::is_global_argument(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let args = GlobalArguments::resolve(&[
-                &data_globals,
+            let args = GlobalArguments::for_host(
+                &[],
+                &state.hosts[i].data,
                 &state.config.global_defaults,
                 &config_globals,
-            ])
+            )
             .map(|g| g.connector)
             .unwrap_or_default();
             let facts = Arc::new(HostFacts {

@@ -2,12 +2,25 @@
 
 import _rinfra
 
-# (name, kind) rows of rinfra's global-argument table.
+# (name, layer, config name, default, help) rows of rinfra's global-argument table.
 _TABLE = _rinfra.global_arguments()
 
-CONNECTOR_ARGUMENT_KEYS = tuple(n for n, kind in _TABLE if kind == "connector")
-EXECUTION_KWARG_KEYS = tuple(n for n, kind in _TABLE if kind == "execution")
-META_ARGUMENT_KEYS = tuple(n for n, kind in _TABLE if kind == "meta")
+CONNECTOR_ARGUMENT_KEYS = tuple(row[0] for row in _TABLE if row[1] == "connector")
+EXECUTION_KWARG_KEYS = tuple(row[0] for row in _TABLE if row[1] == "execution")
+META_ARGUMENT_KEYS = tuple(row[0] for row in _TABLE if row[1] == "meta")
+
+
+class ArgumentMeta:
+    """pyinfra's description of a global argument."""
+
+    def __init__(self, description, default=None, config=None):
+        self.description = description
+        self.default = default
+        self.config = config
+
+
+# pyinfra's name -> ArgumentMeta, for tools that list the arguments.
+all_argument_meta = {row[0]: ArgumentMeta(row[4], row[3], row[2]) for row in _TABLE}
 
 
 class ConnectorArguments(dict):
@@ -19,7 +32,7 @@ class AllArguments(dict):
 
 
 def all_global_arguments():
-    return [(n, None) for n, _ in _TABLE]
+    return list(all_argument_meta.items())
 
 
 def pop_global_arguments(state, host, kwargs, keys_to_check=None):
