@@ -442,3 +442,35 @@ fn deploy_functions_and_inventory_functions() {
     assert_eq!(missing.code, 2, "{missing:?}");
     assert!(missing.stderr.contains("tasks.nope"), "{missing:?}");
 }
+
+/// `host.get_fact(...)` blocks only the host that asked: while `@local`'s fact command waits
+/// for a file that the other host's deploy code writes, that code runs. Were one host's wait
+/// to hold up every host's evaluation, the command would give up (after 30 s) and say so.
+#[test]
+fn a_fact_wait_blocks_only_its_host() {
+    let dir = TestDir::new();
+    let marker = dir.join("marker");
+    dir.write(
+        "deploy.py",
+        &format!(
+            r#"
+import pathlib
+from pyinfra import host
+from pyinfra.facts.server import Command
+M = {m:?}
+if host.name == "@local":
+    seen = host.get_fact(Command, command=f"for i in $(seq 600); do test -e {{M}} && echo seen && exit 0; sleep 0.05; done; echo gave-up")
+    assert seen == "seen", seen
+else:
+    pathlib.Path(M).write_text(host.name)
+"#,
+            m = marker.display().to_string()
+        ),
+    );
+    for inventory in ["@local,@fake/other", "@fake/other,@local"] {
+        std::fs::remove_file(&marker).ok();
+        let run = dir.run(&[inventory, "deploy.py", "-y"]);
+        assert_eq!(run.code, 0, "{inventory}: {run:?}");
+        assert_eq!(std::fs::read_to_string(&marker).unwrap(), "@fake/other");
+    }
+}
