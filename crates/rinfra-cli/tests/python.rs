@@ -3,9 +3,7 @@
 
 mod util;
 
-use std::process::Command;
-
-use util::TestDir;
+use util::{TestDir, TestbedHost};
 
 /// A deploy using the Python that the Starlark front end could not run, plus pyinfra's API:
 /// a local package, a custom fact, an `@operation`, `python.call`, `_if` functions.
@@ -304,20 +302,7 @@ fn failing_python_call_fails_the_host_with_its_message() {
 #[test]
 fn third_party_package_from_the_active_virtualenv() {
     let dir = TestDir::new();
-    let venv = dir.join("venv");
-    let ok = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "python3 -m venv failed");
-    let ok = Command::new(venv.join("bin/pip"))
-        .args(["install", "-q", "PyYAML==6.0.2"])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "pip install PyYAML failed");
+    let venv = dir.venv(&["PyYAML==6.0.2"]);
     let out = dir.join("out.txt");
     dir.write(
         "deploy.py",
@@ -348,11 +333,8 @@ fn third_party_package_from_the_active_virtualenv() {
 /// `python.call` function's command over SSH, twice.
 #[test]
 fn python_features_deploy_on_an_ssh_host() {
-    let hosts = std::env::var("RINFRA_TB_SSH_HOSTS").expect(
-        "RINFRA_TB_SSH_HOSTS is not set: run `scripts/testbed up` and `. /tmp/rinfra-testbed/env`",
-    );
-    let key = std::env::var("RINFRA_TB_SSH_KEY").unwrap();
-    let addr = hosts.split_whitespace().next().unwrap().to_string();
+    let host = TestbedHost::nth(0);
+    let (addr, key) = (host.addr.clone(), host.key.clone());
     let dir = TestDir::new();
     let out = "/srv/rinfra-python-e2e";
     let seen = dir.join("seen");
@@ -369,17 +351,7 @@ fn python_features_deploy_on_an_ssh_host() {
         "ssh_strict_host_key_checking=no",
         "-y",
     ];
-    let ssh = |cmd: &str| {
-        let o = Command::new("ssh")
-            .args(["-i", &key, "-o", "StrictHostKeyChecking=no"])
-            .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"])
-            .args(["-o", "LogLevel=ERROR"])
-            .arg(format!("root@{addr}"))
-            .arg(cmd)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
+    let ssh = |cmd: &str| host.ssh(cmd);
     ssh(&format!("rm -rf {out}"));
     let first = dir.run(&args);
     assert_eq!(first.code, 0, "{first:?}");

@@ -4,22 +4,8 @@
 mod util;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use util::TestDir;
-
-/// A virtualenv made with the `python3` the binary links, in `dir/venv`.
-fn venv(dir: &TestDir) -> PathBuf {
-    let venv = dir.join("venv");
-    let ok = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "python3 -m venv failed");
-    venv
-}
+use util::{TestDir, TestbedHost};
 
 fn site_packages(venv: &Path) -> PathBuf {
     let lib = venv.join("lib");
@@ -97,7 +83,7 @@ class LocalPy(BaseConnector):
 #[test]
 fn an_executing_python_connector_runs_a_deploy_twice() {
     let dir = TestDir::new();
-    let venv = venv(&dir);
+    let venv = dir.venv(&[]);
     install_connector(&venv, "localpy", LOCALPY, "localpy = localpy:LocalPy");
     let out = dir.join("out");
     let log = dir.join("commands.log");
@@ -167,7 +153,7 @@ server.shell(commands=[f"echo {{host.name}} > {{OUT}}/name"], _env={{"GREETING":
 #[test]
 fn a_raising_python_connector_fails_its_host_only() {
     let dir = TestDir::new();
-    let venv = venv(&dir);
+    let venv = dir.venv(&[]);
     install_connector(&venv, "localpy", LOCALPY, "localpy = localpy:LocalPy");
     let marker = dir.join("local-ran");
     dir.write(
@@ -195,29 +181,16 @@ fn a_raising_python_connector_fails_its_host_only() {
 /// hosts.ini` lists the testbed's SSH hosts with their Ansible variables.
 #[test]
 fn the_ansible_inventory_connector_from_pypi() {
-    let hosts = std::env::var("RINFRA_TB_SSH_HOSTS").expect(
-        "RINFRA_TB_SSH_HOSTS is not set: run `scripts/testbed up` and `. /tmp/rinfra-testbed/env`",
-    );
-    let key = std::env::var("RINFRA_TB_SSH_KEY").unwrap();
-    let addrs: Vec<&str> = hosts.split_whitespace().take(2).collect();
+    let (first, second) = (TestbedHost::nth(0), TestbedHost::nth(1));
+    let key = first.key.clone();
     let dir = TestDir::new();
-    let venv = venv(&dir);
-    let ok = Command::new(venv.join("bin/pip"))
-        .args([
-            "install",
-            "-q",
-            "pyinfra-ansible-inventory-connector==0.1.1",
-        ])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "pip install pyinfra-ansible-inventory-connector failed");
-    let last = addrs.last().unwrap();
+    let venv = dir.venv(&["pyinfra-ansible-inventory-connector==0.1.1"]);
+    let last = &second.addr;
     dir.write(
         "hosts.ini",
         &format!(
             "[web]\n{} ansible_user=root\n[db]\n{last} ansible_user=root app_name=ansible-app\n",
-            addrs[0]
+            first.addr
         ),
     );
     let out = "/tmp/rinfra-ansible-e2e";
@@ -243,16 +216,8 @@ fn the_ansible_inventory_connector_from_pypi() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
-    let cat = Command::new("ssh")
-        .args(["-i", &key, "-o", "StrictHostKeyChecking=no"])
-        .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"])
-        .args(["-o", "LogLevel=ERROR"])
-        .arg(format!("root@{last}"))
-        .arg(format!("cat {out}"))
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&cat.stdout).trim(),
+        second.ssh(&format!("cat {out}")).trim(),
         "ansible-app db",
         "{stderr}"
     );

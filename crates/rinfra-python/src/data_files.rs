@@ -97,11 +97,7 @@ pub fn load_inventory_function(
 ) -> Result<Option<InventorySpec>, PythonError> {
     Python::attach(|py| {
         let run = || -> PyResult<Option<InventorySpec>> {
-            let sys_path = py.import("sys")?.getattr("path")?;
-            let cwd = cwd.display().to_string();
-            if !sys_path.contains(&cwd)? {
-                sys_path.call_method1("insert", (0, &cwd))?;
-            }
+            crate::interpreter::add_to_sys_path(py, cwd)?;
             let shim = py.import("pyinfra._rinfra_shim")?;
             let value = shim.getattr("import_attribute")?.call1((path,))?;
             if value.is_none() {

@@ -69,11 +69,7 @@ impl Deploy {
     ) -> Result<Option<Self>, PythonError> {
         Python::attach(|py| {
             let run = || -> PyResult<Option<Self>> {
-                let sys_path = py.import("sys")?.getattr("path")?;
-                let cwd = cwd.display().to_string();
-                if !sys_path.contains(&cwd)? {
-                    sys_path.call_method1("insert", (0, &cwd))?;
-                }
+                crate::interpreter::add_to_sys_path(py, cwd)?;
                 let f = shim(py, "import_attribute")?.call1((path, "pyinfra.operations"))?;
                 if f.is_none() {
                     return Ok(None);

@@ -147,6 +147,16 @@ unsafe fn init() -> Result<(), String> {
     Python::attach(|py| install_modules(py).map_err(|e| PythonError::from_py(py, &e).to_string()))
 }
 
+/// Put `dir` first on `sys.path` (once), so the deploy's own modules import (`tasks.py`).
+pub(crate) fn add_to_sys_path(py: Python<'_>, dir: &Path) -> PyResult<()> {
+    let sys_path = py.import("sys")?.getattr("path")?;
+    let dir = dir.display().to_string();
+    if !sys_path.contains(&dir)? {
+        sys_path.call_method1("insert", (0, &dir))?;
+    }
+    Ok(())
+}
+
 /// Run the import hook that serves rinfra's `pyinfra` package.
 fn install_modules(py: Python<'_>) -> PyResult<()> {
     let sources = PyDict::new(py);

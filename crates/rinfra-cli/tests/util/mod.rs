@@ -71,3 +71,62 @@ impl TestDir {
         }
     }
 }
+
+impl TestDir {
+    /// A virtualenv made with `python3` (the Python the binary links) in `venv/`, with
+    /// `packages` pip-installed into it (from PyPI).
+    pub fn venv(&self, packages: &[&str]) -> PathBuf {
+        let venv = self.join("venv");
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "python3 -m venv failed");
+        if !packages.is_empty() {
+            let ok = Command::new(venv.join("bin/pip"))
+                .args(["install", "-q"])
+                .args(packages)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "pip install {packages:?} failed");
+        }
+        venv
+    }
+}
+
+/// A testbed SSH host (`RINFRA_TB_SSH_HOSTS`, `RINFRA_TB_SSH_KEY`): `index` into the list.
+pub struct TestbedHost {
+    pub addr: String,
+    pub key: String,
+}
+
+impl TestbedHost {
+    pub fn nth(index: usize) -> Self {
+        let hosts = std::env::var("RINFRA_TB_SSH_HOSTS").expect(
+            "RINFRA_TB_SSH_HOSTS is not set: run `scripts/testbed up` and `. /tmp/rinfra-testbed/env`",
+        );
+        let addr = hosts
+            .split_whitespace()
+            .nth(index)
+            .expect("not that many testbed hosts")
+            .to_string();
+        let key = std::env::var("RINFRA_TB_SSH_KEY").unwrap();
+        Self { addr, key }
+    }
+
+    /// `cmd`'s stdout, run as root over plain OpenSSH.
+    pub fn ssh(&self, cmd: &str) -> String {
+        let o = Command::new("ssh")
+            .args(["-i", &self.key, "-o", "StrictHostKeyChecking=no"])
+            .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"])
+            .args(["-o", "LogLevel=ERROR"])
+            .arg(format!("root@{}", self.addr))
+            .arg(cmd)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+}

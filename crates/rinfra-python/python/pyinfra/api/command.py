@@ -60,7 +60,7 @@ class StringCommand(PyinfraCommand):
         return f"StringCommand({self.get_masked_value()})"
 
 
-class FileUploadCommand(PyinfraCommand):
+class _FileCommand(PyinfraCommand):
     def __init__(self, src, dest, remote_temp_filename=None, **kwargs):
         super().__init__(**kwargs)
         self.src = src
@@ -68,18 +68,15 @@ class FileUploadCommand(PyinfraCommand):
         self.remote_temp_filename = remote_temp_filename
 
     def __repr__(self):
-        return f"FileUploadCommand({self.src}, {self.dest})"
+        return f"{type(self).__name__}({self.src}, {self.dest})"
 
 
-class FileDownloadCommand(PyinfraCommand):
-    def __init__(self, src, dest, remote_temp_filename=None, **kwargs):
-        super().__init__(**kwargs)
-        self.src = src
-        self.dest = dest
-        self.remote_temp_filename = remote_temp_filename
+class FileUploadCommand(_FileCommand):
+    """Upload `src` (a local path or a file-like object) to the remote `dest`."""
 
-    def __repr__(self):
-        return f"FileDownloadCommand({self.src}, {self.dest})"
+
+class FileDownloadCommand(_FileCommand):
+    """Download the remote `src` to the local path `dest`."""
 
 
 class FunctionCommand(PyinfraCommand):
