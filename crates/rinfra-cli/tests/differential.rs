@@ -1157,3 +1157,71 @@ fn retry_and_timeout_messages() {
         ]
     );
 }
+
+/// An exception in the deploy code: nothing runs. pyinfra prints the traceback and exits 1.
+#[test]
+#[ignore = "rinfra exits 2 for an exception in deploy code (`--> rinfra error: [@local] deploy.py:3: NameError: ...`); pyinfra exits 1 (`--> An exception occurred in: deploy.py:` and the traceback)"]
+fn exception_in_deploy_code() {
+    let case = Case::deploy(
+        "from pyinfra.operations import files\nfiles.directory(path=\"@ROOT@/out\")\nundefined_name + 1\n",
+    );
+    let py = case.run(Tool::Pyinfra);
+    let rs = case.run(Tool::Rinfra);
+    for (p, r) in py.iter().zip(&rs) {
+        assert_eq!(p.code, 1, "{}", p.text);
+        assert!(p.ops.is_empty() && p.disk.is_empty(), "{}", p.text);
+        assert!(
+            p.text
+                .contains("NameError: name 'undefined_name' is not defined"),
+            "{}",
+            p.text
+        );
+        assert!(r.ops.is_empty() && r.disk.is_empty(), "{}", r.text);
+        assert!(
+            r.text
+                .contains("NameError: name 'undefined_name' is not defined"),
+            "{}",
+            r.text
+        );
+        assert_eq!(r.code, p.code, "exit codes differ:\n{}\n{}", p.text, r.text);
+    }
+}
+
+/// A custom fact whose command fails while the deploy code runs: the host fails with the
+/// fact's name, nothing runs, exit 1.
+#[test]
+#[ignore = "rinfra names a failing custom fact `server.Command` (`--> rinfra error: [@local] deploy.py:13: FactError: could not load fact `server.Command`: out`) and exits 2; pyinfra prints `[@local] Error: could not load fact: builtins.Failing` and `--> pyinfra error in deploy.py line 13: No hosts remaining!`, exit 1"]
+fn failing_custom_fact() {
+    let case = Case::deploy(
+        r#"
+from pyinfra import host
+from pyinfra.api import FactBase
+from pyinfra.operations import files
+
+class Failing(FactBase):
+    def command(self):
+        return "echo out; exit 3"
+
+    def process(self, output):
+        return output
+
+files.directory(path="@ROOT@/out")
+host.get_fact(Failing)
+files.file(path="@ROOT@/out/not-reached")
+"#,
+    );
+    let py = case.run(Tool::Pyinfra);
+    let rs = case.run(Tool::Rinfra);
+    for (p, r) in py.iter().zip(&rs) {
+        assert_eq!(p.code, 1, "{}", p.text);
+        assert!(p.ops.is_empty() && p.disk.is_empty(), "{}", p.text);
+        assert!(
+            p.text.contains("could not load fact: builtins.Failing"),
+            "{}",
+            p.text
+        );
+        assert!(r.ops.is_empty() && r.disk.is_empty(), "{}", r.text);
+        assert!(r.text.contains("Failing"), "the fact's name: {}", r.text);
+        assert_eq!(r.code, p.code, "exit codes differ:\n{}\n{}", p.text, r.text);
+    }
+}
