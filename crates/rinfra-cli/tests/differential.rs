@@ -816,7 +816,7 @@ files.file(path=f"{OUT}/not-reached")
     assert_eq!(
         py[1].ops.len(),
         4,
-        "the operation after the failure was shown"
+        "an operation after the failure was started"
     );
     assert!(py[1].disk.contains_key("before-fail"));
     assert!(!py[1].disk.contains_key("after-fail"));
