@@ -1353,3 +1353,44 @@ files.get(src=f"{OUT}/deploy.copy", dest=f"{OUT}/fetched.py")
         content(&py[1], "deploy.copy")
     );
 }
+
+/// pyinfra 3's config.py sets settings on the `config` object (`config.FAIL_PERCENT = 0`), as
+/// deploy code does.
+#[test]
+#[ignore = "rinfra fails on `config.FAIL_PERCENT = 0` in config.py: `--> rinfra error: config.py:2: TypeError: Cannot assign to context base module`, exit 2"]
+fn config_py_sets_the_config_object() {
+    let case = Case::deploy(
+        r#"
+from pyinfra import config
+from pyinfra.operations import files
+
+files.directory(path="@ROOT@/out")
+files.file(path=f"@ROOT@/out/fail-percent-{config.FAIL_PERCENT}")
+"#,
+    )
+    .with_file(
+        "config.py",
+        "from pyinfra import config\nconfig.FAIL_PERCENT = 0\n",
+    );
+    let (py, _) = differential(&case, [counts(2, 0, 0), counts(0, 2, 0)]);
+    assert!(py[0].disk.contains_key("fail-percent-0"), "{:?}", py[0]);
+}
+
+/// pyinfra 3.10 only executes config.py: a bare `SUDO = True` there is a plain variable and
+/// sets nothing (`config.SUDO` stays False).
+#[test]
+#[ignore = "rinfra applies bare upper-case names in config.py as settings: with `SUDO = True` its operations run through sudo (here: `[@local] Error: could not load fact `files.Directory`: sh: 1: sudo: not found`, exit 1); pyinfra ignores the name and succeeds with config.SUDO False"]
+fn config_py_bare_names_are_not_settings() {
+    let case = Case::deploy(
+        r#"
+from pyinfra import config
+from pyinfra.operations import files
+
+files.directory(path="@ROOT@/out")
+files.file(path=f"@ROOT@/out/sudo-{config.SUDO}")
+"#,
+    )
+    .with_file("config.py", "SUDO = True\n");
+    let (py, _) = differential(&case, [counts(2, 0, 0), counts(0, 2, 0)]);
+    assert!(py[0].disk.contains_key("sudo-False"), "{:?}", py[0]);
+}
