@@ -1394,3 +1394,30 @@ files.file(path=f"@ROOT@/out/sudo-{config.SUDO}")
     let (py, _) = differential(&case, [counts(2, 0, 0), counts(0, 2, 0)]);
     assert!(py[0].disk.contains_key("sudo-False"), "{:?}", py[0]);
 }
+
+/// `config.X = ...` in deploy code sets the default for the operations after it:
+/// IGNORE_ERRORS, SHELL, RETRY and RETRY_DELAY.
+#[test]
+fn config_object_in_deploy_code() {
+    let case = Case::deploy(
+        r#"
+from pyinfra import config
+from pyinfra.operations import files, server
+
+OUT = "@ROOT@/out"
+files.directory(path=OUT)
+config.IGNORE_ERRORS = True
+server.shell(commands=["exit 4"])
+config.IGNORE_ERRORS = False
+config.SHELL = "bash"
+server.shell(commands=[f"echo $((6 * 7)) > {OUT}/bash"])
+config.RETRY = 2
+config.RETRY_DELAY = 0
+server.shell(commands=[f"echo x >> {OUT}/tries; test $(wc -l < {OUT}/tries) -ge 2"])
+"#,
+    );
+    let (py, _) = differential(&case, [counts(3, 0, 1), counts(2, 1, 1)]);
+    assert_eq!(py[0].ops[1].statuses, ["Error (ignored)"]);
+    assert_eq!(py[0].ops[3].statuses, ["Success on retry 1"]);
+    assert_eq!(content(&py[1], "bash"), "42\n");
+}
