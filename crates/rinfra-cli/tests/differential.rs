@@ -1421,3 +1421,70 @@ server.shell(commands=[f"echo x >> {OUT}/tries; test $(wc -l < {OUT}/tries) -ge 
     assert_eq!(py[0].ops[3].statuses, ["Success on retry 1"]);
     assert_eq!(content(&py[1], "bash"), "42\n");
 }
+
+/// Built-in facts' values: the deploy code writes them as JSON (on the controller, which is
+/// the host here) and the files on disk are compared. Times are left out (the two tools' files
+/// are made at different moments), and so is a directory's size (file-system dependent).
+#[test]
+fn builtin_fact_values() {
+    let case = Case::deploy(
+        r#"
+import json, os
+from pyinfra import host
+from pyinfra.facts import server as s, files as f
+from pyinfra.operations import files
+
+ROOT = "@ROOT@"
+OUT = f"{ROOT}/out"
+if not os.path.islink(f"{ROOT}/link.txt"):
+    os.symlink("data.txt", f"{ROOT}/link.txt")
+
+def stable(v, drop=()):
+    if isinstance(v, dict):
+        return {k: x for k, x in v.items() if k not in ("mtime", "ctime", "atime") + drop}
+    return v
+
+facts = {
+    "Arch": host.get_fact(s.Arch),
+    "Os": host.get_fact(s.Os),
+    "Kernel": host.get_fact(s.Kernel),
+    "Hostname": host.get_fact(s.Hostname),
+    "Home": host.get_fact(s.Home),
+    "User": host.get_fact(s.User),
+    "Which": host.get_fact(s.Which, command="sh"),
+    "WhichMissing": host.get_fact(s.Which, command="definitely-not-here-x"),
+    "Command": host.get_fact(s.Command, command="echo one; echo two"),
+    "LinuxName": host.get_fact(s.LinuxName),
+    "LinuxDistribution": host.get_fact(s.LinuxDistribution),
+    "Groups": sorted(host.get_fact(s.Groups)),
+    "UsersRoot": host.get_fact(s.Users).get("root"),
+    "File": stable(host.get_fact(f.File, path=f"{ROOT}/data.txt")),
+    "FileMissing": host.get_fact(f.File, path=f"{ROOT}/missing"),
+    "Directory": stable(host.get_fact(f.Directory, path=ROOT), drop=("size",)),
+    "Link": stable(host.get_fact(f.Link, path=f"{ROOT}/link.txt")),
+    "Sha1File": host.get_fact(f.Sha1File, path=f"{ROOT}/data.txt"),
+    "Md5File": host.get_fact(f.Md5File, path=f"{ROOT}/data.txt"),
+    "Sha256File": host.get_fact(f.Sha256File, path=f"{ROOT}/data.txt"),
+    "FindInFile": host.get_fact(f.FindInFile, path=f"{ROOT}/data.txt", pattern="alpha"),
+    "FindFiles": sorted(host.get_fact(f.FindFiles, path=ROOT)),
+    "FindLinks": host.get_fact(f.FindLinks, path=ROOT),
+    "FileContents": host.get_fact(f.FileContents, path=f"{ROOT}/data.txt"),
+}
+os.makedirs(OUT, exist_ok=True)
+with open(f"{OUT}/facts.json", "w") as fh:
+    json.dump(facts, fh, indent=1, sort_keys=True, default=repr)
+files.file(path=f"{OUT}/done")
+"#,
+    )
+    .with_file("data.txt", "alpha\nbeta gamma\nalpha two\n");
+    let (py, _) = differential(&case, [counts(1, 0, 0), counts(0, 1, 0)]);
+    let v: serde_json::Value = serde_json::from_str(content(&py[0], "facts.json")).unwrap();
+    assert_eq!(v["Command"], "one\ntwo");
+    assert_eq!(v["FindInFile"], serde_json::json!(["alpha", "alpha two"]));
+    assert_eq!(v["FindLinks"], serde_json::json!(["<ROOT>/link.txt"]));
+    assert_eq!(v["File"]["size"], 27);
+    assert!(
+        v["FileMissing"].is_null() && v["WhichMissing"].is_null(),
+        "{v}"
+    );
+}
