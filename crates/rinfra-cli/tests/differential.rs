@@ -1469,6 +1469,11 @@ facts = {
     "FindFiles": sorted(host.get_fact(f.FindFiles, path=ROOT)),
     "FindLinks": host.get_fact(f.FindLinks, path=ROOT),
     "FileContents": host.get_fact(f.FileContents, path=f"{ROOT}/data.txt"),
+    "Locales": host.get_fact(s.Locales),
+    "Timezone": host.get_fact(s.Timezone),
+    "OsRelease": host.get_fact(s.OsRelease),
+    "KernelVersion": host.get_fact(s.KernelVersion),
+    "TmpDir": host.get_fact(s.TmpDir),
 }
 os.makedirs(OUT, exist_ok=True)
 with open(f"{OUT}/facts.json", "w") as fh:
@@ -1487,4 +1492,36 @@ files.file(path=f"{OUT}/done")
         v["FileMissing"].is_null() && v["WhichMissing"].is_null(),
         "{v}"
     );
+}
+
+/// A fact called without an argument its `command` requires: pyinfra raises TypeError in the
+/// deploy code (exit 1, nothing runs).
+#[test]
+#[ignore = "rinfra returns [] for host.get_fact(AuthorizedKeys) without `user`; pyinfra raises `TypeError: AuthorizedKeys.command() missing 1 required positional argument: 'user'`"]
+fn fact_missing_a_required_argument() {
+    let case = Case::deploy(
+        r#"
+from pyinfra import host
+from pyinfra.facts.server import AuthorizedKeys
+from pyinfra.operations import files
+
+keys = host.get_fact(AuthorizedKeys)
+files.directory(path="@ROOT@/out")
+"#,
+    );
+    let py = case.run(Tool::Pyinfra);
+    let rs = case.run(Tool::Rinfra);
+    for (p, r) in py.iter().zip(&rs) {
+        assert_eq!(p.code, 1, "{}", p.text);
+        assert!(p.ops.is_empty() && p.disk.is_empty(), "{}", p.text);
+        assert!(
+            p.text
+                .contains("missing 1 required positional argument: 'user'"),
+            "{}",
+            p.text
+        );
+        assert!(r.ops.is_empty() && r.disk.is_empty(), "{}", r.text);
+        assert!(r.text.contains("'user'"), "{}", r.text);
+        assert_eq!(r.code, p.code, "exit codes differ:\n{}\n{}", p.text, r.text);
+    }
 }
