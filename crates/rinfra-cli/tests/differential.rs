@@ -1525,3 +1525,35 @@ files.directory(path="@ROOT@/out")
         assert_eq!(r.code, p.code, "exit codes differ:\n{}\n{}", p.text, r.text);
     }
 }
+
+/// Facts read at execute time, in an `_if` callable and in a `python.call` function, see what
+/// earlier operations of the same run did.
+#[test]
+fn facts_read_at_execute_time() {
+    let case = Case::deploy(
+        r#"
+from pyinfra import host
+from pyinfra.facts.files import File
+from pyinfra.facts.server import Command
+from pyinfra.operations import files, python, server
+
+OUT = "@ROOT@/out"
+files.directory(path=OUT)
+files.file(path=f"{OUT}/made")
+server.shell(
+    commands=[f"echo ran >> {OUT}/if-fact.log"],
+    _if=lambda: host.get_fact(File, path=f"{OUT}/made") is not None,
+)
+
+def at_exec():
+    n = host.get_fact(Command, command=f"ls {OUT} | wc -l")
+    with open(f"{OUT}/count.log", "a") as f:
+        f.write(f"{n}\n")
+
+python.call(function=at_exec)
+"#,
+    );
+    let (py, _) = differential(&case, [counts(4, 0, 0), counts(2, 2, 0)]);
+    assert_eq!(content(&py[1], "if-fact.log"), "ran\nran\n");
+    assert_eq!(content(&py[1], "count.log"), "2\n3\n");
+}
