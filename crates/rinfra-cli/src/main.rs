@@ -236,6 +236,10 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
                         &cwd,
                     )
                     .await?;
+                    if state.active_hosts().is_empty() {
+                        output::error("No hosts remaining!");
+                        return Ok(1);
+                    }
                 }
                 let mode = commands::run::RunMode {
                     exec: is_exec,

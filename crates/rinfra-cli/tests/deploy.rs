@@ -220,7 +220,7 @@ server.shell(name="still runs", commands=["true"])
         !marker.exists(),
         "the directory existed: the `_if` op must not run"
     );
-    assert!(r.stderr.contains("[@local] Skipped"), "{r:?}");
+    assert!(r.stderr.contains("[@local] No changes"), "{r:?}");
 
     t.write("fail.py", "from pyinfra.operations import server\nserver.shell(commands=[\"exit 4\"])\nserver.shell(commands=[\"echo never\"])\n");
     let r = t.run(&["@local", "fail.py", "-y"]);

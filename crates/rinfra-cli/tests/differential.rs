@@ -612,7 +612,6 @@ def unnamed(base):
 /// made and the shell runs; on the second it is not, and pyinfra prints `No changes` for the
 /// conditioned operation.
 #[test]
-#[ignore = "rinfra prints `[@local] Skipped` for an operation whose _if is false; pyinfra prints `[@local] No changes`"]
 fn if_did_change_is_false_on_the_second_run() {
     let case = Case::deploy(
         r#"
@@ -964,7 +963,6 @@ server.shell(commands=[f"echo serial >> {OUT}/serial.log"], _serial=True)
 
 /// pyinfra prefixes the operations of a `local.include`d file with that file's name.
 #[test]
-#[ignore = "rinfra does not prefix operations from local.include(\"tasks/inc.py\") with `tasks/inc.py | `"]
 fn local_include_prefixes_its_operations() {
     let case = Case::deploy(
         r#"
@@ -1190,7 +1188,6 @@ fn exception_in_deploy_code() {
 /// A custom fact whose command fails while the deploy code runs: the host fails with the
 /// fact's name, nothing runs, exit 1.
 #[test]
-#[ignore = "rinfra names a failing custom fact `server.Command` (`--> rinfra error: [@local] deploy.py:13: FactError: could not load fact `server.Command`: out`) and exits 2; pyinfra prints `[@local] Error: could not load fact: builtins.Failing` and `--> pyinfra error in deploy.py line 13: No hosts remaining!`, exit 1"]
 fn failing_custom_fact() {
     let case = Case::deploy(
         r#"
@@ -1357,7 +1354,6 @@ files.get(src=f"{OUT}/deploy.copy", dest=f"{OUT}/fetched.py")
 /// pyinfra 3's config.py sets settings on the `config` object (`config.FAIL_PERCENT = 0`), as
 /// deploy code does.
 #[test]
-#[ignore = "rinfra fails on `config.FAIL_PERCENT = 0` in config.py: `--> rinfra error: config.py:2: TypeError: Cannot assign to context base module`, exit 2"]
 fn config_py_sets_the_config_object() {
     let case = Case::deploy(
         r#"

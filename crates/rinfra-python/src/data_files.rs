@@ -40,14 +40,20 @@ pub fn load_group_data_file(path: &Path) -> Result<Data, PythonError> {
     })
 }
 
-/// A `config.py`: its uppercase names. Names pyinfra does not know are kept (plugins read
-/// their own), but a close typo of a known one is an error.
+/// A `config.py`: what it sets on `config` (`config.SUDO = True`, pyinfra 3's form) and its
+/// uppercase top-level names (`SUDO = True`, pyinfra 2's form, which pyinfra 3 ignores: rinfra
+/// applies it), the first winning. Names pyinfra does not know are kept (plugins read their
+/// own), but a close typo of a known one is an error.
 pub fn load_config_file(path: &Path) -> Result<ConfigMap, PythonError> {
     Python::attach(|py| {
         let run = || -> PyResult<ConfigMap> {
-            let names = exec_file(py, path)?;
+            let shim = py.import("pyinfra._rinfra_shim")?;
+            let (set, names): (Bound<'_, PyDict>, Bound<'_, PyDict>) = shim
+                .getattr("exec_config_file")?
+                .call1((path.display().to_string(),))?
+                .extract()?;
             let mut out = ConfigMap::new();
-            for (k, v) in names.iter() {
+            for (k, v) in names.iter().chain(set.iter()) {
                 let k: String = k.extract()?;
                 if k != k.to_uppercase() {
                     continue;

@@ -45,6 +45,12 @@ impl PythonError {
         }
     }
 
+    /// Whether this is a fact that could not be loaded (`FactError` from `host.get_fact`): it
+    /// fails that host only, as in pyinfra, rather than the run.
+    pub fn is_fact_error(&self) -> bool {
+        matches!(self, PythonError::Raised { kind, .. } if kind == "FactError")
+    }
+
     /// The traceback (empty for start errors).
     pub fn traceback(&self) -> &str {
         match self {

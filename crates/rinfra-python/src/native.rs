@@ -441,6 +441,7 @@ fn load_fact(
     name: &str,
     args: Map<String, Value>,
     globals: Map<String, Value>,
+    shown_as: &str,
 ) -> PyResult<Value> {
     enum Via {
         Source(Arc<dyn crate::scope::FactSource>),
@@ -461,6 +462,8 @@ fn load_fact(
         })?,
     };
     result.map_err(|e| {
+        // A Python fact runs through `server.Command`; its errors name the user's fact.
+        let e = e.replace(&format!("`{name}`"), &format!("`{shown_as}`"));
         let err = py
             .import("pyinfra.api.exceptions")
             .and_then(|m| m.getattr("FactError"))
@@ -488,7 +491,7 @@ fn get_fact<'py>(
             "unknown global argument `{k}`"
         )));
     }
-    let value = load_fact(py, name, fargs, globals)?;
+    let value = load_fact(py, name, fargs, globals, name)?;
     to_python(py, &value)
 }
 
@@ -518,7 +521,7 @@ fn get_command_lines(
     let (globals, _) = split_globals(fact_name, globals)?;
     let mut args = Map::new();
     args.insert("command".into(), Value::String(command));
-    let value = load_fact(py, "server.Command", args, globals)?;
+    let value = load_fact(py, "server.Command", args, globals, fact_name)?;
     Ok(match value {
         Value::String(s) if s.lines().any(|l| l == rinfra_core::NO_COMMAND_MARKER) => None,
         Value::String(s) if !s.is_empty() => Some(s.lines().map(str::to_string).collect()),

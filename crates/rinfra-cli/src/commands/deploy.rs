@@ -140,11 +140,24 @@ pub(crate) async fn evaluate(
         let (i, result) =
             done.map_err(|e| CliError::usage(format!("deploy evaluation crashed: {e}")))?;
         let host_calls = result.map_err(|e| CliError::usage(format!("evaluation failed: {e}")))?;
-        calls[i] = host_calls.map_err(|e| {
-            let mut err = python_error(e);
-            err.message = format!("[{}] {}", state.hosts[i].name, err.message);
-            err
-        })?;
+        calls[i] = match host_calls {
+            Ok(c) => c,
+            // A fact that cannot be loaded fails its host; the others go on (pyinfra's way).
+            Err(e) if e.is_fact_error() => {
+                let name = &state.hosts[i].name;
+                crate::output::line(&format!(
+                    "    [{name}] {} {e}",
+                    crate::output::red("Error:")
+                ));
+                state.fail_host(i, e.to_string());
+                Vec::new()
+            }
+            Err(e) => {
+                let mut err = python_error(e);
+                err.message = format!("[{}] {}", state.hosts[i].name, err.message);
+                return Err(err);
+            }
+        };
     }
     Ok(calls)
 }

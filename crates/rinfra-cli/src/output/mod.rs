@@ -181,7 +181,8 @@ impl Events for Printer {
                 style::green(&format!("Success{r}"))
             }
             HostOpStatus::NoChange => style::cyan("No changes"),
-            HostOpStatus::Skipped => style::cyan("Skipped"),
+            // An `_if` that was false: pyinfra says "No changes" too.
+            HostOpStatus::Skipped => style::cyan("No changes"),
             HostOpStatus::Error {
                 commands,
                 ignored,

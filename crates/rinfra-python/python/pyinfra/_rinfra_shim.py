@@ -109,6 +109,15 @@ def exec_data_file(path):
     return scope
 
 
+def exec_config_file(path):
+    """Run a config.py with `config` current (pyinfra 3's `config.SUDO = True`); returns
+    the names it set on `config`, and its top-level names (the pyinfra 2 form, `SUDO = True`)."""
+    config = Config()
+    with context.ctx_config.use(config):
+        scope = exec_data_file(path)
+    return config.get_changed(), data_names(scope)
+
+
 def _is_data(name, value):
     import types
 

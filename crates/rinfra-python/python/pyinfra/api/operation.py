@@ -215,10 +215,19 @@ def operation(
             op_kwargs = {k: v for k, v in kwargs.items() if not _rinfra.is_global_argument(k)}
             globals_ = {k: v for k, v in kwargs.items() if _rinfra.is_global_argument(k)}
             # A bad call is a TypeError here, at the caller's line, as in pyinfra.
-            bound = inspect.signature(func).bind(*args, **op_kwargs)
+            signature = inspect.signature(func)
+            bound = signature.bind(*args, **op_kwargs)
             spec = (func, args, op_kwargs, bool(is_idempotent))
-            # Arguments are shown by name in the operation's label.
-            shown = dict(bound.arguments)
+            # Arguments are shown by name in the operation's label (`**kwargs` flattened).
+            shown = {}
+            for pname, value in bound.arguments.items():
+                kind = signature.parameters[pname].kind
+                if kind is inspect.Parameter.VAR_KEYWORD:
+                    shown.update(value)
+                elif kind is inspect.Parameter.VAR_POSITIONAL:
+                    shown.update({f"{pname}[{i}]": v for i, v in enumerate(value)})
+                else:
+                    shown[pname] = value
             return record(name, (), dict(shown, **globals_), operation=spec)
 
         wrapper._inner = func
