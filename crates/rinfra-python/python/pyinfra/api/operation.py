@@ -145,6 +145,10 @@ def record(op_name, args, kwargs, operation=None):
             deploy_names.append(name)
         deploy_args.update(dargs)
         conditions.extend(_conditions(dconds))
+    # A `@deploy` function's `_retry_until` is the default of the operations inside it.
+    deploy_retry_until = deploy_args.pop("_retry_until", None)
+    if retry_until is None:
+        retry_until = deploy_retry_until
     frames = _caller_frames()
     config = context.ctx_config.get()
     index = _rinfra.record(
