@@ -124,6 +124,45 @@ def data_names(scope):
     return {k: v for k, v in scope.items() if _is_data(k, v)}
 
 
+def _imported_names(path):
+    """Names bound by a file's top-level imports (pyinfra's `_get_imported_names`)."""
+    import ast
+
+    with open(path, "rb") as f:
+        tree = ast.parse(f.read(), filename=path)
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*":
+                    names.add(alias.asname or alias.name)
+    return names
+
+
+def group_data_names(scope, path):
+    """A group_data file's data, as pyinfra takes it: the names in `__all__` when it is set,
+    else the top-level names less `__x` ones and those bound by imports (issue #1297); `_x`
+    names are data (`_sudo = True`). Modules, classes and functions are left out (host data is
+    JSON)."""
+    import types
+
+    if "__all__" in scope:
+        keys = set(scope["__all__"])
+    else:
+        keys = set(scope) - _imported_names(path)
+    return {
+        k: v
+        for k, v in scope.items()
+        if k in keys
+        and not k.startswith("__")
+        and not isinstance(v, (types.ModuleType, type))
+        and not callable(v)
+    }
+
+
 def inventory_groups(scope):
     """An inventory file's groups: `(name, [(host, data)], data)`, and the names of lists that
     are not groups of hosts."""
