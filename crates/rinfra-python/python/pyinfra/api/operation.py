@@ -108,7 +108,12 @@ def _conditions(value):
     if isinstance(value, bool):
         return [value]
     if isinstance(value, OperationMeta):
-        return [("op", value._index, "did_change")]
+        from pyinfra.api.exceptions import ArgumentTypeError
+
+        raise ArgumentTypeError(
+            "Invalid argument `_if`: got an operation result, not a condition; write "
+            "`_if=op.did_change` (or `did_not_change`, `did_succeed`, `did_error`)"
+        )
     bound = getattr(value, "__self__", None)
     if isinstance(bound, OperationMeta) and value.__name__ in (
         "did_change",
