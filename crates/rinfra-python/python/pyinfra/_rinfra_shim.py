@@ -71,14 +71,14 @@ def end_host():
 
 
 def compile_file(path):
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:
         source = f.read()
     return compile(source, path, "exec")
 
 
 def exec_file(path):
     """`local.include`: run another file here."""
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:
         source = f.read()
     exec(compile(source, path, "exec"), _run_globals(path))
 
@@ -102,7 +102,7 @@ def run_operation(index, function, args, kwargs):
 
 def exec_data_file(path):
     """Run an inventory, group_data or config file; returns its top-level names."""
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:
         source = f.read()
     scope = {"__name__": "__rinfra_data__", "__file__": path, "__builtins__": __builtins__}
     exec(compile(source, path, "exec"), scope)
