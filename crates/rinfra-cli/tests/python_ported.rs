@@ -483,3 +483,22 @@ fn config_py_names() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "yes\n");
 }
+
+/// Old: inventory.rs `group_data_errors` (a syntax error there is in deploy.rs): group data is
+/// read before any host's deploy, so `host` is an error located in the file.
+#[test]
+fn host_in_group_data_is_a_located_error() {
+    let t = TestDir::new();
+    t.write("inventory.py", "web = ['@local']\n");
+    t.write(
+        "group_data/web.py",
+        "from pyinfra import host\nx = 1\ny = host.name\n",
+    );
+    let r = t.run(&["inventory.py", "debug-inventory"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("group_data/web.py:3: AttributeError: no current host: `name`"),
+        "{r:?}"
+    );
+}
