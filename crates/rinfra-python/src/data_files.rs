@@ -31,12 +31,17 @@ fn data_of(d: &Bound<'_, PyDict>, what: &str) -> PyResult<Data> {
     Ok(out)
 }
 
-/// One group_data file's data.
+/// One group_data file's data (pyinfra's rules: see the shim's `group_data_names`).
 pub fn load_group_data_file(path: &Path) -> Result<Data, PythonError> {
     Python::attach(|py| {
-        exec_file(py, path)
-            .and_then(|d| data_of(&d, "group data"))
-            .map_err(|e| PythonError::from_py(py, &e))
+        let run = || -> PyResult<Data> {
+            let shim = py.import("pyinfra._rinfra_shim")?;
+            let path = path.display().to_string();
+            let scope = shim.getattr("exec_data_file")?.call1((&path,))?;
+            let names = shim.getattr("group_data_names")?.call1((scope, &path))?;
+            data_of(names.cast::<PyDict>()?, "group data")
+        };
+        run().map_err(|e| PythonError::from_py(py, &e))
     })
 }
 

@@ -71,14 +71,14 @@ def end_host():
 
 
 def compile_file(path):
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:
         source = f.read()
     return compile(source, path, "exec")
 
 
 def exec_file(path):
     """`local.include`: run another file here."""
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:
         source = f.read()
     exec(compile(source, path, "exec"), _run_globals(path))
 
@@ -102,7 +102,7 @@ def run_operation(index, function, args, kwargs):
 
 def exec_data_file(path):
     """Run an inventory, group_data or config file; returns its top-level names."""
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:
         source = f.read()
     scope = {"__name__": "__rinfra_data__", "__file__": path, "__builtins__": __builtins__}
     exec(compile(source, path, "exec"), scope)
@@ -131,6 +131,45 @@ def _is_data(name, value):
 def data_names(scope):
     """A group_data or config file's public top-level values."""
     return {k: v for k, v in scope.items() if _is_data(k, v)}
+
+
+def _imported_names(path):
+    """Names bound by a file's top-level imports (pyinfra's `_get_imported_names`)."""
+    import ast
+
+    with open(path, "rb") as f:
+        tree = ast.parse(f.read(), filename=path)
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*":
+                    names.add(alias.asname or alias.name)
+    return names
+
+
+def group_data_names(scope, path):
+    """A group_data file's data, as pyinfra takes it: the names in `__all__` when it is set,
+    else the top-level names less `__x` ones and those bound by imports (issue #1297); `_x`
+    names are data (`_sudo = True`). Modules, classes and functions are left out (host data is
+    JSON)."""
+    import types
+
+    if "__all__" in scope:
+        keys = set(scope["__all__"])
+    else:
+        keys = set(scope) - _imported_names(path)
+    return {
+        k: v
+        for k, v in scope.items()
+        if k in keys
+        and not k.startswith("__")
+        and not isinstance(v, (types.ModuleType, type))
+        and not callable(v)
+    }
 
 
 def inventory_groups(scope):

@@ -32,7 +32,7 @@ class ContextObject:
         mod = self._get_module()
         if mod is None:
             raise AttributeError(
-                f"no current {type(self).__name__[:-6].lower() or 'context'}: `{key}` is only "
+                f"no current {self.__dict__.get('_rinfra_context_name', 'context')}: `{key}` is only "
                 "available while a deploy runs for a host"
             )
         return getattr(mod, key)
@@ -69,6 +69,7 @@ class ContextManager:
     def __init__(self, key, context_cls):
         self.key = key
         self.context = context_cls()
+        object.__setattr__(self.context, "_rinfra_context_name", key)
 
     def get(self):
         return getattr(self.context._container, "module", None)

@@ -108,7 +108,12 @@ def _conditions(value):
     if isinstance(value, bool):
         return [value]
     if isinstance(value, OperationMeta):
-        return [("op", value._index, "did_change")]
+        from pyinfra.api.exceptions import ArgumentTypeError
+
+        raise ArgumentTypeError(
+            "Invalid argument `_if`: got an operation result, not a condition; write "
+            "`_if=op.did_change` (or `did_not_change`, `did_succeed`, `did_error`)"
+        )
     bound = getattr(value, "__self__", None)
     if isinstance(bound, OperationMeta) and value.__name__ in (
         "did_change",
@@ -145,6 +150,10 @@ def record(op_name, args, kwargs, operation=None):
             deploy_names.append(name)
         deploy_args.update(dargs)
         conditions.extend(_conditions(dconds))
+    # A `@deploy` function's `_retry_until` is the default of the operations inside it.
+    deploy_retry_until = deploy_args.pop("_retry_until", None)
+    if retry_until is None:
+        retry_until = deploy_retry_until
     frames = _caller_frames()
     config = context.ctx_config.get()
     index = _rinfra.record(
