@@ -116,6 +116,9 @@ pub(crate) fn load(
         }
         (rinfra_python::InventorySpec::from_names(arg), None)
     };
+    for w in &spec.warnings {
+        crate::output::line(&format!("    warning: {w}"));
+    }
     let dirs = rinfra_python::group_data_dirs(cwd, file, extra_group_data);
     let group_data = crate::python::load_group_data(&dirs)?;
     spec.apply_group_data(group_data);

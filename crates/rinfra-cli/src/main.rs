@@ -69,7 +69,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     let mut connectors = registries::connectors(templates.as_deref())?;
     let (facts, ops) = registries::facts_and_ops();
     if args.list_connectors {
-        python::start(&ops, &facts, args.verbose)?;
+        python::start(&ops, &facts, args.verbose, args.json)?;
         python::add_connectors(&mut connectors)?;
         commands_list_connectors(&connectors);
         return Ok(0);
@@ -98,7 +98,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         || python::names_unknown_connector(&connectors, &inventory_arg)
         || python::may_be_inventory_function(&inventory_arg)
     {
-        python::start(&ops, &facts, args.verbose)?;
+        python::start(&ops, &facts, args.verbose, args.json)?;
         python::add_connectors(&mut connectors)?;
     }
 
@@ -199,7 +199,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     } else if state.ops.get(&first).is_none() && (first.contains('.') || first.contains(':')) {
         // Not one of rinfra's operations: a deploy function (`tasks.install`), as pyinfra
         // looks it up: a local module first, then `pyinfra.operations.<module>`.
-        python::start(&state.ops, &state.facts, args.verbose)?;
+        python::start(&state.ops, &state.facts, args.verbose, args.json)?;
         match commands::deploy::function(&first, &cwd, rest)? {
             Some(deploy) => {
                 deploy_loaded = Some(deploy);

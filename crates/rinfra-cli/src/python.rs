@@ -16,10 +16,15 @@ pub(crate) fn start(
     ops: &OperationRegistry,
     facts: &FactRegistry,
     verbose: u8,
+    json: bool,
 ) -> Result<(), CliError> {
     rinfra_python::set_verbosity(verbose);
     VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
-    rinfra_python::start(Arc::new(ops.clone()), Arc::new(facts.clone())).map_err(python_error)
+    rinfra_python::start(Arc::new(ops.clone()), Arc::new(facts.clone())).map_err(python_error)?;
+    if json {
+        rinfra_python::print_to_stderr().map_err(python_error)?;
+    }
+    Ok(())
 }
 
 /// A Python error: located (`deploy.py:3: NameError: ...`), exit 2, the traceback with `-v`.

@@ -9,18 +9,6 @@ use pyo3::types::{PyDict, PyList};
 use crate::convert::to_json;
 use crate::error::PythonError;
 
-/// Run `path`; its public top-level names (no `_x`, modules, classes or functions).
-fn exec_file<'py>(py: Python<'py>, path: &Path) -> PyResult<Bound<'py, PyDict>> {
-    let shim = py.import("pyinfra._rinfra_shim")?;
-    let scope = shim
-        .getattr("exec_data_file")?
-        .call1((path.display().to_string(),))?;
-    Ok(shim
-        .getattr("data_names")?
-        .call1((scope,))?
-        .cast_into::<PyDict>()?)
-}
-
 fn data_of(d: &Bound<'_, PyDict>, what: &str) -> PyResult<Data> {
     let mut out = Data::new();
     for (k, v) in d.iter() {

@@ -147,6 +147,16 @@ unsafe fn init() -> Result<(), String> {
     Python::attach(|py| install_modules(py).map_err(|e| PythonError::from_py(py, &e).to_string()))
 }
 
+/// Send what deploy code prints (`print(...)`) to stderr: with `--json`, stdout is the JSON
+/// document alone.
+pub fn print_to_stderr() -> Result<(), PythonError> {
+    Python::attach(|py| {
+        let sys = py.import("sys")?;
+        sys.setattr("stdout", sys.getattr("stderr")?)
+    })
+    .map_err(|e| Python::attach(|py| PythonError::from_py(py, &e)))
+}
+
 /// Put `dir` first on `sys.path` (once), so the deploy's own modules import (`tasks.py`).
 pub(crate) fn add_to_sys_path(py: Python<'_>, dir: &Path) -> PyResult<()> {
     let sys_path = py.import("sys")?.getattr("path")?;
