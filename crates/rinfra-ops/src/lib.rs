@@ -24,8 +24,8 @@ mod pinned;
 mod python;
 
 pub use facts::{
-    format_crontab_item, kernel_specific_command, ls_permissions_to_mode, register_facts,
-    EXISTS_MARKER, MISSING_MARKER,
+    format_crontab_item, host_specific_command, kernel_specific_command, ls_permissions_to_mode,
+    register_facts, EXISTS_MARKER, MISSING_MARKER,
 };
 pub use operations::register_operations;
 #[doc(hidden)]

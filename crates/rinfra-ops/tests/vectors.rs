@@ -173,8 +173,8 @@ fn run_fact_case(registry: &FactRegistry, name: &str, data: &Value) -> Result<()
         Some(v) => (vec![v.clone()], FactArgs::new()),
     };
     let args = bind_fact_args(fact.as_ref(), &positional, &kwargs).map_err(|e| e.to_string())?;
-    let kernel = data.pointer("/facts/server.Kernel").and_then(Value::as_str);
-    let command = match kernel.and_then(|k| rinfra_ops::kernel_specific_command(name, k)) {
+    let host_facts = data.get("facts").cloned().unwrap_or(Value::Null);
+    let command = match rinfra_ops::host_specific_command(name, &args, &host_facts) {
         Some(c) => c,
         None => fact.command(&args).map_err(|e| e.to_string())?,
     };

@@ -47,7 +47,7 @@ pub(crate) type ProcessResult = Result<Value, String>;
 /// Define a unit struct implementing [`rinfra_core::Fact`] from plain functions.
 macro_rules! define_fact {
     (
-        $(#[$meta:meta])*
+        $(#[doc = $doc:literal])*
         $ty:ident = $name:literal;
         params: [$($param:literal),* $(,)?];
         command: $command:expr;
@@ -56,13 +56,17 @@ macro_rules! define_fact {
         $(requires: $requires:expr;)?
         $(shared: $shared:expr;)?
     ) => {
-        $(#[$meta])*
+        $(#[doc = $doc])*
         #[derive(Debug, Default, Clone, Copy)]
         pub(crate) struct $ty;
 
         impl rinfra_core::Fact for $ty {
             fn name(&self) -> &'static str {
                 $name
+            }
+
+            fn doc(&self) -> &'static str {
+                concat!($($doc, "\n"),*)
             }
 
             fn params(&self) -> &'static [&'static str] {
@@ -143,6 +147,22 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(server::Timezone),
         Arc::new(server::Uptime),
         Arc::new(server::AuthorizedKeys),
+        Arc::new(server::Path),
+        Arc::new(server::OsVersion),
+        Arc::new(server::MacosVersion),
+        Arc::new(server::LsbRelease),
+        Arc::new(server::Selinux),
+        Arc::new(server::LinuxGui),
+        Arc::new(server::HasGui),
+        Arc::new(server::SecurityLimits),
+        Arc::new(server::RebootRequired),
+        Arc::new(server::EtcHosts),
+        Arc::new(server::Last),
+        Arc::new(server::Lastb),
+        Arc::new(server::LoadAverage),
+        Arc::new(server::Processes),
+        Arc::new(server::Port),
+        Arc::new(server::Ports),
         Arc::new(files::File),
         Arc::new(files::Directory),
         Arc::new(files::Link),
@@ -208,6 +228,42 @@ pub fn kernel_specific_command(fact: &str, kernel: &str) -> Option<StringCommand
             _ => shell::raw("cut -d. -f1 /proc/uptime"),
         }),
         _ => None,
+    }
+}
+
+/// pyinfra's command for a fact whose command depends on other facts of the host (the kernel,
+/// whether `ss` or BusyBox is installed), given those facts as pyinfra's vectors list them
+/// (`{"server.Kernel": "Linux", "server.Which": {"command=ss": "/usr/sbin/ss"}}`). rinfra's
+/// own commands decide in the shell; this gives pyinfra's text, for the vector tests.
+pub fn host_specific_command(fact: &str, args: &FactArgs, facts: &Value) -> Option<StringCommand> {
+    let kernel = facts.get("server.Kernel").and_then(Value::as_str)?;
+    let which = |cmd: &str| {
+        facts
+            .pointer("/server.Which")
+            .and_then(|w| w.get(format!("command={cmd}")))
+            .is_some_and(crate::python::truthy)
+    };
+    let freebsd = kernel.trim() == "FreeBSD";
+    let sockets_tool = if freebsd {
+        "sockstat"
+    } else if which("ss") {
+        "ss"
+    } else {
+        "netstat"
+    };
+    match fact {
+        "server.Processes" => Some(server::processes_command_for(
+            kernel,
+            which("busybox"),
+            arg_opt(args, "pid").as_deref(),
+        )),
+        "server.Port" => Some(server::port_command_for(
+            sockets_tool,
+            &arg_opt(args, "port")?,
+            &arg_opt(args, "protocol").unwrap_or_else(|| "tcp".into()),
+        )),
+        "server.Ports" => Some(server::ports_command_for(sockets_tool)),
+        _ => kernel_specific_command(fact, kernel),
     }
 }
 

@@ -39,18 +39,21 @@ pub(crate) use out::{fact, Out};
 
 /// Define a unit struct implementing [`rinfra_core::Operation`] around an async function
 /// `async fn(&Args<'_>, &dyn OpHost) -> Result<Out, OperationError>`.
+///
+/// The doc comment becomes [`rinfra_core::Operation::doc`]; a parameter is documented as
+/// `optional "name" = "what it means"`.
 macro_rules! define_op {
     (
-        $(#[$meta:meta])*
+        $(#[doc = $doc:literal])*
         $ty:ident = $name:literal;
-        params: [$($kind:ident $param:literal),* $(,)?];
+        params: [$($kind:ident $param:literal $(= $pdoc:literal)?),* $(,)?];
         $(idempotent: $idem:expr;)?
         $(extra_kwargs: $extra:expr;)?
         $(touches: $touches:literal;)?
         $(touches_below: $below:path;)?
         generate: $gen:path;
     ) => {
-        $(#[$meta])*
+        $(#[doc = $doc])*
         #[derive(Debug, Default, Clone, Copy)]
         pub(crate) struct $ty;
 
@@ -61,8 +64,13 @@ macro_rules! define_op {
             }
 
             fn params(&self) -> &'static [rinfra_core::Param] {
-                const PARAMS: &[rinfra_core::Param] = &[$(rinfra_core::Param::$kind($param)),*];
+                const PARAMS: &[rinfra_core::Param] =
+                    &[$(rinfra_core::Param::$kind($param)$(.with_doc($pdoc))?),*];
                 PARAMS
+            }
+
+            fn doc(&self) -> &'static str {
+                concat!($($doc, "\n"),*)
             }
 
             $(
@@ -150,6 +158,9 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(server::Modprobe),
         Arc::new(server::Locale),
         Arc::new(server::Timezone),
+        Arc::new(server::Kill),
+        Arc::new(server::SecurityLimit),
+        Arc::new(server::EtcHosts),
         Arc::new(server_users::User),
         Arc::new(server_users::Group),
         Arc::new(server_users::UserAuthorizedKeys),

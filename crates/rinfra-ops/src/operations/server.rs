@@ -561,3 +561,232 @@ async fn timezone(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
     }
     Ok(())
 }
+
+/// Signal names `kill` takes (without `SIG`), as POSIX and Linux/BSD `kill -l` list them.
+const SIGNALS: &[&str] = &[
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "IOT", "BUS", "EMT", "FPE", "KILL", "USR1",
+    "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CLD", "CONT", "STOP", "TSTP",
+    "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "POLL", "PWR", "INFO",
+    "LOST", "SYS", "UNUSED", "THR", "LIBRT",
+];
+
+/// Whether `kill -<signal>` names a signal: a known name (`TERM`, `SIGTERM`, any case), a
+/// number 0-64 or `RTMIN+n`/`RTMAX-n`.
+fn valid_signal(signal: &str) -> bool {
+    let upper = signal.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if SIGNALS.contains(&name) {
+        return true;
+    }
+    if let Ok(n) = signal.parse::<u8>() {
+        return n <= 64;
+    }
+    let realtime = |base: &str, sign: char| {
+        name.strip_prefix(base).is_some_and(|rest| {
+            rest.is_empty()
+                || rest
+                    .strip_prefix(sign)
+                    .is_some_and(|n| n.parse::<u8>().is_ok_and(|n| n <= 32))
+        })
+    };
+    realtime("RTMIN", '+') || realtime("RTMAX", '-')
+}
+
+define_op! {
+    /// Send a signal to a process (always runs: not idempotent).
+    ///
+    /// Deploy example: `server.kill(pid=1234, signal="KILL")`
+    Kill = "server.kill";
+    params: [required "pid" = "the process ID",
+             optional "signal" = "the signal's name or number (default `TERM`)"];
+    idempotent: false;
+    generate: kill;
+}
+
+async fn kill(a: &Args<'_>, _: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    let pid = a.int_or("pid", -1)?;
+    if a.get("pid").is_none() || pid <= 0 {
+        return Err(a.invalid("pid", "must be a positive process ID"));
+    }
+    let signal = a.opt_str("signal").unwrap_or_else(|| "TERM".into());
+    if !valid_signal(&signal) {
+        return Err(a.invalid(
+            "signal",
+            format!(
+                "unknown signal `{signal}`: give a name such as TERM, KILL or HUP, or a number"
+            ),
+        ));
+    }
+    out.shell(StringCommand::new([
+        Bit::from("kill"),
+        q(format!("-{signal}")),
+        q(pid.to_string()),
+    ]));
+    Ok(())
+}
+
+define_op! {
+    /// Set one limit in `/etc/security/limits.conf` (the line for the same domain, type and
+    /// item is replaced).
+    ///
+    /// Deploy example: `server.security_limit(domain="*", limit_type="soft", item="nofile", value=1024)`
+    SecurityLimit = "server.security_limit";
+    params: [required "domain" = "a user, `@group` or `*`",
+             required "limit_type" = "`hard`, `soft` or `-` (both)",
+             required "item" = "what is limited (`nofile`, `nproc`, `core`...)",
+             required "value" = "the limit (a number or `unlimited`)"];
+    generate: security_limit;
+}
+
+async fn security_limit(
+    a: &Args<'_>,
+    host: &dyn OpHost,
+    out: &mut Out,
+) -> Result<(), OperationError> {
+    let domain = a.str("domain")?;
+    let limit_type = a.str("limit_type")?;
+    let item = a.str("item")?;
+    let value = a.str("value")?;
+    for (name, v) in [
+        ("domain", &domain),
+        ("limit_type", &limit_type),
+        ("item", &item),
+        ("value", &value),
+    ] {
+        if v.is_empty() || v.chars().any(char::is_whitespace) {
+            return Err(a.invalid(name, format!("must be one word, got {v:?}")));
+        }
+    }
+    super::call!(
+        super::files_text::line,
+        "files.line",
+        &[
+            ("path", json!("/etc/security/limits.conf")),
+            (
+                "line",
+                json!(format!(
+                    "^{domain}[[:space:]]+{limit_type}[[:space:]]+{item}"
+                ))
+            ),
+            (
+                "replace",
+                json!(format!("{domain}\t{limit_type}\t{item}\t{value}"))
+            ),
+        ],
+        host,
+        out
+    )
+    .await
+}
+
+define_op! {
+    /// Add, change or remove the `/etc/hosts` line of an IP address. With `present=False` and
+    /// `hostnames`, only those names are dropped (and the line when none remain). Comments on
+    /// an edited line are not kept.
+    ///
+    /// Deploy example: `server.etc_hosts(ip="192.168.1.10", hostnames=["db.internal", "db"])`
+    EtcHosts = "server.etc_hosts";
+    params: [required "ip" = "the address the line is for",
+             optional "hostnames" = "a name, space-separated names or a list of names",
+             optional "present" = "whether the line should exist (default True)",
+             optional "path" = "the hosts file (default `/etc/hosts`)"];
+    touches: "path";
+    generate: etc_hosts;
+}
+
+async fn etc_hosts(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    let ip = a.str("ip")?;
+    if ip.is_empty() || ip.contains(char::is_whitespace) || ip.contains('#') {
+        return Err(a.invalid("ip", format!("not an address: {ip:?}")));
+    }
+    let names: Vec<String> = match a.get("hostnames") {
+        None => Vec::new(),
+        Some(Value::String(s)) => s.split_whitespace().map(String::from).collect(),
+        Some(_) => a.list("hostnames")?,
+    };
+    let present = a.bool_or("present", true);
+    let path = a.opt_str("path").unwrap_or_else(|| "/etc/hosts".into());
+    if present && names.is_empty() {
+        return Err(a.invalid("hostnames", "must be given when present=True"));
+    }
+    let entries = fact(host, "server.EtcHosts", &[("path", json!(path))]).await?;
+    let current: Option<Vec<String>> = entries
+        .get(&ip)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(python_str).collect());
+    if present {
+        if current.as_ref() == Some(&names) {
+            out.noop(format!(
+                "{ip} -> {} already present in {path}",
+                names.join(" ")
+            ));
+            return Ok(());
+        }
+    } else {
+        let Some(current) = &current else {
+            out.noop(format!("{ip} already absent from {path}"));
+            return Ok(());
+        };
+        if !names.is_empty() && !names.iter().any(|n| current.contains(n)) {
+            out.noop(format!(
+                "{ip} in {path} does not reference any of: {}",
+                names.join(" ")
+            ));
+            return Ok(());
+        }
+    }
+    let existing = fact(host, "files.FileContents", &[("path", json!(path))]).await?;
+    let mut lines: Vec<String> = Vec::new();
+    let mut found = false;
+    for line in existing.as_array().into_iter().flatten().map(python_str) {
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        let content = line.split('#').next().unwrap_or_default();
+        let mut tokens = content.split_whitespace();
+        if tokens.next() != Some(ip.as_str()) {
+            lines.push(line);
+            continue;
+        }
+        found = true;
+        if present {
+            lines.push(format!("{ip} {}", names.join(" ")));
+        } else if !names.is_empty() {
+            let remaining: Vec<&str> = tokens.filter(|t| !names.iter().any(|n| n == t)).collect();
+            if !remaining.is_empty() {
+                lines.push(format!("{ip} {}", remaining.join(" ")));
+            }
+        }
+    }
+    if present && !found {
+        lines.push(format!("{ip} {}", names.join(" ")));
+    }
+    let mut content = lines.join("\n");
+    if !content.is_empty() {
+        content.push('\n');
+    }
+    let mut put_args = OpArgs::new();
+    put_args.insert("dest".into(), json!(path));
+    put_source(
+        &Args::new("files.put", &put_args),
+        host,
+        out,
+        Source::Content(content.into_bytes()),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod signal_tests {
+    use super::valid_signal;
+
+    #[test]
+    fn signals() {
+        for ok in [
+            "TERM", "KILL", "sigterm", "SIGHUP", "9", "0", "RTMIN+3", "RTMAX",
+        ] {
+            assert!(valid_signal(ok), "{ok}");
+        }
+        for bad in ["9; rm -rf /", "TERMINATE", "", "65", "-9", "RTMIN+99"] {
+            assert!(!valid_signal(bad), "{bad}");
+        }
+    }
+}
