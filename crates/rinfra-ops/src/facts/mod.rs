@@ -203,6 +203,7 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(git::GitTag),
         Arc::new(git::GitLocalCommit),
         Arc::new(git::GitRemoteBranchCommit),
+        Arc::new(git::GitTrackingBranch),
         Arc::new(hardware::Memory),
         Arc::new(hardware::Cpus),
         Arc::new(hardware::NetworkDevices),

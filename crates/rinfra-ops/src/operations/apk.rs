@@ -46,3 +46,37 @@ pub(crate) async fn packages(
     )
     .await
 }
+
+define_op! {
+    /// Upgrade all installed apk packages (not idempotent).
+    ///
+    /// Deploy example: `apk.upgrade(available=True)`
+    Upgrade = "apk.upgrade";
+    params: [optional "available" = "upgrade every package to the repositories' version (`--available`), as for a new Alpine release"];
+    idempotent: false;
+    generate: upgrade;
+}
+
+async fn upgrade(a: &Args<'_>, _: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    out.shell(if a.bool_or("available", false) {
+        "apk upgrade --available"
+    } else {
+        "apk upgrade"
+    });
+    Ok(())
+}
+
+define_op! {
+    /// Refresh the apk package index (not idempotent).
+    ///
+    /// Deploy example: `apk.update()`
+    Update = "apk.update";
+    params: [];
+    idempotent: false;
+    generate: update;
+}
+
+async fn update(_: &Args<'_>, _: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    out.shell("apk update");
+    Ok(())
+}

@@ -23,6 +23,7 @@ mod openrc;
 mod packaging;
 mod pacman;
 mod pip;
+mod python;
 mod server;
 mod server_services;
 mod server_users;
@@ -178,6 +179,12 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(dnf::Packages),
         Arc::new(yum::Packages),
         Arc::new(apk::Packages),
+        Arc::new(apk::Upgrade),
+        Arc::new(apk::Update),
+        Arc::new(python::RaiseException),
+        Arc::new(pacman::Upgrade),
+        Arc::new(pacman::Update),
+        Arc::new(sysvinit::Enable),
         Arc::new(pacman::Packages),
         Arc::new(pip::Packages),
         Arc::new(pip::Venv),
@@ -189,6 +196,9 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(upstart::Service),
         Arc::new(bsdinit::Service),
         Arc::new(git::Repo),
+        Arc::new(git::Config),
+        Arc::new(git::BareRepo),
+        Arc::new(git::Worktree),
         Arc::new(ssh::Keyscan),
         Arc::new(crontab::Crontab),
     ];

@@ -45,3 +45,33 @@ pub(crate) async fn packages(
     )
     .await
 }
+
+define_op! {
+    /// Upgrade all installed pacman packages (`pacman -Su`, not idempotent).
+    ///
+    /// Deploy example: `pacman.upgrade()`
+    Upgrade = "pacman.upgrade";
+    params: [];
+    idempotent: false;
+    generate: upgrade;
+}
+
+async fn upgrade(_: &Args<'_>, _: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    out.shell("pacman --noconfirm -Su");
+    Ok(())
+}
+
+define_op! {
+    /// Refresh the pacman package databases (`pacman -Sy`, not idempotent).
+    ///
+    /// Deploy example: `pacman.update()`
+    Update = "pacman.update";
+    params: [];
+    idempotent: false;
+    generate: update;
+}
+
+async fn update(_: &Args<'_>, _: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    out.shell("pacman -Sy");
+    Ok(())
+}

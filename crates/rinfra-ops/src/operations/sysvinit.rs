@@ -78,3 +78,60 @@ pub(crate) async fn service(
     }
     Ok(())
 }
+
+define_op! {
+    /// Enable an `/etc/init.d` script by hand: `S<priority><service>` links in the start
+    /// runlevels' `/etc/rcN.d`, `K<priority><service>` links in the stop runlevels'.
+    ///
+    /// Deploy example: `sysvinit.enable(service="rsyslog", start_levels=[3, 4, 5], stop_levels=[0, 1, 2, 6])`
+    Enable = "sysvinit.enable";
+    params: [required "service" = "the init.d script's name",
+             optional "start_priority" = "the start links' priority (default 20)",
+             optional "stop_priority" = "the stop links' priority (default 80)",
+             optional "start_levels" = "runlevels to start it in (default 2, 3, 4, 5)",
+             optional "stop_levels" = "runlevels to stop it in (default 0, 1, 6)"];
+    generate: enable;
+}
+
+async fn enable(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    let name = a.str("service")?;
+    if name.is_empty() || name.contains('/') {
+        return Err(a.invalid("service", format!("not a script name: {name:?}")));
+    }
+    let start = a.int_or("start_priority", 20)?;
+    let stop = a.int_or("stop_priority", 80)?;
+    let levels = |arg: &str, default: &[&str]| -> Result<Vec<String>, OperationError> {
+        let levels = match a.get(arg) {
+            None => default.iter().map(|s| s.to_string()).collect(),
+            Some(_) => a.list(arg)?,
+        };
+        match levels
+            .iter()
+            .find(|l| !l.chars().all(|c| c.is_ascii_alphanumeric()) || l.is_empty())
+        {
+            Some(bad) => Err(a.invalid(arg, format!("not a runlevel: {bad:?}"))),
+            None => Ok(levels),
+        }
+    };
+    let mut links: Vec<String> = levels("start_levels", &["2", "3", "4", "5"])?
+        .iter()
+        .map(|l| format!("/etc/rc{l}.d/S{start}{name}"))
+        .collect();
+    links.extend(
+        levels("stop_levels", &["0", "1", "6"])?
+            .iter()
+            .map(|l| format!("/etc/rc{l}.d/K{stop}{name}")),
+    );
+    let target = format!("/etc/init.d/{name}");
+    for link in links {
+        super::call!(
+            super::files::link,
+            "files.link",
+            &[("path", json!(link)), ("target", json!(target))],
+            host,
+            out
+        )
+        .await?;
+    }
+    Ok(())
+}
