@@ -19,6 +19,7 @@ mod bsdinit;
 mod crontab;
 mod deb;
 mod distro;
+mod dnf;
 mod files;
 mod git;
 mod gpg;
@@ -32,6 +33,7 @@ mod shared;
 mod systemd;
 mod sysvinit;
 mod upstart;
+mod yum;
 
 pub use crontab::format_crontab_item;
 pub(crate) mod apt;
@@ -185,6 +187,11 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(apt::AptSources),
         Arc::new(rpm::RpmPackages),
         Arc::new(rpm::RpmPackageProvides),
+        Arc::new(rpm::RpmPackage),
+        Arc::new(dnf::DnfRepositories),
+        Arc::new(dnf::DnfEnabledModules),
+        Arc::new(dnf::DnfDisabledModules),
+        Arc::new(yum::YumRepositories),
         Arc::new(pacman::PacmanUnpackGroup),
         Arc::new(apk::ApkPackages),
         Arc::new(pacman::PacmanPackages),

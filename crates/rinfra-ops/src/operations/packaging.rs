@@ -227,3 +227,195 @@ pub(crate) async fn ensure_pkg_infos(
     }
     Ok(())
 }
+
+/// The path part of a URL (`https://host/a/b.repo?x` → `/a/b.repo`), as `urlparse(...).path`.
+pub(crate) fn url_path(url: &str) -> &str {
+    let rest = url.split_once(':').map_or(url, |(_, r)| r);
+    let rest = match rest.strip_prefix("//") {
+        Some(r) => r.find('/').map_or("", |i| &r[i..]),
+        None => rest,
+    };
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// pyinfra's `ensure_rpm`: install an `.rpm` (a path on the host, or a URL downloaded to a
+/// temporary file first) unless that version is installed; `present=False` removes it with
+/// `<manager> remove -y`.
+pub(crate) async fn ensure_rpm(
+    a: &super::Args<'_>,
+    host: &dyn OpHost,
+    out: &mut Out,
+    manager: &str,
+) -> Result<(), OperationError> {
+    use rinfra_connectors::{Bit, StringCommand};
+    let original = a.str("src")?;
+    let present = a.bool_or("present", true);
+    let mut src = original.clone();
+    if super::apt::has_scheme(&src) {
+        let temp = format!(
+            "{}.rpm",
+            crate::pinned::temp_filename(&host.temp_dir(), &src)
+        );
+        super::call!(
+            super::files_put::download,
+            "files.download",
+            &[("src", json!(src)), ("dest", json!(temp))],
+            host,
+            out
+        )
+        .await?;
+        src = temp;
+    }
+    let info = fact(host, "rpm.RpmPackage", &[("package", json!(src))]).await?;
+    let name = info.get("name").map(python_str);
+    let mut exists = false;
+    if let Some(n) = &name {
+        let current = fact(host, "rpm.RpmPackage", &[("package", json!(n))]).await?;
+        exists = crate::python::truthy(&current)
+            && current.get("version").is_some()
+            && current.get("version") == info.get("version");
+    }
+    let q = super::q;
+    if present && !exists {
+        if name.is_some() {
+            out.shell(StringCommand::new([Bit::from("rpm -i"), q(&src)]));
+        } else {
+            // downloaded during this deploy: whether it is installed is only known then
+            out.shell(StringCommand::new([
+                StringCommand::with_separator(
+                    [Bit::from("rpm -q `rpm -qp "), q(&src), Bit::from("`")],
+                    "",
+                )
+                .into(),
+                Bit::from("2> /dev/null || rpm -i"),
+                q(&src),
+            ]));
+        }
+    } else if let (true, false, Some(n)) = (exists, present, &name) {
+        out.shell(StringCommand::new([
+            Bit::from(format!("{manager} remove -y")),
+            q(n),
+        ]));
+    } else {
+        let state = if present {
+            "installed"
+        } else {
+            "not installed"
+        };
+        out.noop(format!("rpm {original} is {state}"));
+    }
+    Ok(())
+}
+
+/// pyinfra's `ensure_yum_repo`: a `.repo` file in `/etc/yum.repos.d/`, downloaded when `src`
+/// is a URL, else written from `baseurl`, `description`, `enabled`, `gpgcheck` and `gpgkey`.
+pub(crate) async fn ensure_yum_repo(
+    a: &super::Args<'_>,
+    host: &dyn OpHost,
+    out: &mut Out,
+    directory: &str,
+    repo_type: Option<&str>,
+) -> Result<(), OperationError> {
+    let src = a.str("src")?;
+    let (name, url) = if super::apt::has_scheme(&src) {
+        let file = url_path(&src).rsplit('/').next().unwrap_or_default();
+        let name = file.strip_suffix(".repo").unwrap_or(file);
+        (name.to_string(), Some(src.clone()))
+    } else {
+        (src.clone(), None)
+    };
+    if name.is_empty() || name.contains('/') {
+        return Err(a.invalid("src", format!("no repository name in {src:?}")));
+    }
+    let filename = format!("{directory}{name}.repo");
+    if !a.bool_or("present", true) {
+        return super::call!(
+            super::files::file,
+            "files.file",
+            &[("path", json!(filename)), ("present", json!(false))],
+            host,
+            out
+        )
+        .await;
+    }
+    if let Some(url) = url {
+        if crate::python::truthy(&fact(host, "files.File", &[("path", json!(filename))]).await?) {
+            out.noop(format!("repository file {filename} exists"));
+            return Ok(());
+        }
+        return super::call!(
+            super::files_put::download,
+            "files.download",
+            &[("src", json!(url)), ("dest", json!(filename))],
+            host,
+            out
+        )
+        .await;
+    }
+    let Some(baseurl) = a.nonempty("baseurl") else {
+        return Err(a.invalid(
+            "baseurl",
+            "needed when `src` is a repository name rather than a URL",
+        ));
+    };
+    let description = a.nonempty("description").unwrap_or_else(|| name.clone());
+    for (arg, v) in [
+        ("src", &name),
+        ("baseurl", &baseurl),
+        ("description", &description),
+    ] {
+        if v.contains(['\n', '\r']) {
+            return Err(a.invalid(arg, "must be one line"));
+        }
+    }
+    let flag = |arg: &str| if a.bool_or(arg, true) { 1 } else { 0 };
+    let mut lines = vec![
+        format!("[{name}]"),
+        format!("name={description}"),
+        format!("baseurl={baseurl}"),
+        format!("enabled={}", flag("enabled")),
+        format!("gpgcheck={}", flag("gpgcheck")),
+    ];
+    if let Some(t) = repo_type {
+        lines.push(format!("type={t}"));
+    }
+    if let Some(key) = a.nonempty("gpgkey") {
+        if let Some(bad) = key
+            .split_whitespace()
+            .find(|k| !super::apt::has_scheme(k) && !k.starts_with('/'))
+        {
+            return Err(a.invalid(
+                "gpgkey",
+                format!("gpgkey must be a valid URL or an absolute path, got: {bad}"),
+            ));
+        }
+        if key.contains(['\n', '\r']) {
+            return Err(a.invalid("gpgkey", "must be one line"));
+        }
+        lines.push(format!("gpgkey={key}"));
+    }
+    lines.push(String::new());
+    super::call!(
+        super::files_put::put,
+        "files.put",
+        &[
+            ("src", json!({ "content": lines.join("\n") })),
+            ("dest", json!(filename)),
+            ("mode", json!("0644")),
+        ],
+        host,
+        out
+    )
+    .await
+}
+
+#[cfg(test)]
+mod url_tests {
+    #[test]
+    fn url_paths() {
+        assert_eq!(super::url_path("https://h/a/b.repo?x=1"), "/a/b.repo");
+        assert_eq!(super::url_path("http://h"), "");
+        assert_eq!(super::url_path("file:///etc/x.repo"), "/etc/x.repo");
+    }
+}
