@@ -201,6 +201,11 @@ pub(crate) fn split_ws_n(s: &str, maxsplit: usize) -> Vec<&str> {
     parts
 }
 
+/// Whether `src` starts with a URL scheme (`https:`), as `urlparse(src).scheme` is set.
+pub(crate) fn has_scheme(src: &str) -> bool {
+    re_match(r"[a-zA-Z][a-zA-Z0-9+.\-]*:", src).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

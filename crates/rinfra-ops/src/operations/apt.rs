@@ -24,7 +24,7 @@ const APT_KEYRING_DIRS: &[&str] = &[
 
 /// Whether `src` has a URL scheme (`urlparse(src).scheme`).
 pub(crate) fn has_scheme(src: &str) -> bool {
-    crate::facts::parse::re_match(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:", src).is_some()
+    crate::facts::parse::has_scheme(src)
 }
 
 /// Run `apt-get <command>` unless a dry run says it would change nothing.
@@ -447,4 +447,132 @@ mod tests {
             "/etc/apt/keyrings/keyserver-0xab-0xcd.gpg"
         );
     }
+}
+
+define_op! {
+    /// Add, update or remove a deb822 `.sources` file in `/etc/apt/sources.list.d/`. Nothing
+    /// is written when apt already has every type × URI × suite combination it describes.
+    ///
+    /// Deploy example: `apt.sources_file(filename="docker", uris="https://download.docker.com/linux/debian", suites="bookworm", components="stable", signed_by="/etc/apt/keyrings/docker.gpg")`
+    SourcesFile = "apt.sources_file";
+    params: [required "filename" = "the file's name without `.sources`",
+             optional "types" = "`deb`, `deb-src` or both (list or space-separated; default `deb`)",
+             optional "uris" = "the repository URL(s)",
+             optional "suites" = "the suite(s), e.g. `bookworm`",
+             optional "components" = "the component(s), e.g. `main contrib`",
+             optional "architectures" = "restrict to these architectures",
+             optional "signed_by" = "absolute path of the keyring that signs the repository",
+             optional "present" = "whether the file should exist (default True)"];
+    generate: sources_file;
+}
+
+async fn sources_file(
+    a: &Args<'_>,
+    host: &dyn OpHost,
+    out: &mut Out,
+) -> Result<(), OperationError> {
+    let name = a.str("filename")?;
+    if name.is_empty() || name.contains('/') {
+        return Err(a.invalid("filename", format!("not a file name: {name:?}")));
+    }
+    let dest = format!("/etc/apt/sources.list.d/{name}.sources");
+    if !a.bool_or("present", true) {
+        if truthy(&fact(host, "files.File", &[("path", json!(dest))]).await?) {
+            let pairs = [("path", json!(dest)), ("present", json!(false))];
+            call!(super::files::file, "files.file", &pairs, host, out).await?;
+        } else {
+            out.noop(format!("apt sources file \"{dest}\" does not exist"));
+        }
+        return Ok(());
+    }
+    let words = |arg: &str| -> Result<Vec<String>, OperationError> {
+        let items = match a.get(arg) {
+            None => Vec::new(),
+            Some(Value::String(s)) => s.split_whitespace().map(String::from).collect(),
+            Some(_) => a.list(arg)?,
+        };
+        match items
+            .iter()
+            .find(|i| i.is_empty() || i.contains(char::is_whitespace))
+        {
+            Some(bad) => Err(a.invalid(arg, format!("{bad:?} is not one word"))),
+            None => Ok(items),
+        }
+    };
+    let mut types = words("types")?;
+    if types.is_empty() {
+        types.push("deb".into());
+    }
+    let uris = words("uris")?;
+    let suites = words("suites")?;
+    let components = words("components")?;
+    let architectures = words("architectures")?;
+    if uris.is_empty() {
+        return Err(a.invalid("uris", "apt.sources_file needs at least one URI"));
+    }
+    if suites.is_empty() {
+        return Err(a.invalid("suites", "apt.sources_file needs at least one suite"));
+    }
+    let signed_by = a.nonempty("signed_by");
+    if signed_by.as_ref().is_some_and(|s| s.contains(['\n', '\r'])) {
+        return Err(a.invalid("signed_by", "must be one line"));
+    }
+    // the entries apt would read from the file, in the AptSources fact's shape
+    let mut options = serde_json::Map::new();
+    match architectures.as_slice() {
+        [] => {}
+        [one] => {
+            options.insert("arch".into(), json!(one));
+        }
+        many => {
+            options.insert("arch".into(), json!(many));
+        }
+    }
+    if let Some(s) = &signed_by {
+        options.insert("signed-by".into(), json!(s));
+    }
+    let existing = fact(host, "apt.AptSources", &[]).await?;
+    let existing = existing.as_array().cloned().unwrap_or_default();
+    let mut wanted = Vec::new();
+    for t in &types {
+        for u in &uris {
+            wanted.extend(suites.iter().map(|s| (t, u, s)));
+        }
+    }
+    let mut all_present = true;
+    for (t, u, s) in wanted {
+        let found = existing.iter().any(|e| {
+            e.get("type") == Some(&json!(t))
+                && e.get("url") == Some(&json!(u))
+                && e.get("distribution") == Some(&json!(s))
+                && e.get("components") == Some(&json!(components))
+                && e.get("options") == Some(&Value::Object(options.clone()))
+        });
+        all_present &= found;
+    }
+    if all_present {
+        out.noop(format!("apt sources file \"{dest}\" is already configured"));
+        return Ok(());
+    }
+    let mut lines = vec![
+        format!("Types: {}", types.join(" ")),
+        format!("URIs: {}", uris.join(" ")),
+        format!("Suites: {}", suites.join(" ")),
+    ];
+    if !components.is_empty() {
+        lines.push(format!("Components: {}", components.join(" ")));
+    }
+    if !architectures.is_empty() {
+        lines.push(format!("Architectures: {}", architectures.join(" ")));
+    }
+    if let Some(s) = &signed_by {
+        lines.push(format!("Signed-By: {s}"));
+    }
+    let content = lines.join("\n") + "\n";
+    let pairs = [
+        ("src", json!({ "content": content })),
+        ("dest", json!(dest)),
+        ("mode", json!("0644")),
+    ];
+    call!(super::files_put::put, "files.put", &pairs, host, out).await
 }

@@ -175,6 +175,7 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(apt::Deb),
         Arc::new(apt::DistUpgrade),
         Arc::new(apt::Ppa),
+        Arc::new(apt::SourcesFile),
         Arc::new(gpg::Key),
         Arc::new(dnf::Packages),
         Arc::new(dnf::Key),
