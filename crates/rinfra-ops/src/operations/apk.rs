@@ -2,7 +2,7 @@
 
 use rinfra_core::{OpHost, OperationError};
 
-use super::packaging::{ensure_packages, Manager};
+use super::util::packaging::{ensure_packages, Manager};
 use super::{define_op, fact, Args, Out};
 
 define_op! {

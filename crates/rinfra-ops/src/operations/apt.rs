@@ -5,7 +5,7 @@ use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};
 use serde_json::{json, Value};
 
-use super::packaging::{ensure_packages, Manager};
+use super::util::packaging::{ensure_packages, Manager};
 use super::{call, define_op, fact, q, Args, Out};
 use crate::facts::apt::{noninteractive_apt, parse_apt_repo};
 use crate::facts::parse::iso_to_timestamp;
@@ -237,7 +237,7 @@ async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
             ("present", json!(present)),
             ("escape_regex_characters", json!(true)),
         ];
-        call!(super::files_text::line, "files.line", &pairs, host, out).await?;
+        call!(super::files::text::line, "files.line", &pairs, host, out).await?;
     } else {
         let state = if present { "exists" } else { "does not exist" };
         out.noop(format!("apt repo \"{src}\" {state}"));
@@ -283,7 +283,7 @@ async fn deb(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Opera
         let temp = crate::pinned::temp_filename(&host.temp_dir(), &src);
         let pairs = [("src", json!(src)), ("dest", json!(temp))];
         call!(
-            super::files_put::download,
+            super::files::put::download,
             "files.download",
             &pairs,
             host,
@@ -574,5 +574,5 @@ async fn sources_file(
         ("dest", json!(dest)),
         ("mode", json!("0644")),
     ];
-    call!(super::files_put::put, "files.put", &pairs, host, out).await
+    call!(super::files::put::put, "files.put", &pairs, host, out).await
 }

@@ -3,7 +3,7 @@
 use rinfra_core::{OpHost, OperationError};
 use serde_json::json;
 
-use super::service::{enabled_arg, format_action, handle_service_control, Control};
+use super::util::service::{enabled_arg, format_action, handle_service_control, Control};
 use super::{call, define_op, fact, Args, Out};
 
 define_op! {
@@ -38,7 +38,7 @@ pub(crate) async fn service(
             ("replace", json!(format!("{name}_enable=\"YES\""))),
             ("present", json!(enabled)),
         ];
-        call!(super::files_text::line, "files.line", &pairs, host, out).await?;
+        call!(super::files::text::line, "files.line", &pairs, host, out).await?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};
 use serde_json::{json, Map, Value};
 
-use super::files_text::Sed;
+use super::files::text::Sed;
 use super::{define_op, fact, q, Args, Out};
 use crate::facts::parse::try_int;
 use crate::python::python_str;

@@ -2,7 +2,7 @@
 
 use rinfra_core::{OpHost, OperationError};
 
-use super::packaging::{ensure_packages, Manager};
+use super::util::packaging::{ensure_packages, Manager};
 use rinfra_connectors::{Bit, StringCommand};
 
 use super::{define_op, fact, q, Args, Out};
@@ -104,7 +104,7 @@ define_op! {
 }
 
 async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
-    super::packaging::ensure_yum_repo(a, host, out, "/etc/yum.repos.d/", None).await
+    super::util::packaging::ensure_yum_repo(a, host, out, "/etc/yum.repos.d/", None).await
 }
 
 define_op! {
@@ -118,7 +118,7 @@ define_op! {
 }
 
 async fn rpm(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
-    super::packaging::ensure_rpm(a, host, out, "dnf").await
+    super::util::packaging::ensure_rpm(a, host, out, "dnf").await
 }
 
 define_op! {

@@ -234,7 +234,7 @@ pub(crate) async fn key(
             let temp = crate::pinned::temp_filename(&host.temp_dir(), &src);
             let pairs = [("src", json!(src)), ("dest", json!(temp))];
             call!(
-                super::files_put::download,
+                super::files::put::download,
                 "files.download",
                 &pairs,
                 host,

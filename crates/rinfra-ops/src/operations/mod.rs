@@ -1,5 +1,7 @@
-//! Operations, one module per pyinfra operation module, each registered under pyinfra's name
-//! with pyinfra's parameters in pyinfra's positional order.
+//! Operations, one module per pyinfra operation module (`files.put` is in [`files`], a
+//! directory where one file would be too long), each registered under pyinfra's name with
+//! pyinfra's parameters in pyinfra's positional order. [`util`] holds what several modules
+//! share, as pyinfra's `operations/util`.
 
 use std::sync::Arc;
 
@@ -14,25 +16,18 @@ mod bsdinit;
 mod crontab;
 mod dnf;
 mod files;
-mod files_put;
-mod files_sync;
-mod files_text;
 mod git;
 mod gpg;
 mod openrc;
-mod packaging;
 mod pacman;
 mod pip;
 mod python;
 mod server;
-mod server_services;
-mod server_users;
-mod service;
 mod ssh;
 mod systemd;
 mod sysvinit;
-mod template;
 mod upstart;
+mod util;
 mod yum;
 
 pub(crate) use args::Args;
@@ -140,14 +135,14 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(files::File),
         Arc::new(files::Directory),
         Arc::new(files::Link),
-        Arc::new(files_text::Line),
-        Arc::new(files_text::Replace),
-        Arc::new(files_text::Block),
-        Arc::new(files_put::Put),
-        Arc::new(files_put::Get),
-        Arc::new(files_put::Download),
-        Arc::new(files_put::Sync),
-        Arc::new(template::Template),
+        Arc::new(files::text::Line),
+        Arc::new(files::text::Replace),
+        Arc::new(files::text::Block),
+        Arc::new(files::put::Put),
+        Arc::new(files::put::Get),
+        Arc::new(files::put::Download),
+        Arc::new(files::put::Sync),
+        Arc::new(files::template::Template),
         Arc::new(server::Shell),
         Arc::new(server::Script),
         Arc::new(server::ScriptTemplate),
@@ -162,11 +157,11 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(server::Kill),
         Arc::new(server::SecurityLimit),
         Arc::new(server::EtcHosts),
-        Arc::new(server_users::User),
-        Arc::new(server_users::Group),
-        Arc::new(server_users::UserAuthorizedKeys),
-        Arc::new(server_services::Service),
-        Arc::new(server_services::Packages),
+        Arc::new(server::users::User),
+        Arc::new(server::users::Group),
+        Arc::new(server::users::UserAuthorizedKeys),
+        Arc::new(server::services::Service),
+        Arc::new(server::services::Packages),
         Arc::new(apt::Packages),
         Arc::new(apt::Update),
         Arc::new(apt::Upgrade),

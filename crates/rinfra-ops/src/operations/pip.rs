@@ -4,7 +4,7 @@ use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};
 use serde_json::{json, Map, Value};
 
-use super::packaging::{ensure_pkg_infos, Manager, PkgInfo};
+use super::util::packaging::{ensure_pkg_infos, Manager, PkgInfo};
 use super::{call, define_op, fact, q, Args, Out};
 use crate::python::truthy;
 

@@ -4,7 +4,7 @@ use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};
 use serde_json::json;
 
-use super::service::{enabled_arg, format_action, handle_service_control, Control};
+use super::util::service::{enabled_arg, format_action, handle_service_control, Control};
 use super::{define_op, fact, q, Args, Out};
 use crate::python::python_str;
 

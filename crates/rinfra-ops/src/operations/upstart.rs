@@ -3,7 +3,7 @@
 use rinfra_core::{OpHost, OperationError};
 use serde_json::json;
 
-use super::service::{enabled_arg, format_action, handle_service_control, Control};
+use super::util::service::{enabled_arg, format_action, handle_service_control, Control};
 use super::{call, define_op, fact, Args, Out};
 
 define_op! {
@@ -36,7 +36,7 @@ pub(crate) async fn service(
                 ("src", json!({"content": "manual\n"})),
                 ("dest", json!(path)),
             ];
-            call!(super::files_put::put, "files.put", &pairs, host, out).await?;
+            call!(super::files::put::put, "files.put", &pairs, host, out).await?;
         }
         None => {}
     }

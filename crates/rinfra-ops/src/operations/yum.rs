@@ -60,7 +60,7 @@ define_op! {
 }
 
 async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
-    super::packaging::ensure_yum_repo(a, host, out, "/etc/yum.repos.d/", None).await
+    super::util::packaging::ensure_yum_repo(a, host, out, "/etc/yum.repos.d/", None).await
 }
 
 define_op! {
@@ -74,7 +74,7 @@ define_op! {
 }
 
 async fn rpm(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
-    super::packaging::ensure_rpm(a, host, out, "yum").await
+    super::util::packaging::ensure_rpm(a, host, out, "yum").await
 }
 
 define_op! {

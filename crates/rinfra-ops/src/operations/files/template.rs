@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, Weak};
 use rinfra_core::{OpArgs, OpHost, OperationError};
 use serde_json::{Map, Value};
 
-use super::files_put::{put_source, Source};
-use super::{define_op, Args, Out};
+use crate::operations::files::put::{put_source, Source};
+use crate::operations::{define_op, Args, Out};
 
 /// Parameters of `files.template` that are not template data.
 const OWN_PARAMS: &[&str] = &[

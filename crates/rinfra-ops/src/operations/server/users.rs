@@ -5,7 +5,7 @@ use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};
 use serde_json::{json, Value};
 
-use super::{call, define_op, fact, q, Args, Out};
+use crate::operations::{call, define_op, fact, q, Args, Out};
 use crate::python::{python_str, truthy};
 
 /// `'a','b'` as one word for `useradd -G`.
@@ -117,7 +117,7 @@ async fn user_authorized_keys(
     }
     let owner_group = a.nonempty("group").unwrap_or_else(|| user.clone());
     call!(
-        super::files::directory,
+        crate::operations::files::directory,
         "files.directory",
         &[
             ("path", json!(dir)),
@@ -149,7 +149,7 @@ async fn user_authorized_keys(
     if a.bool_or("delete_keys", false) && current != keys {
         let content = format!("{}\n", keys.join("\n"));
         call!(
-            super::files_put::put,
+            crate::operations::files::put::put,
             "files.put",
             &[
                 ("src", json!({ "content": content })),
@@ -164,14 +164,21 @@ async fn user_authorized_keys(
         .await?;
         return Ok(());
     }
-    call!(super::files::file, "files.file", &ensure_file, host, out).await?;
+    call!(
+        crate::operations::files::file,
+        "files.file",
+        &ensure_file,
+        host,
+        out
+    )
+    .await?;
     if a.bool_or("delete_keys", false) {
         return Ok(());
     }
     // only the keys the fact says are missing: one fact for all keys instead of one per key
     for key in keys.iter().filter(|k| !current.contains(k)) {
         call!(
-            super::files_text::line,
+            crate::operations::files::text::line,
             "files.line",
             &[
                 ("path", json!(file)),
@@ -361,7 +368,7 @@ async fn user(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
 
     if a.bool_or("ensure_home", true) && !home.is_empty() {
         call!(
-            super::files::directory,
+            crate::operations::files::directory,
             "files.directory",
             &[
                 ("path", json!(home)),

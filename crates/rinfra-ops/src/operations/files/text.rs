@@ -5,8 +5,8 @@ use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};
 use serde_json::{json, Value};
 
-use super::{define_op, fact, q, Args, Out};
 use crate::facts::shell::formatted;
+use crate::operations::{define_op, fact, q, Args, Out};
 use crate::python::truthy;
 
 /// pyinfra's `adjust_regex`: anchor the pattern to a whole line, escaping it if asked.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rinfra_core::{fnmatch, OpArgs, OpHost, OperationError};
 use serde_json::{json, Value};
 
-use super::{fact, Args, Out};
+use crate::operations::{fact, Args, Out};
 use crate::python::truthy;
 
 /// `stat.S_IMODE` as octal digits (`"644"`).
@@ -63,10 +63,10 @@ async fn call(
     let map: OpArgs = args.as_object().cloned().unwrap_or_default();
     let a = Args::new(op, &map);
     match op {
-        "files.directory" => super::files::directory(&a, host, out).await,
-        "files.link" => super::files::link(&a, host, out).await,
-        "files.file" => super::files::file(&a, host, out).await,
-        _ => super::files_put::put(&a, host, out).await,
+        "files.directory" => crate::operations::files::directory(&a, host, out).await,
+        "files.link" => crate::operations::files::link(&a, host, out).await,
+        "files.file" => crate::operations::files::file(&a, host, out).await,
+        _ => crate::operations::files::put::put(&a, host, out).await,
     }
 }
 

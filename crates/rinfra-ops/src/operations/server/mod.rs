@@ -1,4 +1,10 @@
-//! `server.*` operations for commands, scripts, reboots and system settings.
+//! `server.*` operations for commands, scripts, reboots and system settings. Submodules:
+//! [`users`] (`server.user`, `server.group`, `server.user_authorized_keys`) and [`services`]
+//! (`server.service`, `server.packages`, which dispatch to the host's init system and
+//! package manager).
+
+pub(crate) mod services;
+pub(crate) mod users;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::args::Mode;
 use super::files::chmod;
-use super::files_put::{put_source, Source};
+use super::files::put::{put_source, Source};
 use super::{define_op, fact, q, Args, Out};
 use crate::python::{python_str, truthy};
 
@@ -84,8 +90,8 @@ async fn script_template(
     host: &dyn OpHost,
     out: &mut Out,
 ) -> Result<(), OperationError> {
-    let data = super::template::template_data(a.raw(), host, &["src", "args"]);
-    let rendered = super::template::render_src(a, host, &data)?;
+    let data = super::files::template::template_data(a.raw(), host, &["src", "args"]);
+    let rendered = super::files::template::render_src(a, host, &data)?;
     let key = format!(
         "{}{}",
         a.opt_str("src").unwrap_or_default(),
@@ -333,7 +339,7 @@ async fn sysctl(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Op
             json!(format!("{key}[[:space:]]*=[[:space:]]*{string_value}")),
         );
         line_args.insert("replace".into(), json!(format!("{key} = {string_value}")));
-        super::files_text::line(&Args::new("files.line", &line_args), host, out).await?;
+        super::files::text::line(&Args::new("files.line", &line_args), host, out).await?;
     }
     Ok(())
 }
@@ -515,13 +521,13 @@ async fn locale(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Op
     if !present && enabled {
         args.insert("line".into(), json!(format!("^{line}$")));
         args.insert("replace".into(), json!(format!("# {line}")));
-        super::files_text::line(&Args::new("files.line", &args), host, out).await?;
+        super::files::text::line(&Args::new("files.line", &args), host, out).await?;
         out.shell("locale-gen");
     }
     if present && !enabled {
         args.insert("text".into(), json!(format!("^{line}$")));
         args.insert("replace".into(), json!(line.replace("# ", "")));
-        super::files_text::replace_inner(&Args::new("files.replace", &args), host, out).await?;
+        super::files::text::replace_inner(&Args::new("files.replace", &args), host, out).await?;
         out.shell("locale-gen");
     }
     Ok(())
@@ -658,7 +664,7 @@ async fn security_limit(
         }
     }
     super::call!(
-        super::files_text::line,
+        super::files::text::line,
         "files.line",
         &[
             ("path", json!("/etc/security/limits.conf")),

@@ -1,5 +1,13 @@
-//! `files.file`, `files.directory`, `files.link` and the command builders other file
-//! operations share (`chmod`, `chown`, creating the parent directory).
+//! `files.*` operations. Here: `files.file`, `files.directory`, `files.link` and the command
+//! builders the others share (`chmod`, `chown`, creating the parent directory). Submodules:
+//! [`put`] (`files.put`, `files.get`, `files.download`, `files.sync`, whose walk is in
+//! [`sync`]), [`text`] (`files.line`, `files.replace`, `files.block`) and [`template`]
+//! (`files.template`).
+
+pub(crate) mod put;
+pub(crate) mod sync;
+pub(crate) mod template;
+pub(crate) mod text;
 
 use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};

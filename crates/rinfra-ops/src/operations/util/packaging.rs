@@ -4,7 +4,7 @@
 use rinfra_core::{OpHost, OperationError};
 use serde_json::{json, Value};
 
-use super::{fact, Out};
+use crate::operations::{fact, Out};
 use crate::python::python_str;
 
 /// How one package manager installs, removes and upgrades.
@@ -243,7 +243,7 @@ pub(crate) fn url_path(url: &str) -> &str {
 /// temporary file first) unless that version is installed; `present=False` removes it with
 /// `<manager> remove -y`.
 pub(crate) async fn ensure_rpm(
-    a: &super::Args<'_>,
+    a: &crate::operations::Args<'_>,
     host: &dyn OpHost,
     out: &mut Out,
     manager: &str,
@@ -252,13 +252,13 @@ pub(crate) async fn ensure_rpm(
     let original = a.str("src")?;
     let present = a.bool_or("present", true);
     let mut src = original.clone();
-    if super::apt::has_scheme(&src) {
+    if crate::operations::apt::has_scheme(&src) {
         let temp = format!(
             "{}.rpm",
             crate::pinned::temp_filename(&host.temp_dir(), &src)
         );
-        super::call!(
-            super::files_put::download,
+        crate::operations::call!(
+            crate::operations::files::put::download,
             "files.download",
             &[("src", json!(src)), ("dest", json!(temp))],
             host,
@@ -276,7 +276,7 @@ pub(crate) async fn ensure_rpm(
             && current.get("version").is_some()
             && current.get("version") == info.get("version");
     }
-    let q = super::q;
+    let q = crate::operations::q;
     if present && !exists {
         if name.is_some() {
             out.shell(StringCommand::new([Bit::from("rpm -i"), q(&src)]));
@@ -311,14 +311,14 @@ pub(crate) async fn ensure_rpm(
 /// pyinfra's `ensure_yum_repo`: a `.repo` file in `/etc/yum.repos.d/`, downloaded when `src`
 /// is a URL, else written from `baseurl`, `description`, `enabled`, `gpgcheck` and `gpgkey`.
 pub(crate) async fn ensure_yum_repo(
-    a: &super::Args<'_>,
+    a: &crate::operations::Args<'_>,
     host: &dyn OpHost,
     out: &mut Out,
     directory: &str,
     repo_type: Option<&str>,
 ) -> Result<(), OperationError> {
     let src = a.str("src")?;
-    let (name, url) = if super::apt::has_scheme(&src) {
+    let (name, url) = if crate::operations::apt::has_scheme(&src) {
         let file = url_path(&src).rsplit('/').next().unwrap_or_default();
         let name = file.strip_suffix(".repo").unwrap_or(file);
         (name.to_string(), Some(src.clone()))
@@ -330,8 +330,8 @@ pub(crate) async fn ensure_yum_repo(
     }
     let filename = format!("{directory}{name}.repo");
     if !a.bool_or("present", true) {
-        return super::call!(
-            super::files::file,
+        return crate::operations::call!(
+            crate::operations::files::file,
             "files.file",
             &[("path", json!(filename)), ("present", json!(false))],
             host,
@@ -344,8 +344,8 @@ pub(crate) async fn ensure_yum_repo(
             out.noop(format!("repository file {filename} exists"));
             return Ok(());
         }
-        return super::call!(
-            super::files_put::download,
+        return crate::operations::call!(
+            crate::operations::files::put::download,
             "files.download",
             &[("src", json!(url)), ("dest", json!(filename))],
             host,
@@ -383,7 +383,7 @@ pub(crate) async fn ensure_yum_repo(
     if let Some(key) = a.nonempty("gpgkey") {
         if let Some(bad) = key
             .split_whitespace()
-            .find(|k| !super::apt::has_scheme(k) && !k.starts_with('/'))
+            .find(|k| !crate::operations::apt::has_scheme(k) && !k.starts_with('/'))
         {
             return Err(a.invalid(
                 "gpgkey",
@@ -396,8 +396,8 @@ pub(crate) async fn ensure_yum_repo(
         lines.push(format!("gpgkey={key}"));
     }
     lines.push(String::new());
-    super::call!(
-        super::files_put::put,
+    crate::operations::call!(
+        crate::operations::files::put::put,
         "files.put",
         &[
             ("src", json!({ "content": lines.join("\n") })),

@@ -7,10 +7,10 @@ use rinfra_core::{OpCommand, OpHost, OperationError};
 use serde_json::{json, Value};
 use sha1::Digest;
 
-use super::args::Mode;
-use super::files::{chmod, chown, create_remote_dir};
-use super::{define_op, fact, q, Args, Out};
 use crate::facts::shell::formatted;
+use crate::operations::args::Mode;
+use crate::operations::files::{chmod, chown, create_remote_dir};
+use crate::operations::{define_op, fact, q, Args, Out};
 use crate::python::truthy;
 
 /// Where upload content comes from: a local file or in-memory text (`{"content": ...}`, what a
@@ -637,5 +637,5 @@ define_op! {
     params: [required "src", required "dest", optional "user", optional "group", optional "mode",
              optional "dir_mode", optional "delete", optional "exclude", optional "exclude_dir",
              optional "add_deploy_dir"];
-    generate: super::files_sync::sync;
+    generate: crate::operations::files::sync::sync;
 }

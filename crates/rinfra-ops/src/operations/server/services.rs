@@ -4,7 +4,7 @@
 use rinfra_core::{OpHost, OperationError};
 use serde_json::{json, Value};
 
-use super::{call, define_op, fact, Args, Out};
+use crate::operations::{call, define_op, fact, Args, Out};
 use crate::python::truthy;
 
 async fn which(host: &dyn OpHost, command: &str) -> Result<bool, OperationError> {
@@ -43,7 +43,7 @@ async fn service(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
     .collect();
     if which(host, "systemctl").await? {
         return call!(
-            super::systemd::service,
+            crate::operations::systemd::service,
             "systemd.service",
             &pairs,
             host,
@@ -52,11 +52,18 @@ async fn service(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
         .await;
     }
     if which(host, "rc-service").await? {
-        return call!(super::openrc::service, "openrc.service", &pairs, host, out).await;
+        return call!(
+            crate::operations::openrc::service,
+            "openrc.service",
+            &pairs,
+            host,
+            out
+        )
+        .await;
     }
     if which(host, "initctl").await? {
         return call!(
-            super::upstart::service,
+            crate::operations::upstart::service,
             "upstart.service",
             &pairs,
             host,
@@ -78,7 +85,7 @@ async fn service(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
     );
     if bsd && path_fact(host, "files.Directory", "/etc/rc.d").await? {
         return call!(
-            super::bsdinit::service,
+            crate::operations::bsdinit::service,
             "bsdinit.service",
             &pairs,
             host,
@@ -91,7 +98,7 @@ async fn service(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
         || path_fact(host, "files.Directory", "/etc/init.d").await?
     {
         return call!(
-            super::sysvinit::service,
+            crate::operations::sysvinit::service,
             "sysvinit.service",
             &pairs,
             host,
@@ -123,20 +130,41 @@ async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
         return Err(unsupported("zypper"));
     }
     if which(host, "apk").await? {
-        return call!(super::apk::packages, "apk.packages", &pairs, host, out).await;
+        return call!(
+            crate::operations::apk::packages,
+            "apk.packages",
+            &pairs,
+            host,
+            out
+        )
+        .await;
     }
     if which(host, "apt").await? {
-        return call!(super::apt::packages, "apt.packages", &pairs, host, out).await;
+        return call!(
+            crate::operations::apt::packages,
+            "apt.packages",
+            &pairs,
+            host,
+            out
+        )
+        .await;
     }
     if which(host, "brew").await? {
         return Err(unsupported("brew"));
     }
     if which(host, "dnf").await? {
-        return call!(super::dnf::packages, "dnf.packages", &pairs, host, out).await;
+        return call!(
+            crate::operations::dnf::packages,
+            "dnf.packages",
+            &pairs,
+            host,
+            out
+        )
+        .await;
     }
     if which(host, "pacman").await? {
         return call!(
-            super::pacman::packages,
+            crate::operations::pacman::packages,
             "pacman.packages",
             &pairs,
             host,
@@ -148,7 +176,14 @@ async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
         return Err(unsupported("xbps"));
     }
     if which(host, "yum").await? {
-        return call!(super::yum::packages, "yum.packages", &pairs, host, out).await;
+        return call!(
+            crate::operations::yum::packages,
+            "yum.packages",
+            &pairs,
+            host,
+            out
+        )
+        .await;
     }
     if which(host, "pkg").await? || which(host, "pkg_add").await? {
         return Err(unsupported("pkg"));

@@ -4,8 +4,8 @@
 use rinfra_connectors::{Bit, StringCommand};
 use serde_json::Value;
 
-use super::{q, Args, Out};
 use crate::facts::shell::formatted;
+use crate::operations::{q, Args, Out};
 
 /// `running`, `restarted`, `reloaded` and `command` of a `*.service` operation.
 pub(crate) struct Control {
