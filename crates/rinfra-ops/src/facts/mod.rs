@@ -168,6 +168,8 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(files::File),
         Arc::new(files::Directory),
         Arc::new(files::Link),
+        Arc::new(files::Socket),
+        Arc::new(files::Flags),
         Arc::new(files::FileContents),
         Arc::new(files::FindInFile),
         Arc::new(files::FindFiles),
