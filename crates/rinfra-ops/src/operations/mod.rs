@@ -209,6 +209,9 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(git::BareRepo),
         Arc::new(git::Worktree),
         Arc::new(ssh::Keyscan),
+        Arc::new(ssh::Command),
+        Arc::new(ssh::Upload),
+        Arc::new(ssh::Download),
         Arc::new(crontab::Crontab),
     ];
     for op in ops {
