@@ -20,6 +20,7 @@ mod crontab;
 mod deb;
 mod distro;
 mod dnf;
+mod efibootmgr;
 mod files;
 mod git;
 mod gpg;
@@ -222,6 +223,11 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(hardware::NetworkDevices),
         Arc::new(hardware::Ipv4Addrs),
         Arc::new(hardware::Ipv6Addrs),
+        Arc::new(hardware::Ipv4Addresses),
+        Arc::new(hardware::Ipv6Addresses),
+        Arc::new(hardware::CpuInfo),
+        Arc::new(hardware::BlockDevices),
+        Arc::new(efibootmgr::EFIBootMgr),
     ];
     for fact in facts {
         registry.register(fact);

@@ -297,3 +297,51 @@ pub(crate) async fn key(
     }
     Ok(())
 }
+
+define_op! {
+    /// Convert an ASCII-armored key on the host into a binary keyring (`gpg --dearmor`), e.g.
+    /// for apt's `signed-by`; the directory is created and the mode set.
+    ///
+    /// Deploy example: `gpg.dearmor(src="/tmp/docker.asc", dest="/etc/apt/keyrings/docker.gpg")`
+    Dearmor = "gpg.dearmor";
+    params: [required "src" = "the armored key file on the host",
+             required "dest" = "the binary keyring to write",
+             optional "mode" = "the keyring's mode (default 0644)"];
+    generate: dearmor;
+}
+
+async fn dearmor(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    let src = a.str("src")?;
+    let dest = a.str("dest")?;
+    // pyinfra puts both in double quotes unescaped
+    for (arg, v) in [("src", &src), ("dest", &dest)] {
+        if v.contains(['"', '$', '`', '\\', '\n']) {
+            return Err(a.invalid(
+                arg,
+                format!("`{v}` must not contain quotes, `$`, backquotes or backslashes"),
+            ));
+        }
+    }
+    let mode = a.get("mode").cloned().unwrap_or_else(|| json!("0644"));
+    directory_op(
+        host,
+        out,
+        &[
+            ("path", json!(parent(&dest))),
+            ("mode", json!("0755")),
+            ("present", json!(true)),
+        ],
+    )
+    .await?;
+    out.shell(format!("gpg --batch --dearmor -o \"{dest}\" \"{src}\""));
+    file_op(
+        host,
+        out,
+        &[
+            ("path", json!(dest)),
+            ("mode", mode),
+            ("present", json!(true)),
+        ],
+    )
+    .await
+}

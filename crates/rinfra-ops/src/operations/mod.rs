@@ -176,6 +176,7 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(apt::Ppa),
         Arc::new(apt::SourcesFile),
         Arc::new(gpg::Key),
+        Arc::new(gpg::Dearmor),
         Arc::new(dnf::Packages),
         Arc::new(dnf::Key),
         Arc::new(dnf::Repo),
