@@ -177,60 +177,7 @@ fn parse_os_release(content: &str) -> Vec<(String, String)> {
 
 /// Python's `shlex` in POSIX mode with whitespace splitting and `#` comments.
 fn shell_tokens(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_token = false;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '#' if !in_token => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_token {
-                    out.push(std::mem::take(&mut cur));
-                    in_token = false;
-                }
-            }
-            '\'' => {
-                in_token = true;
-                for c in chars.by_ref() {
-                    if c == '\'' {
-                        break;
-                    }
-                    cur.push(c);
-                }
-            }
-            '"' => {
-                in_token = true;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' if matches!(chars.peek(), Some('"' | '\\')) => {
-                            cur.extend(chars.next());
-                        }
-                        c => cur.push(c),
-                    }
-                }
-            }
-            '\\' => {
-                in_token = true;
-                cur.extend(chars.next());
-            }
-            c => {
-                in_token = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_token {
-        out.push(cur);
-    }
-    out
+    super::shell::shlex_split_with(s, true)
 }
 
 /// `distro`'s reading of a release file's first line, `Name release 1.2 (Codename)`.

@@ -9,12 +9,26 @@ use rinfra_connectors::{Bit, StringCommand};
 
 /// Split `s` like Python's `shlex.split` (POSIX mode, no comments).
 pub(crate) fn shlex_split(s: &str) -> Vec<String> {
+    shlex_split_with(s, false)
+}
+
+/// Python's `shlex` in POSIX mode with whitespace splitting; with `comments`, `#` at the
+/// start of a word starts a comment to the end of the line. In double quotes a backslash
+/// escapes only `"` and `\`, as in Python.
+pub(crate) fn shlex_split_with(s: &str, comments: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_token = false;
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
+            '#' if comments && !in_token => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
             c if c.is_whitespace() => {
                 if in_token {
                     out.push(std::mem::take(&mut cur));
@@ -35,22 +49,16 @@ pub(crate) fn shlex_split(s: &str) -> Vec<String> {
                 while let Some(c) = chars.next() {
                     match c {
                         '"' => break,
-                        '\\' => match chars.peek() {
-                            Some(&n) if n == '"' || n == '\\' || n == '$' || n == '`' => {
-                                cur.push(n);
-                                chars.next();
-                            }
-                            _ => cur.push('\\'),
-                        },
+                        '\\' if matches!(chars.peek(), Some('"' | '\\')) => {
+                            cur.extend(chars.next());
+                        }
                         c => cur.push(c),
                     }
                 }
             }
             '\\' => {
                 in_token = true;
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
+                cur.extend(chars.next());
             }
             c => {
                 in_token = true;
@@ -117,6 +125,9 @@ mod tests {
         );
         assert_eq!(shlex_split("a 'b c' \"d\\\"e\""), ["a", "b c", "d\"e"]);
         assert_eq!(shlex_split("x ''"), ["x", ""]);
+        // as Python: `\$` stays in double quotes, `#` is text unless comments are on
+        assert_eq!(shlex_split(r#""a\$b" c#d"#), ["a\\$b", "c#d"]);
+        assert_eq!(shlex_split_with("a # b\nc", true), ["a", "c"]);
     }
 
     #[test]
