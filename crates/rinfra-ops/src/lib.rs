@@ -39,3 +39,28 @@ pub fn register_all(facts: &mut FactRegistry, ops: &mut OperationRegistry) {
     register_facts(facts);
     register_operations(ops);
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    /// The Python API shows these as docstrings: none may be empty.
+    #[test]
+    fn every_operation_parameter_and_fact_is_documented() {
+        let (mut facts, mut ops) = (FactRegistry::new(), OperationRegistry::new());
+        register_all(&mut facts, &mut ops);
+        let names: Vec<&str> = ops.names().collect();
+        assert!(names.len() > 60, "{names:?}");
+        for name in names {
+            let op = ops.get(name).expect("registered");
+            assert!(!op.doc().trim().is_empty(), "{name} has no doc");
+            for p in op.params() {
+                assert!(!p.doc.trim().is_empty(), "{name}({}) has no doc", p.name);
+            }
+        }
+        for name in facts.names() {
+            let fact = facts.get(name).expect("registered");
+            assert!(!fact.doc().trim().is_empty(), "fact {name} has no doc");
+        }
+    }
+}

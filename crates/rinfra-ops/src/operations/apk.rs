@@ -10,8 +10,11 @@ define_op! {
     ///
     /// Deploy example: `apk.packages(packages=["curl", "git"], update=True)`
     Packages = "apk.packages";
-    params: [optional "packages", optional "present", optional "latest", optional "update",
-             optional "upgrade"];
+    params: [optional "packages" = "package name(s); `name=version` pins a version",
+             optional "present" = "whether it should exist (default True)",
+             optional "latest" = "upgrade installed packages that have no pinned version",
+             optional "update" = "refresh the package index first",
+             optional "upgrade" = "upgrade all installed packages first"];
     generate: packages;
 }
 

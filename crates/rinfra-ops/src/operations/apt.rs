@@ -59,7 +59,7 @@ define_op! {
     ///
     /// Deploy example: `apt.update(cache_time=3600)`
     Update = "apt.update";
-    params: [optional "cache_time"];
+    params: [optional "cache_time" = "skip when the last refresh is younger than this many seconds"];
     idempotent: false;
     generate: update;
 }
@@ -100,7 +100,7 @@ define_op! {
     ///
     /// Deploy example: `apt.upgrade(auto_remove=True)`
     Upgrade = "apt.upgrade";
-    params: [optional "auto_remove"];
+    params: [optional "auto_remove" = "also remove packages nothing depends on any more (`--autoremove`)"];
     generate: upgrade;
 }
 
@@ -118,7 +118,7 @@ define_op! {
     ///
     /// Deploy example: `apt.dist_upgrade()`
     DistUpgrade = "apt.dist_upgrade";
-    params: [optional "auto_remove"];
+    params: [optional "auto_remove" = "also remove packages nothing depends on any more"];
     generate: dist_upgrade;
 }
 
@@ -141,10 +141,18 @@ define_op! {
     ///
     /// Deploy example: `apt.packages(packages=["nginx", "vim"], update=True, cache_time=3600)`
     Packages = "apt.packages";
-    params: [optional "packages", optional "present", optional "latest", optional "update",
-             optional "cache_time", optional "upgrade", optional "force",
-             optional "no_recommends", optional "allow_downgrades", optional "purge",
-             optional "extra_install_args", optional "extra_uninstall_args"];
+    params: [optional "packages" = "package name(s); `name=version` pins a version",
+             optional "present" = "whether it should exist (default True)",
+             optional "latest" = "upgrade installed packages that have no pinned version",
+             optional "update" = "refresh the package index first",
+             optional "cache_time" = "skip when the last refresh is younger than this many seconds",
+             optional "upgrade" = "upgrade all installed packages first",
+             optional "force" = "pass `--force-yes` (allow what apt would refuse)",
+             optional "no_recommends" = "do not install recommended packages",
+             optional "allow_downgrades" = "allow installing an older version",
+             optional "purge" = "remove packages with their configuration (`purge`)",
+             optional "extra_install_args" = "extra arguments for the install command",
+             optional "extra_uninstall_args" = "extra arguments for the remove command"];
     generate: packages;
 }
 
@@ -216,7 +224,9 @@ define_op! {
     ///
     /// Deploy example: `apt.repo(src="deb https://download.virtualbox.org/virtualbox/debian bionic contrib")`
     Repo = "apt.repo";
-    params: [required "src", optional "present", optional "filename"];
+    params: [required "src" = "the `sources.list` line (`deb https://... focal main`)",
+             optional "present" = "whether it should exist (default True)",
+             optional "filename" = "the file in `/etc/apt/sources.list.d/` (no `.list`; default `/etc/apt/sources.list`)"];
     generate: repo;
 }
 
@@ -250,7 +260,8 @@ define_op! {
     ///
     /// Deploy example: `apt.ppa(src="ppa:bitcoin/bitcoin")`
     Ppa = "apt.ppa";
-    params: [required "src", optional "present"];
+    params: [required "src" = "the PPA (`ppa:user/repo`)",
+             optional "present" = "whether it should exist (default True)"];
     idempotent: false;
     generate: ppa;
 }
@@ -271,7 +282,9 @@ define_op! {
     ///
     /// Deploy example: `apt.deb(src="https://example.com/tool_1.0_amd64.deb")`
     Deb = "apt.deb";
-    params: [required "src", optional "present", optional "force"];
+    params: [required "src" = "the `.deb` file's path on the host, or its URL",
+             optional "present" = "whether it should exist (default True)",
+             optional "force" = "pass `--force-yes` to apt-get"];
     generate: deb;
 }
 
@@ -389,8 +402,11 @@ define_op! {
     ///
     /// Deploy example: `apt.key(src="https://download.docker.com/linux/debian/gpg", dest="docker.gpg")`
     Key = "apt.key";
-    params: [optional "src", optional "keyserver", optional "keyid", optional "dest",
-             optional "present"];
+    params: [optional "src" = "the key's file on the host or URL",
+             optional "keyserver" = "fetch the key from this keyserver",
+             optional "keyid" = "the key's ID (or IDs) on the keyserver, or to remove",
+             optional "dest" = "the keyring file to write (default: in `/etc/apt/keyrings`)",
+             optional "present" = "whether it should exist (default True)"];
     generate: key;
 }
 

@@ -41,9 +41,17 @@ define_op! {
     ///
     /// Deploy example: `crontab.crontab(command="/usr/local/bin/backup", cron_name="backup", hour=1, minute=0)`
     Crontab = "crontab.crontab";
-    params: [required "command", optional "present", optional "user", optional "cron_name",
-             optional "minute", optional "hour", optional "month", optional "day_of_week",
-             optional "day_of_month", optional "special_time", optional "interpolate_variables"];
+    params: [required "command" = "the command cron runs (with `cron_name`, the entry is found by name)",
+             optional "present" = "whether the entry should exist (default True)",
+             optional "user" = "whose crontab (default: the connecting user's)",
+             optional "cron_name" = "a name for the entry, so its command can change",
+             optional "minute" = "cron's minute field (default `*`)",
+             optional "hour" = "cron's hour field (default `*`)",
+             optional "month" = "cron's month field (default `*`)",
+             optional "day_of_week" = "cron's day-of-week field (default `*`)",
+             optional "day_of_month" = "cron's day-of-month field (default `*`)",
+             optional "special_time" = "`@reboot`, `@daily`... instead of the time fields",
+             optional "interpolate_variables" = "let the shell expand `$VARS` in the text"];
     generate: crontab;
 }
 

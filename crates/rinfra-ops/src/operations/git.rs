@@ -14,10 +14,18 @@ define_op! {
     ///
     /// Deploy example: `git.repo(src="https://github.com/pyinfra-dev/pyinfra", dest="/srv/pyinfra", branch="3.x")`
     Repo = "git.repo";
-    params: [required "src", required "dest", optional "branch", optional "pull",
-             optional "rebase", optional "user", optional "group", optional "ssh_keyscan",
-             optional "update_submodules", optional "recursive_submodules", optional "depth",
-             optional "fetch_tags"];
+    params: [required "src" = "the repository's URL",
+             required "dest" = "the checkout's directory",
+             optional "branch" = "the branch or tag to check out",
+             optional "pull" = "pull an existing checkout (default True)",
+             optional "rebase" = "pull with `--rebase`",
+             optional "user" = "chown the checkout to this user",
+             optional "group" = "chown the checkout to this group",
+             optional "ssh_keyscan" = "trust the git server's SSH key first",
+             optional "update_submodules" = "update submodules",
+             optional "recursive_submodules" = "update nested submodules too",
+             optional "depth" = "clone this many commits only",
+             optional "fetch_tags" = "fetch tags when switching branch"];
     generate: repo;
 }
 

@@ -120,8 +120,14 @@ define_op! {
     ///
     /// Deploy example: `gpg.key(src="https://download.docker.com/linux/debian/gpg", dest="/etc/apt/keyrings/docker.gpg")`
     Key = "gpg.key";
-    params: [optional "src", optional "dest", optional "keyserver", optional "keyid",
-             optional "dearmor", optional "mode", optional "present", optional "working_dirs"];
+    params: [optional "src" = "the key's file on the host or URL",
+             optional "dest" = "the keyring file to write",
+             optional "keyserver" = "fetch the key from this keyserver",
+             optional "keyid" = "the key's ID (or IDs) on the keyserver, or to remove",
+             optional "dearmor" = "convert an armored key into a binary keyring (default True)",
+             optional "mode" = "the keyring's permissions (default 0644)",
+             optional "present" = "whether it should exist (default True)",
+             optional "working_dirs" = "with `present=False`, the directories whose keyrings to search"];
     generate: key;
 }
 

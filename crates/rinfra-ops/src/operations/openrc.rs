@@ -12,8 +12,13 @@ define_op! {
     ///
     /// Deploy example: `openrc.service(service="sshd", running=True, enabled=True)`
     Service = "openrc.service";
-    params: [required "service", optional "running", optional "restarted", optional "reloaded",
-             optional "command", optional "enabled", optional "runlevel"];
+    params: [required "service" = "the service's name",
+             optional "running" = "whether it should be running",
+             optional "restarted" = "restart it (always)",
+             optional "reloaded" = "reload it (always)",
+             optional "command" = "run this service command instead (`status`, ...)",
+             optional "enabled" = "whether it starts at boot",
+             optional "runlevel" = "the runlevel `enabled` refers to (default `default`)"];
     generate: service;
 }
 

@@ -10,7 +10,10 @@ define_op! {
     ///
     /// Deploy example: `pacman.packages(packages=["vim"], update=True)`
     Packages = "pacman.packages";
-    params: [optional "packages", optional "present", optional "update", optional "upgrade"];
+    params: [optional "packages" = "package name(s); `name=version` pins a version",
+             optional "present" = "whether it should exist (default True)",
+             optional "update" = "refresh the package index first",
+             optional "upgrade" = "upgrade all installed packages first"];
     generate: packages;
 }
 

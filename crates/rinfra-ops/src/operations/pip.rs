@@ -13,8 +13,12 @@ define_op! {
     ///
     /// Deploy example: `pip.virtualenv(path="/srv/app/venv", python="python3")`
     Virtualenv = "pip.virtualenv";
-    params: [required "path", optional "python", optional "venv", optional "site_packages",
-             optional "always_copy", optional "present"];
+    params: [required "path" = "the environment's directory",
+             optional "python" = "the Python interpreter to build the environment with",
+             optional "venv" = "use the `venv` module rather than `virtualenv`",
+             optional "site_packages" = "give the environment access to system site packages",
+             optional "always_copy" = "copy files into the environment rather than symlink them",
+             optional "present" = "whether the environment should exist (default True)"];
     generate: virtualenv;
 }
 
@@ -76,8 +80,11 @@ define_op! {
     ///
     /// Deploy example: `pip.venv(path="/srv/app/venv", python="python3")`
     Venv = "pip.venv";
-    params: [required "path", optional "python", optional "site_packages",
-             optional "always_copy", optional "present"];
+    params: [required "path" = "the environment's directory",
+             optional "python" = "the Python interpreter to build the environment with",
+             optional "site_packages" = "give the environment access to system site packages",
+             optional "always_copy" = "copy files into the environment rather than symlink them",
+             optional "present" = "whether the environment should exist (default True)"];
     generate: venv;
 }
 
@@ -93,9 +100,14 @@ define_op! {
     ///
     /// Deploy example: `pip.packages(packages=["flask==2.0"], virtualenv="/srv/app/venv")`
     Packages = "pip.packages";
-    params: [optional "packages", optional "present", optional "latest", optional "requirements",
-             optional "pip", optional "virtualenv", optional "virtualenv_kwargs",
-             optional "extra_install_args"];
+    params: [optional "packages" = "requirement(s): `name`, `name==1.0`...",
+             optional "present" = "whether it should exist (default True)",
+             optional "latest" = "upgrade installed packages that have no pinned version",
+             optional "requirements" = "a requirements file on the host",
+             optional "pip" = "the pip to run (default `pip3`)",
+             optional "virtualenv" = "install into this virtualenv (created when missing)",
+             optional "virtualenv_kwargs" = "arguments for creating that virtualenv",
+             optional "extra_install_args" = "extra arguments for the install command"];
     generate: packages;
 }
 

@@ -13,7 +13,9 @@ define_op! {
     ///
     /// Deploy example: `ssh.keyscan(hostname="github.com")`
     Keyscan = "ssh.keyscan";
-    params: [required "hostname", optional "force", optional "port"];
+    params: [required "hostname" = "the host whose key to trust",
+             optional "force" = "replace a key already known for it",
+             optional "port" = "its SSH port (default 22)"];
     generate: keyscan;
 }
 

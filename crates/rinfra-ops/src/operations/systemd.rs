@@ -36,7 +36,9 @@ define_op! {
     ///
     /// Deploy example: `systemd.daemon_reload(user_mode=True)`
     DaemonReload = "systemd.daemon_reload";
-    params: [optional "user_mode", optional "machine", optional "user_name"];
+    params: [optional "user_mode" = "manage the user's systemd instance (`systemctl --user`)",
+             optional "machine" = "manage a systemd container or remote machine (`--machine`)",
+             optional "user_name" = "with `user_mode` and `machine`, the user on that machine"];
     idempotent: false;
     generate: daemon_reload;
 }
@@ -54,9 +56,16 @@ define_op! {
     ///
     /// Deploy example: `systemd.service(service="nginx.service", running=True, enabled=True)`
     Service = "systemd.service";
-    params: [required "service", optional "running", optional "restarted", optional "reloaded",
-             optional "command", optional "enabled", optional "daemon_reload",
-             optional "user_mode", optional "machine", optional "user_name"];
+    params: [required "service" = "the service's name",
+             optional "running" = "whether it should be running",
+             optional "restarted" = "restart it (always)",
+             optional "reloaded" = "reload it (always)",
+             optional "command" = "run this service command instead (`status`, ...)",
+             optional "enabled" = "whether it starts at boot",
+             optional "daemon_reload" = "run `systemctl daemon-reload` first",
+             optional "user_mode" = "manage the user's systemd instance (`systemctl --user`)",
+             optional "machine" = "manage a systemd container or remote machine (`--machine`)",
+             optional "user_name" = "with `user_mode` and `machine`, the user on that machine"];
     generate: service;
 }
 

@@ -13,8 +13,12 @@ define_op! {
     ///
     /// Deploy example: `sysvinit.service(service="nginx", running=True, enabled=True)`
     Service = "sysvinit.service";
-    params: [required "service", optional "running", optional "restarted", optional "reloaded",
-             optional "enabled", optional "command"];
+    params: [required "service" = "the service's name",
+             optional "running" = "whether it should be running",
+             optional "restarted" = "restart it (always)",
+             optional "reloaded" = "reload it (always)",
+             optional "enabled" = "whether it starts at boot",
+             optional "command" = "run this service command instead (`status`, ...)"];
     generate: service;
 }
 

@@ -11,8 +11,12 @@ define_op! {
     ///
     /// Deploy example: `upstart.service(service="nginx", running=True)`
     Service = "upstart.service";
-    params: [required "service", optional "running", optional "restarted", optional "reloaded",
-             optional "command", optional "enabled"];
+    params: [required "service" = "the service's name",
+             optional "running" = "whether it should be running",
+             optional "restarted" = "restart it (always)",
+             optional "reloaded" = "reload it (always)",
+             optional "command" = "run this service command instead (`status`, ...)",
+             optional "enabled" = "whether it starts at boot"];
     generate: service;
 }
 

@@ -11,9 +11,14 @@ define_op! {
     ///
     /// Deploy example: `yum.packages(packages=["nginx"], latest=True)`
     Packages = "yum.packages";
-    params: [optional "packages", optional "present", optional "latest", optional "update",
-             optional "clean", optional "nobest", optional "extra_install_args",
-             optional "extra_uninstall_args"];
+    params: [optional "packages" = "package name(s); `name=version` pins a version",
+             optional "present" = "whether it should exist (default True)",
+             optional "latest" = "upgrade installed packages that have no pinned version",
+             optional "update" = "refresh the package index first",
+             optional "clean" = "clean the package cache first",
+             optional "nobest" = "pass `--nobest` to install",
+             optional "extra_install_args" = "extra arguments for the install command",
+             optional "extra_uninstall_args" = "extra arguments for the remove command"];
     generate: packages;
 }
 

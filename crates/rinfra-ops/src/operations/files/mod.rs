@@ -245,10 +245,17 @@ define_op! {
     ///
     /// Deploy example: `files.directory(path="/srv/app", user="app", mode=755)`
     Directory = "files.directory";
-    params: [required "path", optional "present", optional "user", optional "group",
-             optional "mode", optional "recursive", optional "force", optional "force_backup",
-             optional "force_backup_dir", optional "_no_check_owner_mode",
-             optional "_no_fail_on_link"];
+    params: [required "path" = "the directory",
+             optional "present" = "whether it should exist (default True)",
+             optional "user" = "owner (user name)",
+             optional "group" = "group (group name)",
+             optional "mode" = "permissions, octal (`644`, `'0644'`) or symbolic (`u+x`)",
+             optional "recursive" = "apply owner and mode to everything below too",
+             optional "force" = "replace something else of the same name in the way",
+             optional "force_backup" = "with `force`, move what is in the way to `<path>.<timestamp>` instead of deleting it",
+             optional "force_backup_dir" = "with `force_backup`, put that backup in this directory",
+             optional "_no_check_owner_mode" = "internal: skip the owner and mode check",
+             optional "_no_fail_on_link" = "internal: accept a link to a directory"];
     touches: "path";
     touches_below: directory_changes_below;
     generate: directory;
@@ -286,9 +293,16 @@ define_op! {
     ///
     /// Deploy example: `files.file(path="/tmp/secret/file", mode="600", touch=True)`
     File = "files.file";
-    params: [required "path", optional "present", optional "user", optional "group",
-             optional "mode", optional "touch", optional "create_remote_dir", optional "force",
-             optional "force_backup", optional "force_backup_dir"];
+    params: [required "path" = "the file",
+             optional "present" = "whether it should exist (default True)",
+             optional "user" = "owner (user name)",
+             optional "group" = "group (group name)",
+             optional "mode" = "permissions, octal (`644`, `'0644'`) or symbolic (`u+x`)",
+             optional "touch" = "update the file's times even when it exists",
+             optional "create_remote_dir" = "create the parent directory when missing",
+             optional "force" = "replace something else of the same name in the way",
+             optional "force_backup" = "with `force`, move what is in the way to `<path>.<timestamp>` instead of deleting it",
+             optional "force_backup_dir" = "with `force_backup`, put that backup in this directory"];
     touches: "path";
     touches_below: file_changes_below;
     generate: file;
@@ -372,9 +386,16 @@ define_op! {
     ///
     /// Deploy example: `files.link(path="/etc/issue2", target="/etc/issue")`
     Link = "files.link";
-    params: [required "path", optional "target", optional "present", optional "user",
-             optional "group", optional "symbolic", optional "create_remote_dir",
-             optional "force", optional "force_backup", optional "force_backup_dir"];
+    params: [required "path" = "the link",
+             optional "target" = "what the link points to",
+             optional "present" = "whether it should exist (default True)",
+             optional "user" = "owner (user name)",
+             optional "group" = "group (group name)",
+             optional "symbolic" = "a symbolic link (default True) rather than a hard one",
+             optional "create_remote_dir" = "create the parent directory when missing",
+             optional "force" = "replace something else of the same name in the way",
+             optional "force_backup" = "with `force`, move what is in the way to `<path>.<timestamp>` instead of deleting it",
+             optional "force_backup_dir" = "with `force_backup`, put that backup in this directory"];
     touches: "path";
     generate: link;
 }

@@ -231,9 +231,17 @@ define_op! {
     ///
     /// Deploy example: `files.put(src="files/motd", dest="/etc/motd", mode=644)`
     Put = "files.put";
-    params: [required "src", required "dest", optional "user", optional "group", optional "mode",
-             optional "add_deploy_dir", optional "create_remote_dir", optional "force",
-             optional "assume_exists", optional "atime", optional "mtime"];
+    params: [required "src" = "local file (relative to the deploy directory) or in-memory content",
+             required "dest" = "where the file goes on the host",
+             optional "user" = "owner (user name)",
+             optional "group" = "group (group name)",
+             optional "mode" = "permissions, octal (`644`, `'0644'`) or symbolic (`u+x`)",
+             optional "add_deploy_dir" = "read a relative `src` from the deploy directory (default True)",
+             optional "create_remote_dir" = "create the parent directory when missing",
+             optional "force" = "upload even when the content is the same",
+             optional "assume_exists" = "do not fail when the local file is missing (it will be made earlier in the deploy)",
+             optional "atime" = "set the access time: a date, or True to copy the local file's",
+             optional "mtime" = "set the modification time: a date, or True to copy the local file's"];
     touches: "dest";
     generate: put;
 }
@@ -410,8 +418,11 @@ define_op! {
     ///
     /// Deploy example: `files.get(src="/etc/hosts", dest="backup/hosts")`
     Get = "files.get";
-    params: [required "src", required "dest", optional "add_deploy_dir",
-             optional "create_local_dir", optional "force"];
+    params: [required "src" = "the file on the host",
+             required "dest" = "where it goes locally",
+             optional "add_deploy_dir" = "read a relative `src` from the deploy directory (default True)",
+             optional "create_local_dir" = "create the local parent directory when missing",
+             optional "force" = "download even when the local copy is the same"];
     idempotent: false;
     generate: get;
 }
@@ -466,11 +477,24 @@ define_op! {
     ///
     /// Deploy example: `files.download(src="https://x/y.tgz", dest="/tmp/y.tgz", sha256sum="...")`
     Download = "files.download";
-    params: [required "src", required "dest", optional "user", optional "group", optional "mode",
-             optional "cache_time", optional "force", optional "sha384sum", optional "sha256sum",
-             optional "sha1sum", optional "md5sum", optional "headers", optional "insecure",
-             optional "proxy", optional "limit_rate", optional "temp_dir",
-             optional "extra_curl_args", optional "extra_wget_args"];
+    params: [required "src" = "the URL",
+             required "dest" = "where the file goes on the host",
+             optional "user" = "owner (user name)",
+             optional "group" = "group (group name)",
+             optional "mode" = "permissions, octal (`644`, `'0644'`) or symbolic (`u+x`)",
+             optional "cache_time" = "skip when the last refresh is younger than this many seconds",
+             optional "force" = "download even when the file is there",
+             optional "sha384sum" = "expected SHA-384; a file that differs is downloaded again",
+             optional "sha256sum" = "expected SHA-256; a file that differs is downloaded again",
+             optional "sha1sum" = "expected SHA-1; a file that differs is downloaded again",
+             optional "md5sum" = "expected MD5; a file that differs is downloaded again",
+             optional "headers" = "HTTP headers to send (a mapping)",
+             optional "insecure" = "do not check the server's TLS certificate",
+             optional "proxy" = "download through this proxy",
+             optional "limit_rate" = "limit the bandwidth (curl/wget rate syntax)",
+             optional "temp_dir" = "download into this directory first",
+             optional "extra_curl_args" = "extra arguments for curl",
+             optional "extra_wget_args" = "extra arguments for wget"];
     generate: download;
 }
 
@@ -634,8 +658,15 @@ define_op! {
     ///
     /// Deploy example: `files.sync(src="files/site", dest="/srv/site", delete=True)`
     Sync = "files.sync";
-    params: [required "src", required "dest", optional "user", optional "group", optional "mode",
-             optional "dir_mode", optional "delete", optional "exclude", optional "exclude_dir",
-             optional "add_deploy_dir"];
+    params: [required "src" = "the local directory to copy",
+             required "dest" = "the directory on the host",
+             optional "user" = "owner (user name)",
+             optional "group" = "group (group name)",
+             optional "mode" = "permissions of the files (default: as local)",
+             optional "dir_mode" = "permissions of the directories (default: as local)",
+             optional "delete" = "remove files on the host that are not in `src`",
+             optional "exclude" = "file name patterns to leave out",
+             optional "exclude_dir" = "directory name patterns to leave out",
+             optional "add_deploy_dir" = "read a relative `src` from the deploy directory (default True)"];
     generate: crate::operations::files::sync::sync;
 }

@@ -141,8 +141,13 @@ define_op! {
     ///
     /// Deploy example: `files.template(src="templates/app.conf.j2", dest="/etc/app.conf", port=8080)`
     Template = "files.template";
-    params: [required "src", required "dest", optional "user", optional "group", optional "mode",
-             optional "create_remote_dir", optional "jinja_env_kwargs"];
+    params: [required "src" = "the local Jinja2 template (relative to the deploy directory)",
+             required "dest" = "where the rendered file goes on the host",
+             optional "user" = "owner (user name)",
+             optional "group" = "group (group name)",
+             optional "mode" = "permissions, octal (`644`, `'0644'`) or symbolic (`u+x`)",
+             optional "create_remote_dir" = "create the parent directory when missing",
+             optional "jinja_env_kwargs" = "Jinja2 environment options (`trim_blocks`, ...)"];
     extra_kwargs: true;
     touches: "dest";
     generate: template;

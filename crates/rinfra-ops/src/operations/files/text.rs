@@ -137,10 +137,16 @@ define_op! {
     ///
     /// Deploy example: `files.line(path="/etc/ssh/sshd_config", line="^PermitRootLogin", replace="PermitRootLogin no")`
     Line = "files.line";
-    params: [required "path", required "line", optional "present", optional "replace",
-             optional "flags", optional "backup", optional "interpolate_variables",
-             optional "escape_regex_characters", optional "ensure_newline",
-             optional "extended_regex"];
+    params: [required "path" = "the file to edit",
+             required "line" = "the line (a regex matching it, unless escaped)",
+             optional "present" = "whether the line should be in the file (default True)",
+             optional "replace" = "the line to write in place of the matching one",
+             optional "flags" = "sed flags for the edit",
+             optional "backup" = "keep a timestamped copy of the file before editing",
+             optional "interpolate_variables" = "let the shell expand `$VARS` in the text",
+             optional "escape_regex_characters" = "match the text literally rather than as a regex",
+             optional "ensure_newline" = "add a newline before appending when the file lacks a final one",
+             optional "extended_regex" = "read patterns as extended regular expressions"];
     touches: "path";
     generate: line;
 }
@@ -272,9 +278,14 @@ define_op! {
     ///
     /// Deploy example: `files.replace(path="/etc/issue", text="Debian", replace="Our Debian")`
     Replace = "files.replace";
-    params: [required "path", optional "text", optional "replace", optional "flags",
-             optional "backup", optional "interpolate_variables", optional "extended_regex",
-             optional "match"];
+    params: [required "path" = "the file to edit",
+             optional "text" = "the text (regex) to find",
+             optional "replace" = "the text to put in place of the match",
+             optional "flags" = "sed flags for the edit",
+             optional "backup" = "keep a timestamped copy of the file before editing",
+             optional "interpolate_variables" = "let the shell expand `$VARS` in the text",
+             optional "extended_regex" = "read patterns as extended regular expressions",
+             optional "match" = "only edit lines matching this"];
     touches: "path";
     generate: replace_inner;
 }
@@ -336,10 +347,18 @@ define_op! {
     ///
     /// Deploy example: `files.block(path="/etc/hosts", content="10.0.0.1 db", after=True, line="localhost")`
     Block = "files.block";
-    params: [required "path", optional "content", optional "present", optional "line",
-             optional "backup", optional "escape_regex_characters",
-             optional "try_prevent_shell_expansion", optional "before", optional "after",
-             optional "marker", optional "begin", optional "end"];
+    params: [required "path" = "the file to edit",
+             optional "content" = "the block's text (None with `present=False`)",
+             optional "present" = "whether the block should be in the file (default True)",
+             optional "line" = "a regex of the line to put the block before or after",
+             optional "backup" = "keep a timestamped copy of the file before editing",
+             optional "escape_regex_characters" = "match the text literally rather than as a regex",
+             optional "try_prevent_shell_expansion" = "quote the content so the shell leaves `$` and backquotes alone",
+             optional "before" = "put a new block before `line`",
+             optional "after" = "put a new block after `line`",
+             optional "marker" = "the marker lines' template, with `{mark}`",
+             optional "begin" = "the begin marker's `{mark}` (default `BEGIN`)",
+             optional "end" = "the end marker's `{mark}` (default `END`)"];
     touches: "path";
     generate: block;
 }

@@ -25,7 +25,7 @@ define_op! {
     ///
     /// Deploy example: `server.shell(commands=["echo hello", "uptime"])`
     Shell = "server.shell";
-    params: [required "commands"];
+    params: [required "commands" = "the command or list of commands"];
     idempotent: false;
     generate: shell;
 }
@@ -60,7 +60,8 @@ define_op! {
     ///
     /// Deploy example: `server.script(src="scripts/setup.sh", args=["--fast"])`
     Script = "server.script";
-    params: [required "src", optional "args"];
+    params: [required "src" = "the local script file",
+             optional "args" = "arguments for the script"];
     idempotent: false;
     generate: script;
 }
@@ -79,7 +80,8 @@ define_op! {
     ///
     /// Deploy example: `server.script_template(src="scripts/setup.sh.j2", version="1.2")`
     ScriptTemplate = "server.script_template";
-    params: [required "src", optional "args"];
+    params: [required "src" = "the local Jinja2 template of the script",
+             optional "args" = "arguments for the script"];
     idempotent: false;
     extra_kwargs: true;
     generate: script_template;
@@ -176,7 +178,9 @@ define_op! {
     ///
     /// Deploy example: `server.reboot(delay=10, reboot_timeout=600)`
     Reboot = "server.reboot";
-    params: [optional "delay", optional "interval", optional "reboot_timeout"];
+    params: [optional "delay" = "seconds to wait before reconnecting (default 10)",
+             optional "interval" = "seconds between reconnection attempts (default 1)",
+             optional "reboot_timeout" = "give up after this many seconds (default 300)"];
     idempotent: false;
     generate: reboot;
 }
@@ -206,7 +210,7 @@ define_op! {
     ///
     /// Deploy example: `server.wait(port=80)`
     Wait = "server.wait";
-    params: [required "port"];
+    params: [required "port" = "the port to wait for something to listen on"];
     idempotent: false;
     generate: wait;
 }
@@ -224,7 +228,8 @@ define_op! {
     ///
     /// Deploy example: `server.hostname(hostname="web1")`
     Hostname = "server.hostname";
-    params: [required "hostname", optional "hostname_file"];
+    params: [required "hostname" = "the host name to set",
+             optional "hostname_file" = "the file that keeps it across reboots (default by OS)"];
     generate: hostname;
 }
 
@@ -276,7 +281,10 @@ define_op! {
     ///
     /// Deploy example: `server.sysctl(key="vm.swappiness", value=10, persist=True)`
     Sysctl = "server.sysctl";
-    params: [required "key", required "value", optional "persist", optional "persist_file"];
+    params: [required "key" = "the sysctl key (`vm.swappiness`)",
+             required "value" = "its value (a list for multi-value keys)",
+             optional "persist" = "also write it to the sysctl file",
+             optional "persist_file" = "that file (default `/etc/sysctl.conf`)"];
     generate: sysctl;
 }
 
@@ -349,8 +357,11 @@ define_op! {
     ///
     /// Deploy example: `server.mount(path="/data", device="/dev/sdb1", fs_type="ext4")`
     Mount = "server.mount";
-    params: [required "path", optional "mounted", optional "options", optional "device",
-             optional "fs_type"];
+    params: [required "path" = "the mount point",
+             optional "mounted" = "whether it should be mounted (default True)",
+             optional "options" = "mount options (a list)",
+             optional "device" = "the device to mount",
+             optional "fs_type" = "the filesystem type"];
     generate: mount;
 }
 
@@ -433,7 +444,9 @@ define_op! {
     ///
     /// Deploy example: `server.modprobe(module="br_netfilter")`
     Modprobe = "server.modprobe";
-    params: [required "module", optional "present", optional "force"];
+    params: [required "module" = "the kernel module",
+             optional "present" = "whether it should be loaded (default True)",
+             optional "force" = "load or unload with `--force`"];
     generate: modprobe;
 }
 
@@ -478,7 +491,8 @@ define_op! {
     ///
     /// Deploy example: `server.locale(locale="fr_FR.UTF-8")`
     Locale = "server.locale";
-    params: [required "locale", optional "present"];
+    params: [required "locale" = "the locale (`en_GB.UTF-8`)",
+             optional "present" = "whether it should be generated (default True)"];
     generate: locale;
 }
 
@@ -538,7 +552,7 @@ define_op! {
     ///
     /// Deploy example: `server.timezone(timezone="Europe/Paris")`
     Timezone = "server.timezone";
-    params: [required "timezone"];
+    params: [required "timezone" = "the zone (`Europe/London`)"];
     generate: timezone;
 }
 

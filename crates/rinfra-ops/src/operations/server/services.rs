@@ -23,8 +23,12 @@ define_op! {
     ///
     /// Deploy example: `server.service(service="nginx", running=True, enabled=True)`
     Service = "server.service";
-    params: [required "service", optional "running", optional "restarted", optional "reloaded",
-             optional "command", optional "enabled"];
+    params: [required "service" = "the service's name",
+             optional "running" = "whether it should be running",
+             optional "restarted" = "restart it (always)",
+             optional "reloaded" = "reload it (always)",
+             optional "command" = "run this service command instead (`status`, ...)",
+             optional "enabled" = "whether it starts at boot"];
     generate: service;
 }
 
@@ -116,7 +120,8 @@ define_op! {
     ///
     /// Deploy example: `server.packages(packages=["vim", "git"])`
     Packages = "server.packages";
-    params: [required "packages", optional "present"];
+    params: [required "packages" = "package name(s), installed with the host's package manager",
+             optional "present" = "whether they should be installed (default True)"];
     generate: packages;
 }
 

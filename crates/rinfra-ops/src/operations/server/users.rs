@@ -38,7 +38,10 @@ define_op! {
     ///
     /// Deploy example: `server.group(group="docker", gid=999)`
     Group = "server.group";
-    params: [required "group", optional "present", optional "system", optional "gid"];
+    params: [required "group" = "the group's name",
+             optional "present" = "whether it should exist (default True)",
+             optional "system" = "make it a system account",
+             optional "gid" = "its numeric ID"];
     generate: group;
 }
 
@@ -85,8 +88,12 @@ define_op! {
     ///
     /// Deploy example: `server.user_authorized_keys(user="kevin", public_keys=["ssh-ed25519 ..."])`
     UserAuthorizedKeys = "server.user_authorized_keys";
-    params: [required "user", required "public_keys", optional "group", optional "delete_keys",
-             optional "authorized_key_directory", optional "authorized_key_filename"];
+    params: [required "user" = "whose `authorized_keys`",
+             required "public_keys" = "SSH public keys (text or local `.pub` files) to authorize",
+             optional "group" = "the group of the `.ssh` directory and file",
+             optional "delete_keys" = "remove authorized keys not in `public_keys`",
+             optional "authorized_key_directory" = "the directory (default `~user/.ssh`)",
+             optional "authorized_key_filename" = "the file name (default `authorized_keys`)"];
     generate: user_authorized_keys;
 }
 
@@ -198,11 +205,22 @@ define_op! {
     ///
     /// Deploy example: `server.user(user="myweb", shell="/bin/bash", groups=["www-data"])`
     User = "server.user";
-    params: [required "user", optional "present", optional "home", optional "shell",
-             optional "group", optional "groups", optional "append", optional "public_keys",
-             optional "delete_keys", optional "ensure_home", optional "create_home",
-             optional "system", optional "uid", optional "comment", optional "unique",
-             optional "password"];
+    params: [required "user" = "the user's name",
+             optional "present" = "whether it should exist (default True)",
+             optional "home" = "the home directory",
+             optional "shell" = "the login shell",
+             optional "group" = "the primary group",
+             optional "groups" = "supplementary groups",
+             optional "append" = "add `groups` to the existing ones instead of replacing them",
+             optional "public_keys" = "SSH public keys (text or local `.pub` files) to authorize",
+             optional "delete_keys" = "remove authorized keys not in `public_keys`",
+             optional "ensure_home" = "create the home directory and keep its owner right",
+             optional "create_home" = "let `useradd` create the home directory",
+             optional "system" = "make it a system account",
+             optional "uid" = "the numeric user ID",
+             optional "comment" = "the GECOS comment (full name)",
+             optional "unique" = "refuse a duplicate `uid` (default True)",
+             optional "password" = "the password hash (as `/etc/shadow` stores it)"];
     generate: user;
 }
 
