@@ -69,7 +69,8 @@ macro_rules! define_fact {
             }
 
             fn doc(&self) -> &'static str {
-                concat!($($doc, "\n"),*)
+                static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                DOC.get_or_init(|| $crate::python::doc_text(&[$($doc),*]))
             }
 
             fn params(&self) -> &'static [&'static str] {

@@ -66,7 +66,8 @@ macro_rules! define_op {
             }
 
             fn doc(&self) -> &'static str {
-                concat!($($doc, "\n"),*)
+                static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                DOC.get_or_init(|| $crate::python::doc_text(&[$($doc),*]))
             }
 
             $(
