@@ -29,6 +29,7 @@ mod openrc;
 mod pacman;
 mod pip;
 mod rpm;
+mod runit;
 mod server;
 mod shared;
 mod systemd;
@@ -229,6 +230,8 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(hardware::CpuInfo),
         Arc::new(hardware::BlockDevices),
         Arc::new(efibootmgr::EFIBootMgr),
+        Arc::new(runit::RunitStatus),
+        Arc::new(runit::RunitManaged),
     ];
     for fact in facts {
         registry.register(fact);

@@ -112,6 +112,22 @@ pub(crate) fn raw(s: &str) -> StringCommand {
     StringCommand::from(s)
 }
 
+/// `value` in double quotes, with what the shell still expands there (`"`, `$`, `` ` ``,
+/// `\`) backslash-escaped: the same text as pyinfra's `"{value}"` for plain values, safe for
+/// any value.
+pub(crate) fn double_quoted(value: &str) -> String {
+    let mut s = String::with_capacity(value.len() + 2);
+    s.push('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '$' | '`' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('"');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +144,12 @@ mod tests {
         // as Python: `\$` stays in double quotes, `#` is text unless comments are on
         assert_eq!(shlex_split(r#""a\$b" c#d"#), ["a\\$b", "c#d"]);
         assert_eq!(shlex_split_with("a # b\nc", true), ["a", "c"]);
+    }
+
+    #[test]
+    fn double_quoted_escapes() {
+        assert_eq!(double_quoted("plain"), "\"plain\"");
+        assert_eq!(double_quoted("a\"$(x)`\\"), r#""a\"\$(x)\`\\""#);
     }
 
     #[test]

@@ -159,21 +159,6 @@ async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
     Ok(())
 }
 
-/// `value` in double quotes as pyinfra writes it (`"value"`), with the characters the shell
-/// still expands there (`"`, `$`, `` ` ``, `\`) backslash-escaped: pyinfra inserts it raw.
-fn double_quoted(value: &str) -> Bit {
-    let mut s = String::with_capacity(value.len() + 2);
-    s.push('"');
-    for c in value.chars() {
-        if matches!(c, '"' | '$' | '`' | '\\') {
-            s.push('\\');
-        }
-        s.push(c);
-    }
-    s.push('"');
-    Bit::from(s)
-}
-
 define_op! {
     /// Set a git config key in a repository (`repo`), the user's global config or, with
     /// `system=True`, the system config.
@@ -226,10 +211,17 @@ async fn config(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Op
         .unwrap_or_default();
     let multi = a.bool_or("multi_value", false);
     if !multi && values != [value.clone()] {
-        bits.extend([q(&key), double_quoted(&value)]);
+        bits.extend([
+            q(&key),
+            Bit::from(crate::facts::shell::double_quoted(&value)),
+        ]);
         out.shell(StringCommand::new(bits));
     } else if multi && !values.contains(&value) {
-        bits.extend([Bit::from("--add"), q(&key), double_quoted(&value)]);
+        bits.extend([
+            Bit::from("--add"),
+            q(&key),
+            Bit::from(crate::facts::shell::double_quoted(&value)),
+        ]);
         out.shell(StringCommand::new(bits));
     } else {
         out.noop(format!("git config {key} is set to {value}"));

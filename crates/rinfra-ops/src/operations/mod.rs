@@ -22,6 +22,7 @@ mod openrc;
 mod pacman;
 mod pip;
 mod python;
+mod runit;
 mod server;
 mod ssh;
 mod systemd;
@@ -206,6 +207,10 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(openrc::Service),
         Arc::new(upstart::Service),
         Arc::new(bsdinit::Service),
+        Arc::new(runit::Service),
+        Arc::new(runit::Manage),
+        Arc::new(runit::WaitRunsv),
+        Arc::new(runit::Auto),
         Arc::new(git::Repo),
         Arc::new(git::Config),
         Arc::new(git::BareRepo),

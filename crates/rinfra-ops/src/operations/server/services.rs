@@ -76,9 +76,14 @@ async fn service(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
         .await;
     }
     if which(host, "sv").await? {
-        return Err(OperationError::Other(
-            "runit services are not supported by rinfra yet (runit.service)".into(),
-        ));
+        return call!(
+            crate::operations::runit::service,
+            "runit.service",
+            &pairs,
+            host,
+            out
+        )
+        .await;
     }
     // before the sysvinit check: BSDs ship a `service` command unrelated to SysV init
     // (https://github.com/pyinfra-dev/pyinfra/issues/1496)
