@@ -36,6 +36,7 @@ mod systemd;
 mod sysvinit;
 mod upstart;
 mod yum;
+mod zypper;
 
 pub use crontab::format_crontab_item;
 pub(crate) mod apt;
@@ -201,6 +202,7 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(dnf::DnfEnabledModules),
         Arc::new(dnf::DnfDisabledModules),
         Arc::new(yum::YumRepositories),
+        Arc::new(zypper::ZypperRepositories),
         Arc::new(pacman::PacmanUnpackGroup),
         Arc::new(apk::ApkPackages),
         Arc::new(pacman::PacmanPackages),

@@ -30,6 +30,7 @@ mod sysvinit;
 mod upstart;
 mod util;
 mod yum;
+mod zypper;
 
 pub(crate) use args::Args;
 pub(crate) use out::{fact, Out};
@@ -190,6 +191,11 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(yum::Repo),
         Arc::new(yum::Rpm),
         Arc::new(yum::Update),
+        Arc::new(zypper::Key),
+        Arc::new(zypper::Repo),
+        Arc::new(zypper::Rpm),
+        Arc::new(zypper::Update),
+        Arc::new(zypper::Packages),
         Arc::new(apk::Packages),
         Arc::new(apk::Upgrade),
         Arc::new(apk::Update),

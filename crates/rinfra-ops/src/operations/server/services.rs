@@ -137,7 +137,14 @@ async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
         .collect();
     // zypper first: openSUSE also ships aptitude (https://github.com/Fizzadar/pyinfra/issues/799)
     if which(host, "zypper").await? {
-        return Err(unsupported("zypper"));
+        return call!(
+            crate::operations::zypper::packages,
+            "zypper.packages",
+            &pairs,
+            host,
+            out
+        )
+        .await;
     }
     if which(host, "apk").await? {
         return call!(
