@@ -28,6 +28,7 @@ mod hardware;
 mod openrc;
 mod pacman;
 mod pip;
+mod pkg;
 mod rpm;
 mod runit;
 mod server;
@@ -35,6 +36,7 @@ mod shared;
 mod systemd;
 mod sysvinit;
 mod upstart;
+mod xbps;
 mod yum;
 mod zypper;
 
@@ -203,6 +205,8 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(dnf::DnfDisabledModules),
         Arc::new(yum::YumRepositories),
         Arc::new(zypper::ZypperRepositories),
+        Arc::new(xbps::XbpsPackages),
+        Arc::new(pkg::PkgPackages),
         Arc::new(pacman::PacmanUnpackGroup),
         Arc::new(apk::ApkPackages),
         Arc::new(pacman::PacmanPackages),

@@ -21,6 +21,7 @@ mod gpg;
 mod openrc;
 mod pacman;
 mod pip;
+mod pkg;
 mod python;
 mod runit;
 mod server;
@@ -29,6 +30,7 @@ mod systemd;
 mod sysvinit;
 mod upstart;
 mod util;
+mod xbps;
 mod yum;
 mod zypper;
 
@@ -196,6 +198,10 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(zypper::Rpm),
         Arc::new(zypper::Update),
         Arc::new(zypper::Packages),
+        Arc::new(xbps::Upgrade),
+        Arc::new(xbps::Update),
+        Arc::new(xbps::Packages),
+        Arc::new(pkg::Packages),
         Arc::new(apk::Packages),
         Arc::new(apk::Upgrade),
         Arc::new(apk::Update),

@@ -190,7 +190,14 @@ async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
         .await;
     }
     if which(host, "xbps-install").await? || which(host, "xbps").await? {
-        return Err(unsupported("xbps"));
+        return call!(
+            crate::operations::xbps::packages,
+            "xbps.packages",
+            &pairs,
+            host,
+            out
+        )
+        .await;
     }
     if which(host, "yum").await? {
         return call!(
@@ -203,7 +210,14 @@ async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
         .await;
     }
     if which(host, "pkg").await? || which(host, "pkg_add").await? {
-        return Err(unsupported("pkg"));
+        return call!(
+            crate::operations::pkg::packages,
+            "pkg.packages",
+            &pairs,
+            host,
+            out
+        )
+        .await;
     }
     Err(OperationError::Other(
         "No system package manager found (no apk, apt, brew, dnf, pacman, pkg, xbps, yum or zypper found)".into(),
