@@ -15,6 +15,7 @@ pub(crate) mod parse;
 pub(crate) mod shell;
 
 mod apk;
+mod brew;
 mod bsdinit;
 mod crontab;
 mod deb;
@@ -207,6 +208,11 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(brew::BrewVersion),
+        Arc::new(brew::BrewPackages),
+        Arc::new(brew::BrewCasks),
+        Arc::new(brew::BrewTaps),
+        Arc::new(brew::BrewTrusted),
         Arc::new(pacman::PacmanUnpackGroup),
         Arc::new(apk::ApkPackages),
         Arc::new(pacman::PacmanPackages),

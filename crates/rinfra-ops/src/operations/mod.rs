@@ -12,6 +12,7 @@ mod out;
 
 mod apk;
 mod apt;
+mod brew;
 mod bsdinit;
 mod crontab;
 mod dnf;
@@ -202,6 +203,13 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(brew::Update),
+        Arc::new(brew::Upgrade),
+        Arc::new(brew::Packages),
+        Arc::new(brew::CaskUpgrade),
+        Arc::new(brew::Casks),
+        Arc::new(brew::Tap),
+        Arc::new(brew::Trust),
         Arc::new(apk::Packages),
         Arc::new(apk::Upgrade),
         Arc::new(apk::Update),

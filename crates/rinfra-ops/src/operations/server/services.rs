@@ -167,7 +167,14 @@ async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
         .await;
     }
     if which(host, "brew").await? {
-        return Err(unsupported("brew"));
+        return call!(
+            crate::operations::brew::packages,
+            "brew.packages",
+            &pairs,
+            host,
+            out
+        )
+        .await;
     }
     if which(host, "dnf").await? {
         return call!(
@@ -221,11 +228,5 @@ async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
     }
     Err(OperationError::Other(
         "No system package manager found (no apk, apt, brew, dnf, pacman, pkg, xbps, yum or zypper found)".into(),
-    ))
-}
-
-fn unsupported(manager: &str) -> OperationError {
-    OperationError::Other(format!(
-        "the host uses {manager}, whose packages operation rinfra does not implement yet"
     ))
 }
