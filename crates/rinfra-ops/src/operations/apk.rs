@@ -29,7 +29,7 @@ pub(crate) async fn packages(
     if a.bool_or("upgrade", false) {
         out.shell("apk upgrade");
     }
-    let current = fact(host, "apk.ApkPackages", &[]).await?;
+    let current = fact(host, &crate::facts::apk::ApkPackages, &[]).await?;
     let m = Manager {
         install: "apk add",
         uninstall: "apk del",

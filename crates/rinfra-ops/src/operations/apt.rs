@@ -36,7 +36,7 @@ async fn simulate_then_perform(
     // a failing simulation means the real command will probably fail too: run it and show why
     let changes = fact(
         host,
-        "apt.SimulateOperationWillChange",
+        &crate::facts::apt::SimulateOperationWillChange,
         &[("command", json!(command))],
     )
     .await
@@ -71,14 +71,19 @@ pub(crate) async fn update(
 ) -> Result<(), OperationError> {
     let cache_time = a.int_or("cache_time", 0)?;
     if cache_time > 0 {
-        let info = fact(host, "files.File", &[("path", json!(APT_UPDATE_FILENAME))]).await?;
+        let info = fact(
+            host,
+            &crate::facts::files::File,
+            &[("path", json!(APT_UPDATE_FILENAME))],
+        )
+        .await?;
         let mtime = info
             .get("mtime")
             .and_then(Value::as_str)
             .and_then(iso_to_timestamp);
         if let Some(mtime) = mtime {
             // the file time is naive UTC; the host's date carries its offset
-            let now = fact(host, "server.Date", &[]).await?;
+            let now = fact(host, &crate::facts::server::Date, &[]).await?;
             let now = now.as_str().and_then(iso_to_timestamp).ok_or_else(|| {
                 OperationError::Other(format!("unexpected server.Date value {now}"))
             })?;
@@ -197,7 +202,7 @@ pub(crate) async fn packages(
         }
         return Ok(());
     }
-    let current = fact(host, "deb.DebPackages", &[]).await?;
+    let current = fact(host, &crate::facts::deb::DebPackages, &[]).await?;
     let m = Manager {
         install: &install,
         uninstall: &uninstall,
@@ -237,7 +242,7 @@ async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
         Some(f) => format!("/etc/apt/sources.list.d/{f}.list"),
         None => "/etc/apt/sources.list".into(),
     };
-    let sources = fact(host, "apt.AptSources", &[]).await?;
+    let sources = fact(host, &crate::facts::apt::AptSources, &[]).await?;
     let is_present =
         parse_apt_repo(&src).is_some_and(|r| sources.as_array().is_some_and(|s| s.contains(&r)));
     if is_present != present {
@@ -305,8 +310,13 @@ async fn deb(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Opera
         .await?;
         src = temp;
     }
-    let info = fact(host, "deb.DebPackage", &[("package", json!(src))]).await?;
-    let current = fact(host, "deb.DebPackages", &[]).await?;
+    let info = fact(
+        host,
+        &crate::facts::deb::DebPackage,
+        &[("package", json!(src))],
+    )
+    .await?;
+    let current = fact(host, &crate::facts::deb::DebPackages, &[]).await?;
     let name = info.get("name").map(python_str);
     let version = info.get("version").cloned();
     let exists = match (&name, &version) {
@@ -493,7 +503,7 @@ async fn sources_file(
     }
     let dest = format!("/etc/apt/sources.list.d/{name}.sources");
     if !a.bool_or("present", true) {
-        if truthy(&fact(host, "files.File", &[("path", json!(dest))]).await?) {
+        if truthy(&fact(host, &crate::facts::files::File, &[("path", json!(dest))]).await?) {
             let pairs = [("path", json!(dest)), ("present", json!(false))];
             call!(super::files::file, "files.file", &pairs, host, out).await?;
         } else {
@@ -547,7 +557,7 @@ async fn sources_file(
     if let Some(s) = &signed_by {
         options.insert("signed-by".into(), json!(s));
     }
-    let existing = fact(host, "apt.AptSources", &[]).await?;
+    let existing = fact(host, &crate::facts::apt::AptSources, &[]).await?;
     let existing = existing.as_array().cloned().unwrap_or_default();
     let mut wanted = Vec::new();
     for t in &types {

@@ -62,7 +62,7 @@ pub(crate) async fn packages(
     if a.bool_or("upgrade", false) {
         out.shell("brew upgrade");
     }
-    let current = fact(host, "brew.BrewPackages", &[]).await?;
+    let current = fact(host, &crate::facts::brew::BrewPackages, &[]).await?;
     let m = Manager {
         install: "brew install",
         uninstall: "brew uninstall",
@@ -85,7 +85,7 @@ pub(crate) async fn packages(
 
 /// `brew cask <action>` before Homebrew 2.6, `brew <action> --cask` since.
 async fn cask_command(host: &dyn OpHost, action: &str) -> Result<String, OperationError> {
-    let version = fact(host, "brew.BrewVersion", &[]).await?;
+    let version = fact(host, &crate::facts::brew::BrewVersion, &[]).await?;
     let part = |i: usize| version.get(i).and_then(Value::as_i64).unwrap_or(0);
     let new_cli = part(0) >= 3 || (part(0) >= 2 && part(1) >= 6);
     Ok(if new_cli {
@@ -133,7 +133,7 @@ async fn casks(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Ope
     }
     let install = cask_command(host, "install").await?;
     let uninstall = cask_command(host, "uninstall").await?;
-    let current = fact(host, "brew.BrewCasks", &[]).await?;
+    let current = fact(host, &crate::facts::brew::BrewCasks, &[]).await?;
     let m = Manager {
         install: &install,
         uninstall: &uninstall,
@@ -198,13 +198,13 @@ async fn tap(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Opera
         return Ok(());
     }
     let present = a.bool_or("present", true);
-    let taps = fact(host, "brew.BrewTaps", &[]).await?;
+    let taps = fact(host, &crate::facts::brew::BrewTaps, &[]).await?;
     let tapped = taps
         .as_array()
         .is_some_and(|t| t.iter().any(|x| x == src.as_str()));
     if present && tapped {
         out.noop(format!("tap {src} already exists"));
-        let trust = fact(host, "brew.BrewTrusted", &[]).await?;
+        let trust = fact(host, &crate::facts::brew::BrewTrusted, &[]).await?;
         let is_trusted = trust
             .get("taps")
             .and_then(Value::as_array)
@@ -264,7 +264,7 @@ async fn trust(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Ope
         }
     };
     let trusted = a.bool_or("trusted", false);
-    let current: Vec<String> = fact(host, "brew.BrewTrusted", &[])
+    let current: Vec<String> = fact(host, &crate::facts::brew::BrewTrusted, &[])
         .await?
         .get(kind)
         .and_then(Value::as_array)

@@ -26,7 +26,7 @@ pub(crate) async fn service(
     out: &mut Out,
 ) -> Result<(), OperationError> {
     let name = a.str("service")?;
-    let status = fact(host, "bsdinit.RcdStatus", &[]).await?;
+    let status = fact(host, &crate::facts::bsdinit::RcdStatus, &[]).await?;
     let action = |action: &str| {
         format_action(
             "test -e /etc/rc.d/{0} && /etc/rc.d/{0} {1} || /usr/local/etc/rc.d/{0} {1}",

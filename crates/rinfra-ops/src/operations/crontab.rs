@@ -67,7 +67,14 @@ async fn crontab(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
             .into_iter()
             .map(|k| (k, schedule(a, k)))
             .collect();
-    let items = entries(fact(host, "crontab.Crontab", &[("user", json!(user))]).await?);
+    let items = entries(
+        fact(
+            host,
+            &crate::facts::crontab::Crontab,
+            &[("user", json!(user))],
+        )
+        .await?,
+    );
     let name_comment = format!("# pyinfra-name={}", cron_name.as_deref().unwrap_or("None"));
     let existing = items.iter().find(|item| {
         let Some(c) = item.get("command") else {

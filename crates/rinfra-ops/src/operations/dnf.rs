@@ -53,13 +53,13 @@ pub(crate) async fn rpm_packages(
     let mut uninstall = vec![format!("{tool} remove -y")];
     uninstall.extend(a.nonempty("extra_uninstall_args"));
     let (install, uninstall) = (install.join(" "), uninstall.join(" "));
-    let current = fact(host, "rpm.RpmPackages", &[]).await?;
+    let current = fact(host, &crate::facts::rpm::RpmPackages, &[]).await?;
     let m = Manager {
         install: &install,
         uninstall: &uninstall,
         upgrade: Some(&update),
         version_join: Some("="),
-        expand_fact: Some("rpm.RpmPackageProvides"),
+        expand_fact: Some(&crate::facts::rpm::RpmPackageProvides),
         expand_match_any: true,
     };
     ensure_packages(
@@ -158,7 +158,7 @@ async fn module(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Op
         let Some(stream) = a.opt_str("stream") else {
             return Err(a.invalid("stream", "stream is required when enabled=True"));
         };
-        let enabled = fact(host, "dnf.DnfEnabledModules", &[]).await?;
+        let enabled = fact(host, &crate::facts::dnf::DnfEnabledModules, &[]).await?;
         if enabled.get(&name).map(crate::python::python_str).as_ref() == Some(&stream) {
             out.noop(format!("dnf module {name}:{stream} is already enabled"));
         } else {
@@ -168,7 +168,7 @@ async fn module(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Op
             ]));
         }
     } else {
-        let disabled = fact(host, "dnf.DnfDisabledModules", &[]).await?;
+        let disabled = fact(host, &crate::facts::dnf::DnfDisabledModules, &[]).await?;
         if disabled
             .as_array()
             .is_some_and(|d| d.iter().any(|m| m == name.as_str()))

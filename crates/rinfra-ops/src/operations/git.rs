@@ -60,7 +60,14 @@ async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
     }
     let mut git: Vec<StringCommand> = Vec::new();
     let git_dir = format!("{}/.git", dest.trim_end_matches('/'));
-    let is_repo = truthy(&fact(host, "files.Directory", &[("path", json!(git_dir))]).await?);
+    let is_repo = truthy(
+        &fact(
+            host,
+            &crate::facts::files::Directory,
+            &[("path", json!(git_dir))],
+        )
+        .await?,
+    );
     if !is_repo {
         let mut bits = vec![Bit::from("clone"), q(&src)];
         if let Some(depth) = a.get("depth") {
@@ -74,7 +81,12 @@ async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
     } else {
         // a changed `src` moves `origin` so fetch and pull use the new remote
         // (https://github.com/pyinfra-dev/pyinfra/issues/1763)
-        let config = fact(host, "git.GitConfig", &[("repo", json!(dest))]).await?;
+        let config = fact(
+            host,
+            &crate::facts::git::GitConfig,
+            &[("repo", json!(dest))],
+        )
+        .await?;
         let remote = config.get("remote.origin.url").filter(|v| !v.is_null());
         let remote_changed = remote.is_some_and(|r| *r != json!([src]));
         if remote_changed {
@@ -83,7 +95,12 @@ async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
                 q(&src),
             ]));
         }
-        let current = fact(host, "git.GitBranch", &[("repo", json!(dest))]).await?;
+        let current = fact(
+            host,
+            &crate::facts::git::GitBranch,
+            &[("repo", json!(dest))],
+        )
+        .await?;
         let current = current.as_str().map(str::to_string);
         if let Some(b) = branch.as_ref().filter(|b| current.as_ref() != Some(*b)) {
             git.push(StringCommand::from(if a.bool_or("fetch_tags", false) {
@@ -95,7 +112,7 @@ async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
         }
         let mut is_tag = false;
         if let Some(b) = &branch {
-            let tags = fact(host, "git.GitTag", &[("repo", json!(dest))]).await?;
+            let tags = fact(host, &crate::facts::git::GitTag, &[("repo", json!(dest))]).await?;
             if tags.as_array().is_some_and(|t| t.contains(&json!(b))) {
                 git.push(StringCommand::new([Bit::from("checkout"), q(b)]));
                 is_tag = true;
@@ -108,13 +125,13 @@ async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
             if let (false, Some(b)) = (remote_changed, &effective) {
                 let local = fact(
                     host,
-                    "git.GitLocalCommit",
+                    &crate::facts::git::GitLocalCommit,
                     &[("repo", json!(dest)), ("ref", json!(b))],
                 )
                 .await?;
                 let remote = fact(
                     host,
-                    "git.GitRemoteBranchCommit",
+                    &crate::facts::git::GitRemoteBranchCommit,
                     &[
                         ("repo", json!(dest)),
                         ("remote", json!("origin")),
@@ -182,15 +199,22 @@ async fn config(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Op
         None => {
             fact(
                 host,
-                "git.GitConfig",
+                &crate::facts::git::GitConfig,
                 &[("repo", Value::Null), ("system", json!(system))],
             )
             .await?
         }
         Some(r) => {
             let git_dir = format!("{}/.git", r.trim_end_matches('/'));
-            if truthy(&fact(host, "files.Directory", &[("path", json!(git_dir))]).await?) {
-                fact(host, "git.GitConfig", &[("repo", json!(r))]).await?
+            if truthy(
+                &fact(
+                    host,
+                    &crate::facts::files::Directory,
+                    &[("path", json!(git_dir))],
+                )
+                .await?,
+            ) {
+                fact(host, &crate::facts::git::GitConfig, &[("repo", json!(r))]).await?
             } else {
                 json!({})
             }
@@ -259,7 +283,7 @@ async fn bare_repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(),
     }
     let (user, group) = (a.nonempty("user"), a.nonempty("group"));
     let head = format!("{}/HEAD", path.trim_end_matches('/'));
-    let head = fact(host, "files.File", &[("path", json!(head))]).await?;
+    let head = fact(host, &crate::facts::files::File, &[("path", json!(head))]).await?;
     let owned = user.is_some() || group.is_some();
     if !truthy(&head) {
         out.shell(StringCommand::new([Bit::from("git init --bare"), q(&path)]));
@@ -303,7 +327,14 @@ async fn worktree(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
     let tree = a.str("worktree")?;
     let present = a.bool_or("present", true);
     let force = a.bool_or("force", false);
-    let exists = truthy(&fact(host, "files.Directory", &[("path", json!(tree))]).await?);
+    let exists = truthy(
+        &fact(
+            host,
+            &crate::facts::files::Directory,
+            &[("path", json!(tree))],
+        )
+        .await?,
+    );
     if !exists && present {
         let repo = a.nonempty("repo");
         if !a.bool_or("assume_repo_exists", false) {
@@ -311,7 +342,9 @@ async fn worktree(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
                 .as_deref()
                 .map(|r| format!("{}/.git", r.trim_end_matches('/')));
             let is_repo = match git_dir {
-                Some(d) => truthy(&fact(host, "files.Directory", &[("path", json!(d))]).await?),
+                Some(d) => truthy(
+                    &fact(host, &crate::facts::files::Directory, &[("path", json!(d))]).await?,
+                ),
                 None => false,
             };
             if !is_repo {
@@ -394,7 +427,12 @@ async fn worktree(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
                 ))
             }
         };
-        let tracking = fact(host, "git.GitTrackingBranch", &[("repo", json!(tree))]).await?;
+        let tracking = fact(
+            host,
+            &crate::facts::git::GitTrackingBranch,
+            &[("repo", json!(tree))],
+        )
+        .await?;
         if !truthy(&tracking) && from_remote.is_none() {
             out.noop(format!(
                 "git worktree {tree} tracks no remote branch: nothing to pull"
@@ -410,13 +448,13 @@ async fn worktree(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
         if let Some((remote, branch)) = remote.filter(|(r, b)| !r.is_empty() && !b.is_empty()) {
             let local = fact(
                 host,
-                "git.GitLocalCommit",
+                &crate::facts::git::GitLocalCommit,
                 &[("repo", json!(tree)), ("ref", json!("HEAD"))],
             )
             .await?;
             let tip = fact(
                 host,
-                "git.GitRemoteBranchCommit",
+                &crate::facts::git::GitRemoteBranchCommit,
                 &[
                     ("repo", json!(tree)),
                     ("remote", json!(remote)),

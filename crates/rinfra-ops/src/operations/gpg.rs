@@ -154,7 +154,7 @@ pub(crate) async fn key(
             (None, false) => {
                 let rings = fact(
                     host,
-                    "gpg.GpgKeyrings",
+                    &crate::facts::gpg::GpgKeyrings,
                     &[("directories", json!(working_dirs))],
                 )
                 .await?;
@@ -162,7 +162,12 @@ pub(crate) async fn key(
             }
             (Some(dest), false) => {
                 let dirs = json!([parent(dest)]);
-                let rings = fact(host, "gpg.GpgKeyrings", &[("directories", dirs)]).await?;
+                let rings = fact(
+                    host,
+                    &crate::facts::gpg::GpgKeyrings,
+                    &[("directories", dirs)],
+                )
+                .await?;
                 remove_keys(host, out, &keyids, &rings, Some(dest)).await
             }
             (Some(dest), true) => {
@@ -196,7 +201,7 @@ pub(crate) async fn key(
         // as pyinfra, a keyring that cannot be read counts as missing: the key is installed
         let rings = fact(
             host,
-            "gpg.GpgKeyrings",
+            &crate::facts::gpg::GpgKeyrings,
             &[("directories", json!([parent(&dest)]))],
         )
         .await
@@ -219,7 +224,9 @@ pub(crate) async fn key(
                 return Ok(());
             }
         }
-    } else if crate::python::truthy(&fact(host, "files.File", &[("path", json!(dest))]).await?) {
+    } else if crate::python::truthy(
+        &fact(host, &crate::facts::files::File, &[("path", json!(dest))]).await?,
+    ) {
         file_op(host, out, &ensure_dest).await?;
         out.noop(format!("GPG keyring {dest} already exists"));
         return Ok(());

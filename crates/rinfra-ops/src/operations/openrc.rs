@@ -31,7 +31,7 @@ pub(crate) async fn service(
     let runlevel = a.nonempty("runlevel").unwrap_or_else(|| "default".into());
     let status = fact(
         host,
-        "openrc.OpenrcStatus",
+        &crate::facts::openrc::OpenrcStatus,
         &[("runlevel", json!(runlevel))],
     )
     .await?;
@@ -42,7 +42,7 @@ pub(crate) async fn service(
     };
     let states = fact(
         host,
-        "openrc.OpenrcEnabled",
+        &crate::facts::openrc::OpenrcEnabled,
         &[("runlevel", json!(runlevel))],
     )
     .await?;

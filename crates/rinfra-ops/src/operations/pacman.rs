@@ -28,13 +28,13 @@ pub(crate) async fn packages(
     if a.bool_or("upgrade", false) {
         out.shell("pacman --noconfirm -Su");
     }
-    let current = fact(host, "pacman.PacmanPackages", &[]).await?;
+    let current = fact(host, &crate::facts::pacman::PacmanPackages, &[]).await?;
     let m = Manager {
         install: "pacman --noconfirm -S",
         uninstall: "pacman --noconfirm -R",
         upgrade: None,
         version_join: None,
-        expand_fact: Some("pacman.PacmanUnpackGroup"),
+        expand_fact: Some(&crate::facts::pacman::PacmanUnpackGroup),
         expand_match_any: false,
     };
     ensure_packages(

@@ -31,7 +31,14 @@ pub(crate) async fn virtualenv(
     let python = a.nonempty("python");
     let venv = a.bool_or("venv", false);
     let activate = format!("{path}/bin/activate");
-    let exists = truthy(&fact(host, "files.File", &[("path", json!(activate))]).await?);
+    let exists = truthy(
+        &fact(
+            host,
+            &crate::facts::files::File,
+            &[("path", json!(activate))],
+        )
+        .await?,
+    );
     if !a.bool_or("present", true) {
         if exists {
             let pairs = [("path", json!(path)), ("present", json!(false))];
@@ -158,7 +165,12 @@ async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
         }
         return Ok(());
     }
-    let current = fact(host, "pip.PipPackages", &[("pip", json!(pip))]).await?;
+    let current = fact(
+        host,
+        &crate::facts::pip::PipPackages,
+        &[("pip", json!(pip))],
+    )
+    .await?;
     // PEP 426: package names compare lower-cased
     let current: Map<String, Value> = current
         .as_object()

@@ -28,22 +28,36 @@ pub(crate) async fn packages(
     let mut pkg_path = a.nonempty("pkg_path");
     if present
         && pkg_path.is_none()
-        && !truthy(&fact(host, "files.File", &[("path", json!("/etc/installurl"))]).await?)
+        && !truthy(
+            &fact(
+                host,
+                &crate::facts::files::File,
+                &[("path", json!("/etc/installurl"))],
+            )
+            .await?,
+        )
     {
-        let os = fact(host, "server.Os", &[]).await?;
+        let os = fact(host, &crate::facts::server::Os, &[]).await?;
         let os = if truthy(&os) {
             python_str(&os)
         } else {
             String::new()
         };
-        let version = python_str(&fact(host, "server.OsVersion", &[]).await?);
-        let arch = python_str(&fact(host, "server.Arch", &[]).await?);
+        let version = python_str(&fact(host, &crate::facts::server::OsVersion, &[]).await?);
+        let arch = python_str(&fact(host, &crate::facts::server::Arch, &[]).await?);
         pkg_path = Some(format!(
             "http://ftp.{}.org/pub/{os}/{version}/packages/{arch}/",
             os.to_lowercase()
         ));
     }
-    let is_pkg = truthy(&fact(host, "server.Which", &[("command", json!("pkg"))]).await?);
+    let is_pkg = truthy(
+        &fact(
+            host,
+            &crate::facts::server::Which,
+            &[("command", json!("pkg"))],
+        )
+        .await?,
+    );
     let mut install = if is_pkg { "pkg install -y" } else { "pkg_add" }.to_string();
     let uninstall = if is_pkg {
         "pkg delete -y"
@@ -53,7 +67,7 @@ pub(crate) async fn packages(
     if let Some(path) = pkg_path {
         install = format!("PKG_PATH={} {install}", rinfra_connectors::quote(&path));
     }
-    let current = fact(host, "pkg.PkgPackages", &[]).await?;
+    let current = fact(host, &crate::facts::pkg::PkgPackages, &[]).await?;
     let m = Manager {
         install: &install,
         uninstall,

@@ -108,12 +108,13 @@ pub(crate) async fn service(
     let down = format!("{sourcedir}/{name}/down");
     let managed_now = fact(
         host,
-        "runit.RunitManaged",
+        &crate::facts::runit::RunitManaged,
         &[("service", json!(name)), ("svdir", json!(svdir))],
     )
     .await?;
     let was_managed = in_managed(&managed_now, &name);
-    let was_auto = !truthy(&fact(host, "files.File", &[("path", json!(down))]).await?);
+    let was_auto =
+        !truthy(&fact(host, &crate::facts::files::File, &[("path", json!(down))]).await?);
     // a service runit starts supervising starts at once unless `down` exists: create it
     // first, so `running=False` does not start it for a moment
     let mut created_down = false;
@@ -138,7 +139,7 @@ pub(crate) async fn service(
     }
     let status = fact(
         host,
-        "runit.RunitStatus",
+        &crate::facts::runit::RunitStatus,
         &[("service", json!(name)), ("svdir", json!(svdir))],
     )
     .await?;

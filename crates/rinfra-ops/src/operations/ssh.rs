@@ -26,7 +26,7 @@ pub(crate) async fn keyscan(
 ) -> Result<(), OperationError> {
     let hostname = a.str("hostname")?;
     let port = a.int_or("port", 22)?;
-    let home = python_str(&fact(host, "server.Home", &[]).await?);
+    let home = python_str(&fact(host, &crate::facts::server::Home, &[]).await?);
     let pairs = [
         ("path", json!(format!("{home}/.ssh"))),
         ("mode", json!(700)),
@@ -41,7 +41,7 @@ pub(crate) async fn keyscan(
     .await?;
     let present = fact(
         host,
-        "files.FindInFile",
+        &crate::facts::files::FindInFile,
         &[
             ("path", json!(format!("{home}/.ssh/known_hosts"))),
             ("pattern", json!(hostname)),
@@ -195,7 +195,7 @@ async fn download(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
     let local = a
         .nonempty("local_filename")
         .unwrap_or_else(|| filename.clone());
-    let info = fact(host, "files.File", &[("path", json!(local))]).await?;
+    let info = fact(host, &crate::facts::files::File, &[("path", json!(local))]).await?;
     if info == json!(false) {
         return Err(OperationError::Other(format!(
             "Local destination {local} already exists and is not a file"

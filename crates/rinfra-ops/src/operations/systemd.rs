@@ -88,13 +88,13 @@ pub(crate) async fn service(
         ("user_name", json!(a.nonempty("user_name"))),
         ("services", json!([unit])),
     ];
-    let status = fact(host, "systemd.SystemdStatus", &fact_args).await?;
+    let status = fact(host, &crate::facts::systemd::SystemdStatus, &fact_args).await?;
     let action = |action: &str| {
         StringCommand::new([Bit::from(systemctl.clone()), Bit::from(action), q(&unit)])
     };
     handle_service_control(out, &unit, &status, action, &Control::from_args(a));
     if let Some(enabled) = enabled_arg(a) {
-        let states = fact(host, "systemd.SystemdEnabled", &fact_args).await?;
+        let states = fact(host, &crate::facts::systemd::SystemdEnabled, &fact_args).await?;
         let is_enabled = states.get(&unit).is_some_and(crate::python::truthy);
         if enabled && !is_enabled {
             out.shell(StringCommand::new([

@@ -28,7 +28,7 @@ pub(crate) async fn service(
     out: &mut Out,
 ) -> Result<(), OperationError> {
     let name = a.str("service")?;
-    let status = fact(host, "sysvinit.InitdStatus", &[]).await?;
+    let status = fact(host, &crate::facts::sysvinit::InitdStatus, &[]).await?;
     let action = |action: &str| format_action("/etc/init.d/{0} {1}", &name, action);
     handle_service_control(out, &name, &status, action, &Control::from_args(a));
     let Some(enabled) = enabled_arg(a) else {
@@ -36,7 +36,7 @@ pub(crate) async fn service(
     };
     let links = fact(
         host,
-        "files.FindLinks",
+        &crate::facts::files::FindLinks,
         &[
             ("path", json!("/etc")),
             ("path_match", json!(format!("/etc/rc*.d/S*{name}"))),
@@ -48,7 +48,7 @@ pub(crate) async fn service(
         .map(|l| l.iter().map(python_str).collect())
         .unwrap_or_default();
     if enabled && links.is_empty() {
-        let distro = fact(host, "server.LinuxDistribution", &[]).await?;
+        let distro = fact(host, &crate::facts::server::LinuxDistribution, &[]).await?;
         let shell = |bits: Vec<Bit>| StringCommand::new(bits);
         match distro.get("name").and_then(|n| n.as_str()) {
             Some("Ubuntu" | "Debian") => out.shell(shell(vec![

@@ -26,7 +26,7 @@ pub(crate) async fn service(
     out: &mut Out,
 ) -> Result<(), OperationError> {
     let name = a.str("service")?;
-    let status = fact(host, "upstart.UpstartStatus", &[]).await?;
+    let status = fact(host, &crate::facts::upstart::UpstartStatus, &[]).await?;
     let action = |action: &str| format_action("initctl {1} {0}", &name, action);
     handle_service_control(out, &name, &status, action, &Control::from_args(a));
     let path = format!("/etc/init/{name}.override");

@@ -58,7 +58,7 @@ pub(crate) async fn packages(
     if a.bool_or("upgrade", false) {
         out.shell("xbps-install -y -u");
     }
-    let current = fact(host, "xbps.XbpsPackages", &[]).await?;
+    let current = fact(host, &crate::facts::xbps::XbpsPackages, &[]).await?;
     let m = Manager {
         install: "xbps-install -y -u",
         uninstall: "xbps-remove -y",

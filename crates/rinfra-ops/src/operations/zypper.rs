@@ -131,7 +131,7 @@ pub(crate) async fn packages(
         &["--non-interactive", "remove", "-y"],
         "extra_uninstall_args",
     );
-    let current = fact(host, "rpm.RpmPackages", &[]).await?;
+    let current = fact(host, &crate::facts::rpm::RpmPackages, &[]).await?;
     let m = Manager {
         install: &install,
         uninstall: &uninstall,

@@ -173,10 +173,17 @@ pub(crate) async fn ensure_directory(
     s: &DirectorySpec,
 ) -> Result<(), OperationError> {
     let path = s.path.as_str();
-    let mut info = fact(host, "files.Directory", &[("path", json!(path))]).await?;
+    let mut info = fact(
+        host,
+        &crate::facts::files::Directory,
+        &[("path", json!(path))],
+    )
+    .await?;
     if info == Value::Bool(false) {
         if s.no_fail_on_link
-            && crate::python::truthy(&fact(host, "files.Link", &[("path", json!(path))]).await?)
+            && crate::python::truthy(
+                &fact(host, &crate::facts::files::Link, &[("path", json!(path))]).await?,
+            )
         {
             out.noop(format!("directory {path} already exists (as a link)"));
             return Ok(());
@@ -322,7 +329,7 @@ pub(crate) async fn file(
     let mode = a.mode("mode")?.filter(Mode::is_set);
     let (user, group) = (a.nonempty("user"), a.nonempty("group"));
     let (user, group) = (user.as_deref(), group.as_deref());
-    let mut info = fact(host, "files.File", &[("path", json!(path))]).await?;
+    let mut info = fact(host, &crate::facts::files::File, &[("path", json!(path))]).await?;
     if info == Value::Bool(false) {
         remove_invalid_path(
             out,
@@ -413,7 +420,7 @@ pub(crate) async fn link(
     }
     let (user, group) = (a.nonempty("user"), a.nonempty("group"));
     let (user, group) = (user.as_deref(), group.as_deref());
-    let mut info = fact(host, "files.Link", &[("path", json!(path))]).await?;
+    let mut info = fact(host, &crate::facts::files::Link, &[("path", json!(path))]).await?;
     if info == Value::Bool(false) {
         remove_invalid_path(
             out,

@@ -65,15 +65,18 @@ async fn file_equal(
     remote: &str,
 ) -> Result<bool, OperationError> {
     let Some(local) = local else { return Ok(false) };
-    for name in ["files.Sha1File", "files.Md5File", "files.Sha256File"] {
-        let remote_sum = fact(host, name, &[("path", json!(remote))]).await?;
+    use crate::facts::files::{Md5File, Sha1File, Sha256File};
+    /// A remote checksum fact and the same sum of local bytes.
+    type Sum = (&'static dyn rinfra_core::Fact, fn(&[u8]) -> String);
+    let sums: [Sum; 3] = [
+        (&Sha1File, |b| hex(&sha1::Sha1::digest(b))),
+        (&Md5File, |b| format!("{:x}", md5::compute(b))),
+        (&Sha256File, |b| hex(&sha2::Sha256::digest(b))),
+    ];
+    for (sum_fact, local_sum) in sums {
+        let remote_sum = fact(host, sum_fact, &[("path", json!(remote))]).await?;
         if truthy(&remote_sum) {
-            let local_sum = match name {
-                "files.Sha1File" => hex(&sha1::Sha1::digest(local)),
-                "files.Md5File" => format!("{:x}", md5::compute(local)),
-                _ => hex(&sha2::Sha256::digest(local)),
-            };
-            return Ok(Some(local_sum.as_str()) == remote_sum.as_str());
+            return Ok(Some(local_sum(local).as_str()) == remote_sum.as_str());
         }
     }
     Ok(false)
@@ -146,7 +149,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// The host's UTC offset in seconds, from `server.Date`.
 async fn host_offset(host: &dyn OpHost) -> Result<i64, OperationError> {
-    let date = fact(host, "server.Date", &[]).await?;
+    let date = fact(host, &crate::facts::server::Date, &[]).await?;
     let s = date.as_str().unwrap_or("");
     let Some(caps) = crate::facts::parse::re_match(r".*([+-])(\d{2}):?(\d{2})$", s) else {
         return Ok(0);
@@ -206,7 +209,7 @@ async fn timespec(
             micros: (f.fract() * 1e6).round() as i64,
         }));
     }
-    let reference = fact(host, "files.File", &[("path", json!(text))]).await?;
+    let reference = fact(host, &crate::facts::files::File, &[("path", json!(text))]).await?;
     Ok(reference
         .get(field)
         .and_then(Value::as_str)
@@ -307,8 +310,17 @@ pub(crate) async fn put_source(
     };
     let mode = mode.filter(Mode::is_set);
 
-    let mut remote = fact(host, "files.File", &[("path", json!(dest))]).await?;
-    if !truthy(&remote) && truthy(&fact(host, "files.Directory", &[("path", json!(dest))]).await?) {
+    let mut remote = fact(host, &crate::facts::files::File, &[("path", json!(dest))]).await?;
+    if !truthy(&remote)
+        && truthy(
+            &fact(
+                host,
+                &crate::facts::files::Directory,
+                &[("path", json!(dest))],
+            )
+            .await?,
+        )
+    {
         let Some(local) = &local_path else {
             return Err(a.invalid(
                 "dest",
@@ -320,7 +332,7 @@ pub(crate) async fn put_source(
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         dest = format!("{}/{name}", dest.trim_end_matches('/'));
-        remote = fact(host, "files.File", &[("path", json!(dest))]).await?;
+        remote = fact(host, &crate::facts::files::File, &[("path", json!(dest))]).await?;
     }
     if a.bool_or("create_remote_dir", true) {
         create_remote_dir(host, out, &dest, user, group).await?;
@@ -345,14 +357,18 @@ pub(crate) async fn put_source(
     if must_upload {
         if host.diff_enabled() {
             let old = if truthy(&remote) {
-                fact(host, "files.FileContents", &[("path", json!(dest))])
-                    .await?
-                    .as_array()
-                    .map(|l| {
-                        l.iter()
-                            .map(|x| format!("{}\n", crate::python::python_str(x)))
-                            .collect()
-                    })
+                fact(
+                    host,
+                    &crate::facts::files::FileContents,
+                    &[("path", json!(dest))],
+                )
+                .await?
+                .as_array()
+                .map(|l| {
+                    l.iter()
+                        .map(|x| format!("{}\n", crate::python::python_str(x)))
+                        .collect()
+                })
             } else {
                 None
             };
@@ -442,7 +458,7 @@ async fn get(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Opera
             })?;
         }
     }
-    let remote = fact(host, "files.File", &[("path", json!(src))]).await?;
+    let remote = fact(host, &crate::facts::files::File, &[("path", json!(src))]).await?;
     let download = OpCommand::Download {
         src: src.clone(),
         dest: dest.clone(),
@@ -508,23 +524,23 @@ pub(crate) async fn download(
     let mode = a.mode("mode")?.filter(Mode::is_set);
     let (user, group) = (a.nonempty("user"), a.nonempty("group"));
     let (user, group) = (user.as_deref(), group.as_deref());
-    let info = fact(host, "files.File", &[("path", json!(dest))]).await?;
+    let info = fact(host, &crate::facts::files::File, &[("path", json!(dest))]).await?;
     if info == Value::Bool(false) {
         return Err(OperationError::Other(format!(
             "Destination {dest} already exists and is not a file"
         )));
     }
-    let sums = [
-        ("sha1sum", "files.Sha1File"),
-        ("sha256sum", "files.Sha256File"),
-        ("sha384sum", "files.Sha384File"),
-        ("md5sum", "files.Md5File"),
+    let sums: [(&str, &dyn rinfra_core::Fact); 4] = [
+        ("sha1sum", &crate::facts::files::Sha1File),
+        ("sha256sum", &crate::facts::files::Sha256File),
+        ("sha384sum", &crate::facts::files::Sha384File),
+        ("md5sum", &crate::facts::files::Md5File),
     ];
     let mut download = a.bool_or("force", false) || info.is_null();
     if !info.is_null() {
         let cache_time = a.int_or("cache_time", 0)?;
         if cache_time != 0 {
-            let now = fact(host, "server.Date", &[]).await?;
+            let now = fact(host, &crate::facts::server::Date, &[]).await?;
             let now = now
                 .as_str()
                 .and_then(|d| parse_iso(&d[..d.len().min(19)], Some(0)));
@@ -538,9 +554,9 @@ pub(crate) async fn download(
                 }
             }
         }
-        for (arg, fact_name) in sums {
+        for (arg, sum_fact) in sums {
             if let Some(want) = a.nonempty(arg) {
-                let have = fact(host, fact_name, &[("path", json!(dest))]).await?;
+                let have = fact(host, sum_fact, &[("path", json!(dest))]).await?;
                 if have.as_str() != Some(want.as_str()) {
                     download = true;
                 }
@@ -618,9 +634,23 @@ pub(crate) async fn download(
         "wget {0} {1} -O {2} || ( rm -f {2} ; exit 1 )",
         &[StringCommand::new(wget).into(), q(&src), q(&temp)],
     );
-    if truthy(&fact(host, "server.Which", &[("command", json!("curl"))]).await?) {
+    if truthy(
+        &fact(
+            host,
+            &crate::facts::server::Which,
+            &[("command", json!("curl"))],
+        )
+        .await?,
+    ) {
         out.shell(curl_cmd);
-    } else if truthy(&fact(host, "server.Which", &[("command", json!("wget"))]).await?) {
+    } else if truthy(
+        &fact(
+            host,
+            &crate::facts::server::Which,
+            &[("command", json!("wget"))],
+        )
+        .await?,
+    ) {
         out.shell(wget_cmd);
     } else {
         out.shell(StringCommand::new([

@@ -25,9 +25,11 @@ fn inside(dest: &str, src: &str) -> String {
 
 /// pyinfra's `_remote_file_equal`: the first of sha1, md5 and sha256 both files have decides.
 async fn remote_files_equal(host: &dyn OpHost, a: &str, b: &str) -> Result<bool, OperationError> {
-    for name in ["files.Sha1File", "files.Md5File", "files.Sha256File"] {
-        let sum_a = fact(host, name, &[("path", json!(a))]).await?;
-        let sum_b = fact(host, name, &[("path", json!(b))]).await?;
+    use crate::facts::files::{Md5File, Sha1File, Sha256File};
+    let sums: [&dyn rinfra_core::Fact; 3] = [&Sha1File, &Md5File, &Sha256File];
+    for sum_fact in sums {
+        let sum_a = fact(host, sum_fact, &[("path", json!(a))]).await?;
+        let sum_b = fact(host, sum_fact, &[("path", json!(b))]).await?;
         if truthy(&sum_a) && truthy(&sum_b) {
             return Ok(sum_a == sum_b);
         }
@@ -51,17 +53,33 @@ async fn copy(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
     let src = a.str("src")?;
     let dest = a.str("dest")?;
     let overwrite = a.bool_or("overwrite", false);
-    let src_is_dir = truthy(&fact(host, "files.Directory", &[("path", json!(src))]).await?);
-    if !src_is_dir && !truthy(&fact(host, "files.File", &[("path", json!(src))]).await?) {
+    let src_is_dir = truthy(
+        &fact(
+            host,
+            &crate::facts::files::Directory,
+            &[("path", json!(src))],
+        )
+        .await?,
+    );
+    if !src_is_dir
+        && !truthy(&fact(host, &crate::facts::files::File, &[("path", json!(src))]).await?)
+    {
         return Err(OperationError::Other(format!("src {src} does not exist")));
     }
-    if !truthy(&fact(host, "files.Directory", &[("path", json!(dest))]).await?) {
+    if !truthy(
+        &fact(
+            host,
+            &crate::facts::files::Directory,
+            &[("path", json!(dest))],
+        )
+        .await?,
+    ) {
         return Err(OperationError::Other(format!(
             "dest {dest} is not an existing directory"
         )));
     }
     let target = inside(&dest, &src);
-    let exists = truthy(&fact(host, "files.File", &[("path", json!(target))]).await?);
+    let exists = truthy(&fact(host, &crate::facts::files::File, &[("path", json!(target))]).await?);
     if exists && !overwrite {
         if remote_files_equal(host, &src, &target).await? {
             out.noop(format!("{target} already exists"));
@@ -92,19 +110,26 @@ async fn move_(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Ope
     let src = a.str("src")?;
     let dest = a.str("dest")?;
     // `files.File` is False for something that is not a regular file: it still exists
-    if fact(host, "files.File", &[("path", json!(src))])
+    if fact(host, &crate::facts::files::File, &[("path", json!(src))])
         .await?
         .is_null()
     {
         return Err(OperationError::Other(format!("src {src} does not exist")));
     }
-    if !truthy(&fact(host, "files.Directory", &[("path", json!(dest))]).await?) {
+    if !truthy(
+        &fact(
+            host,
+            &crate::facts::files::Directory,
+            &[("path", json!(dest))],
+        )
+        .await?,
+    ) {
         return Err(OperationError::Other(format!(
             "dest {dest} is not an existing directory"
         )));
     }
     let target = inside(&dest, &src);
-    if !fact(host, "files.File", &[("path", json!(target))])
+    if !fact(host, &crate::facts::files::File, &[("path", json!(target))])
         .await?
         .is_null()
     {
@@ -144,7 +169,7 @@ async fn flags(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Ope
         return Ok(());
     }
     let present = a.bool_or("present", true);
-    let current: Vec<String> = fact(host, "files.Flags", &[("path", json!(path))])
+    let current: Vec<String> = fact(host, &crate::facts::files::Flags, &[("path", json!(path))])
         .await?
         .as_array()
         .map(|c| c.iter().map(python_str).collect())
@@ -207,15 +232,26 @@ async fn unarchive(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(),
     let dest = a.str("dest")?;
     let remote = a.bool_or("remote_src", false);
     if let Some(creates) = a.nonempty("creates") {
-        if !fact(host, "files.File", &[("path", json!(creates))])
-            .await?
-            .is_null()
+        if !fact(
+            host,
+            &crate::facts::files::File,
+            &[("path", json!(creates))],
+        )
+        .await?
+        .is_null()
         {
             out.noop(format!("archive already extracted ({creates} exists)"));
             return Ok(());
         }
     }
-    if !truthy(&fact(host, "files.Directory", &[("path", json!(dest))]).await?) {
+    if !truthy(
+        &fact(
+            host,
+            &crate::facts::files::Directory,
+            &[("path", json!(dest))],
+        )
+        .await?,
+    ) {
         return Err(OperationError::Other(format!(
             "Destination {dest} is not an existing directory"
         )));
@@ -237,7 +273,7 @@ async fn unarchive(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(),
         ));
     }
     let archive = if remote {
-        if fact(host, "files.File", &[("path", json!(src))])
+        if fact(host, &crate::facts::files::File, &[("path", json!(src))])
             .await?
             .is_null()
         {

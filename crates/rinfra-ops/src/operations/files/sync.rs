@@ -159,7 +159,7 @@ pub(crate) async fn sync(
     }
 
     let mut dest_to_ensure = dest.clone();
-    let link_info = fact(host, "files.Link", &[("path", json!(dest))]).await?;
+    let link_info = fact(host, &crate::facts::files::Link, &[("path", json!(dest))]).await?;
     if truthy(&link_info) {
         if let Some(t) = link_info.get("link_target").and_then(Value::as_str) {
             dest_to_ensure = t.to_string();
@@ -208,8 +208,18 @@ pub(crate) async fn sync(
         .await?;
     }
     if a.bool_or("delete", false) {
-        let remote_files = fact(host, "files.FindFiles", &[("path", json!(dest))]).await?;
-        let remote_links = fact(host, "files.FindLinks", &[("path", json!(dest))]).await?;
+        let remote_files = fact(
+            host,
+            &crate::facts::files::FindFiles,
+            &[("path", json!(dest))],
+        )
+        .await?;
+        let remote_links = fact(
+            host,
+            &crate::facts::files::FindLinks,
+            &[("path", json!(dest))],
+        )
+        .await?;
         let wanted_files: Vec<&String> = put_files.iter().map(|(_, r)| r).collect();
         let wanted_links: Vec<&String> = put_links.iter().map(|(r, _)| r).collect();
         let mut extra_files: Vec<String> = string_list(Some(&remote_files))

@@ -107,7 +107,7 @@ async fn find_in_file(
 ) -> Result<Value, OperationError> {
     fact(
         host,
-        "files.FindInFile",
+        &crate::facts::files::FindInFile,
         &[
             ("path", json!(path)),
             ("pattern", json!(pattern)),
@@ -123,7 +123,12 @@ async fn current_content(
     host: &dyn OpHost,
     path: &str,
 ) -> Result<Option<Vec<String>>, OperationError> {
-    let v = fact(host, "files.FileContents", &[("path", json!(path))]).await?;
+    let v = fact(
+        host,
+        &crate::facts::files::FileContents,
+        &[("path", json!(path))],
+    )
+    .await?;
     Ok(v.as_array()
         .map(|a| a.iter().map(crate::python::python_str).collect()))
 }
@@ -377,7 +382,7 @@ async fn block(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Ope
     );
     let current = fact(
         host,
-        "files.Block",
+        &crate::facts::files::Block,
         &[
             ("path", json!(path)),
             ("marker", marker.unwrap_or(Value::Null)),

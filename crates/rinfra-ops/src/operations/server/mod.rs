@@ -235,9 +235,16 @@ define_op! {
 
 async fn hostname(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
     let name = a.str("hostname")?;
-    let current = fact(host, "server.Hostname", &[]).await?;
+    let current = fact(host, &crate::facts::server::Hostname, &[]).await?;
     let same = current.as_str() == Some(name.as_str());
-    if truthy(&fact(host, "server.Which", &[("command", json!("hostnamectl"))]).await?) {
+    if truthy(
+        &fact(
+            host,
+            &crate::facts::server::Which,
+            &[("command", json!("hostnamectl"))],
+        )
+        .await?,
+    ) {
         if same {
             out.noop("hostname is set");
         } else {
@@ -251,7 +258,7 @@ async fn hostname(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
     }
     let mut file = a.nonempty("hostname_file");
     if file.is_none() {
-        file = match fact(host, "server.Os", &[]).await?.as_str() {
+        file = match fact(host, &crate::facts::server::Os, &[]).await?.as_str() {
             Some("Linux") => Some("/etc/hostname".into()),
             Some("OpenBSD") => Some("/etc/myname".into()),
             _ => None,
@@ -324,7 +331,12 @@ async fn sysctl(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Op
             )
         }
     };
-    let existing = fact(host, "server.Sysctl", &[("keys", json!([key]))]).await?;
+    let existing = fact(
+        host,
+        &crate::facts::server::Sysctl,
+        &[("keys", json!([key]))],
+    )
+    .await?;
     let current = existing.get(&key).cloned().unwrap_or(Value::Null);
     if current != value {
         out.shell(StringCommand::new([
@@ -371,7 +383,7 @@ async fn mount(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Ope
     let options = a.list("options")?;
     let options_string = options.join(",");
     let device = a.nonempty("device");
-    let mounts = fact(host, "server.Mounts", &[]).await?;
+    let mounts = fact(host, &crate::facts::server::Mounts, &[]).await?;
     let mut mounted_path = path.clone();
     let mut is_mounted = mounts.get(&path).is_some();
     if !is_mounted {
@@ -409,7 +421,7 @@ async fn mount(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Ope
             .map(python_str)
             .collect();
         if options.iter().any(|o| !have.contains(o)) {
-            let kernel = fact(host, "server.Kernel", &[]).await?;
+            let kernel = fact(host, &crate::facts::server::Kernel, &[]).await?;
             if python_str(&kernel).contains("BSD") {
                 out.shell(StringCommand::new([
                     Bit::from("mount"),
@@ -453,7 +465,7 @@ define_op! {
 async fn modprobe(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
     let modules = a.list("module")?;
     let present = a.bool_or("present", true);
-    let loaded = fact(host, "server.KernelModules", &[]).await?;
+    let loaded = fact(host, &crate::facts::server::KernelModules, &[]).await?;
     let (have, missing): (Vec<&String>, Vec<&String>) = modules
         .iter()
         .partition(|m| loaded.get(m.as_str()).is_some());
@@ -499,11 +511,11 @@ define_op! {
 async fn locale(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
     let locale = a.str("locale")?;
     let present = a.bool_or("present", true);
-    let locales = fact(host, "server.Locales", &[]).await?;
+    let locales = fact(host, &crate::facts::server::Locales, &[]).await?;
     let file = "/etc/locale.gen";
     let matches = fact(
         host,
-        "files.FindInFile",
+        &crate::facts::files::FindInFile,
         &[
             ("path", json!(file)),
             ("pattern", json!(format!("^.*{locale}[[:space:]]\\+.*$"))),
@@ -558,11 +570,22 @@ define_op! {
 
 async fn timezone(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
     let tz = a.str("timezone")?;
-    if fact(host, "server.Timezone", &[]).await?.as_str() == Some(tz.as_str()) {
+    if fact(host, &crate::facts::server::Timezone, &[])
+        .await?
+        .as_str()
+        == Some(tz.as_str())
+    {
         out.noop("timezone is set");
         return Ok(());
     }
-    if truthy(&fact(host, "server.Which", &[("command", json!("timedatectl"))]).await?) {
+    if truthy(
+        &fact(
+            host,
+            &crate::facts::server::Which,
+            &[("command", json!("timedatectl"))],
+        )
+        .await?,
+    ) {
         out.shell(StringCommand::new([
             Bit::from("timedatectl set-timezone"),
             q(&tz),
@@ -729,7 +752,12 @@ async fn etc_hosts(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(),
     if present && names.is_empty() {
         return Err(a.invalid("hostnames", "must be given when present=True"));
     }
-    let entries = fact(host, "server.EtcHosts", &[("path", json!(path))]).await?;
+    let entries = fact(
+        host,
+        &crate::facts::server::EtcHosts,
+        &[("path", json!(path))],
+    )
+    .await?;
     let current: Option<Vec<String>> = entries
         .get(&ip)
         .and_then(Value::as_array)
@@ -755,7 +783,12 @@ async fn etc_hosts(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(),
             return Ok(());
         }
     }
-    let existing = fact(host, "files.FileContents", &[("path", json!(path))]).await?;
+    let existing = fact(
+        host,
+        &crate::facts::files::FileContents,
+        &[("path", json!(path))],
+    )
+    .await?;
     let mut lines: Vec<String> = Vec::new();
     let mut found = false;
     for line in existing.as_array().into_iter().flatten().map(python_str) {

@@ -9,12 +9,23 @@ use crate::python::truthy;
 
 async fn which(host: &dyn OpHost, command: &str) -> Result<bool, OperationError> {
     Ok(truthy(
-        &fact(host, "server.Which", &[("command", json!(command))]).await?,
+        &fact(
+            host,
+            &crate::facts::server::Which,
+            &[("command", json!(command))],
+        )
+        .await?,
     ))
 }
 
-async fn path_fact(host: &dyn OpHost, name: &str, path: &str) -> Result<bool, OperationError> {
-    Ok(truthy(&fact(host, name, &[("path", json!(path))]).await?))
+async fn path_fact(
+    host: &dyn OpHost,
+    path_fact: &dyn rinfra_core::Fact,
+    path: &str,
+) -> Result<bool, OperationError> {
+    Ok(truthy(
+        &fact(host, path_fact, &[("path", json!(path))]).await?,
+    ))
 }
 
 define_op! {
@@ -87,12 +98,12 @@ async fn service(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
     }
     // before the sysvinit check: BSDs ship a `service` command unrelated to SysV init
     // (https://github.com/pyinfra-dev/pyinfra/issues/1496)
-    let os = fact(host, "server.Os", &[]).await?;
+    let os = fact(host, &crate::facts::server::Os, &[]).await?;
     let bsd = matches!(
         os.as_str(),
         Some("FreeBSD" | "OpenBSD" | "NetBSD" | "DragonFly")
     );
-    if bsd && path_fact(host, "files.Directory", "/etc/rc.d").await? {
+    if bsd && path_fact(host, &crate::facts::files::Directory, "/etc/rc.d").await? {
         return call!(
             crate::operations::bsdinit::service,
             "bsdinit.service",
@@ -103,8 +114,8 @@ async fn service(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
         .await;
     }
     if which(host, "service").await?
-        || path_fact(host, "files.Link", "/etc/init.d").await?
-        || path_fact(host, "files.Directory", "/etc/init.d").await?
+        || path_fact(host, &crate::facts::files::Link, "/etc/init.d").await?
+        || path_fact(host, &crate::facts::files::Directory, "/etc/init.d").await?
     {
         return call!(
             crate::operations::sysvinit::service,

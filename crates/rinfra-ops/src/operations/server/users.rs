@@ -22,10 +22,19 @@ fn groups_word(groups: &[String]) -> Bit {
 
 /// Fail as pyinfra does when a shadow tool is missing on Linux (Alpine ships without them).
 async fn require_tool(host: &dyn OpHost, os: &str, tool: &str) -> Result<(), OperationError> {
-    if os != "Linux" || truthy(&fact(host, "server.Which", &[("command", json!(tool))]).await?) {
+    if os != "Linux"
+        || truthy(
+            &fact(
+                host,
+                &crate::facts::server::Which,
+                &[("command", json!(tool))],
+            )
+            .await?,
+        )
+    {
         return Ok(());
     }
-    if fact(host, "server.LinuxName", &[]).await? == json!("Alpine") {
+    if fact(host, &crate::facts::server::LinuxName, &[]).await? == json!("Alpine") {
         return Err(OperationError::Other(format!(
             "{tool} is not installed (install the shadow package)"
         )));
@@ -47,8 +56,8 @@ define_op! {
 
 async fn group(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
     let name = a.str("group")?;
-    let groups = fact(host, "server.Groups", &[]).await?;
-    let os = python_str(&fact(host, "server.Os", &[]).await?);
+    let groups = fact(host, &crate::facts::server::Groups, &[]).await?;
+    let os = python_str(&fact(host, &crate::facts::server::Os, &[]).await?);
     let is_present = groups
         .as_array()
         .is_some_and(|g| g.iter().any(|x| x.as_str() == Some(&name)));
@@ -106,7 +115,7 @@ async fn user_authorized_keys(
     let dir = match a.nonempty("authorized_key_directory") {
         Some(d) => d,
         None => {
-            let home = fact(host, "server.Home", &[("user", json!(user))]).await?;
+            let home = fact(host, &crate::facts::server::Home, &[("user", json!(user))]).await?;
             format!("{}/.ssh", python_str(&home))
         }
     };
@@ -139,7 +148,7 @@ async fn user_authorized_keys(
     let file = format!("{dir}/{filename}");
     let current = fact(
         host,
-        "server.AuthorizedKeys",
+        &crate::facts::server::AuthorizedKeys,
         &[("user", json!(user)), ("path", json!(file))],
     )
     .await?;
@@ -226,10 +235,10 @@ define_op! {
 
 async fn user(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
     let name = a.str("user")?;
-    let users = fact(host, "server.Users", &[]).await?;
-    let existing_groups = fact(host, "server.Groups", &[]).await?;
+    let users = fact(host, &crate::facts::server::Users, &[]).await?;
+    let existing_groups = fact(host, &crate::facts::server::Groups, &[]).await?;
     let existing = users.get(&name).filter(|u| !u.is_null()).cloned();
-    let os = python_str(&fact(host, "server.Os", &[]).await?);
+    let os = python_str(&fact(host, &crate::facts::server::Os, &[]).await?);
     let freebsd = os == "FreeBSD";
     let groups = a.list("groups")?;
     let home = match a.opt_str("home") {

@@ -14,7 +14,7 @@ pub(crate) struct Manager<'a> {
     pub(crate) upgrade: Option<&'a str>,
     pub(crate) version_join: Option<&'a str>,
     /// A fact expanding a name to the packages providing it (`rpm.RpmPackageProvides`).
-    pub(crate) expand_fact: Option<&'a str>,
+    pub(crate) expand_fact: Option<&'a dyn rinfra_core::Fact>,
     pub(crate) expand_match_any: bool,
 }
 
@@ -267,11 +267,21 @@ pub(crate) async fn ensure_rpm(
         .await?;
         src = temp;
     }
-    let info = fact(host, "rpm.RpmPackage", &[("package", json!(src))]).await?;
+    let info = fact(
+        host,
+        &crate::facts::rpm::RpmPackage,
+        &[("package", json!(src))],
+    )
+    .await?;
     let name = info.get("name").map(python_str);
     let mut exists = false;
     if let Some(n) = &name {
-        let current = fact(host, "rpm.RpmPackage", &[("package", json!(n))]).await?;
+        let current = fact(
+            host,
+            &crate::facts::rpm::RpmPackage,
+            &[("package", json!(n))],
+        )
+        .await?;
         exists = crate::python::truthy(&current)
             && current.get("version").is_some()
             && current.get("version") == info.get("version");
@@ -340,7 +350,14 @@ pub(crate) async fn ensure_yum_repo(
         .await;
     }
     if let Some(url) = url {
-        if crate::python::truthy(&fact(host, "files.File", &[("path", json!(filename))]).await?) {
+        if crate::python::truthy(
+            &fact(
+                host,
+                &crate::facts::files::File,
+                &[("path", json!(filename))],
+            )
+            .await?,
+        ) {
             out.noop(format!("repository file {filename} exists"));
             return Ok(());
         }
