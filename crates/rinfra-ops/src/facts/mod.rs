@@ -17,19 +17,24 @@ pub(crate) mod shell;
 pub(crate) mod apk;
 pub(crate) mod brew;
 pub(crate) mod bsdinit;
+pub(crate) mod cargo;
 pub(crate) mod crontab;
 pub(crate) mod deb;
 pub(crate) mod distro;
 pub(crate) mod dnf;
 pub(crate) mod efibootmgr;
 pub(crate) mod files;
+pub(crate) mod gem;
 pub(crate) mod git;
+pub(crate) mod go;
 pub(crate) mod gpg;
 pub(crate) mod hardware;
+pub(crate) mod npm;
 pub(crate) mod openrc;
 pub(crate) mod pacman;
 pub(crate) mod pip;
 pub(crate) mod pkg;
+pub(crate) mod pkgin;
 pub(crate) mod rpm;
 pub(crate) mod runit;
 pub(crate) mod server;
@@ -208,6 +213,11 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(gem::GemPackages),
+        Arc::new(cargo::CargoPackages),
+        Arc::new(pkgin::PkginPackages),
+        Arc::new(npm::NpmPackages),
+        Arc::new(go::GoPackages),
         Arc::new(brew::BrewVersion),
         Arc::new(brew::BrewPackages),
         Arc::new(brew::BrewCasks),

@@ -14,15 +14,20 @@ mod apk;
 mod apt;
 mod brew;
 mod bsdinit;
+mod cargo;
 mod crontab;
 mod dnf;
 mod files;
+mod gem;
 mod git;
+mod go;
 mod gpg;
+mod npm;
 mod openrc;
 mod pacman;
 mod pip;
 mod pkg;
+mod pkgin;
 mod python;
 mod runit;
 mod server;
@@ -203,6 +208,13 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(gem::Packages),
+        Arc::new(cargo::Packages),
+        Arc::new(pkgin::Upgrade),
+        Arc::new(pkgin::Update),
+        Arc::new(pkgin::Packages),
+        Arc::new(npm::Packages),
+        Arc::new(go::Packages),
         Arc::new(brew::Update),
         Arc::new(brew::Upgrade),
         Arc::new(brew::Packages),
