@@ -24,6 +24,7 @@ pub(crate) mod distro;
 pub(crate) mod dnf;
 pub(crate) mod efibootmgr;
 pub(crate) mod files;
+pub(crate) mod flatpak;
 pub(crate) mod gem;
 pub(crate) mod git;
 pub(crate) mod go;
@@ -39,6 +40,7 @@ pub(crate) mod rpm;
 pub(crate) mod runit;
 pub(crate) mod server;
 pub(crate) mod shared;
+pub(crate) mod snap;
 pub(crate) mod systemd;
 pub(crate) mod sysvinit;
 pub(crate) mod upstart;
@@ -213,6 +215,10 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(snap::SnapPackage),
+        Arc::new(snap::SnapPackages),
+        Arc::new(flatpak::FlatpakPackage),
+        Arc::new(flatpak::FlatpakPackages),
         Arc::new(gem::GemPackages),
         Arc::new(cargo::CargoPackages),
         Arc::new(pkgin::PkginPackages),

@@ -18,6 +18,7 @@ mod cargo;
 mod crontab;
 mod dnf;
 mod files;
+mod flatpak;
 mod gem;
 mod git;
 mod go;
@@ -31,6 +32,7 @@ mod pkgin;
 mod python;
 mod runit;
 mod server;
+mod snap;
 mod ssh;
 mod systemd;
 mod sysvinit;
@@ -208,6 +210,8 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(snap::Package),
+        Arc::new(flatpak::Packages),
         Arc::new(gem::Packages),
         Arc::new(cargo::Packages),
         Arc::new(pkgin::Upgrade),
