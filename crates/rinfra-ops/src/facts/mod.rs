@@ -38,6 +38,7 @@ pub(crate) mod pkg;
 pub(crate) mod pkgin;
 pub(crate) mod rpm;
 pub(crate) mod runit;
+pub(crate) mod selinux;
 pub(crate) mod server;
 pub(crate) mod shared;
 pub(crate) mod snap;
@@ -215,6 +216,11 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(selinux::SEBoolean),
+        Arc::new(selinux::FileContext),
+        Arc::new(selinux::FileContextMapping),
+        Arc::new(selinux::SEPorts),
+        Arc::new(selinux::SEPort),
         Arc::new(snap::SnapPackage),
         Arc::new(snap::SnapPackages),
         Arc::new(flatpak::FlatpakPackage),

@@ -31,6 +31,7 @@ mod pkg;
 mod pkgin;
 mod python;
 mod runit;
+mod selinux;
 mod server;
 mod snap;
 mod ssh;
@@ -210,6 +211,10 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(selinux::Boolean),
+        Arc::new(selinux::FileContext),
+        Arc::new(selinux::FileContextMapping),
+        Arc::new(selinux::Port),
         Arc::new(snap::Package),
         Arc::new(flatpak::Packages),
         Arc::new(gem::Packages),
