@@ -18,6 +18,7 @@ pub(crate) mod apk;
 pub(crate) mod brew;
 pub(crate) mod bsdinit;
 pub(crate) mod cargo;
+pub(crate) mod choco;
 pub(crate) mod crontab;
 pub(crate) mod deb;
 pub(crate) mod distro;
@@ -30,6 +31,7 @@ pub(crate) mod git;
 pub(crate) mod go;
 pub(crate) mod gpg;
 pub(crate) mod hardware;
+pub(crate) mod launchd;
 pub(crate) mod npm;
 pub(crate) mod openrc;
 pub(crate) mod pacman;
@@ -216,6 +218,9 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(launchd::LaunchdStatus),
+        Arc::new(choco::ChocoPackages),
+        Arc::new(choco::ChocoVersion),
         Arc::new(selinux::SEBoolean),
         Arc::new(selinux::FileContext),
         Arc::new(selinux::FileContextMapping),

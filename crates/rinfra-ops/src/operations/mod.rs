@@ -15,6 +15,7 @@ mod apt;
 mod brew;
 mod bsdinit;
 mod cargo;
+mod choco;
 mod crontab;
 mod dnf;
 mod files;
@@ -23,12 +24,14 @@ mod gem;
 mod git;
 mod go;
 mod gpg;
+mod launchd;
 mod npm;
 mod openrc;
 mod pacman;
 mod pip;
 mod pkg;
 mod pkgin;
+mod puppet;
 mod python;
 mod runit;
 mod selinux;
@@ -211,6 +214,10 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(launchd::Service),
+        Arc::new(puppet::Agent),
+        Arc::new(choco::Packages),
+        Arc::new(choco::Install),
         Arc::new(selinux::Boolean),
         Arc::new(selinux::FileContext),
         Arc::new(selinux::FileContextMapping),
