@@ -34,8 +34,10 @@ pub(crate) mod hardware;
 pub(crate) mod launchd;
 pub(crate) mod npm;
 pub(crate) mod openrc;
+pub(crate) mod opkg;
 pub(crate) mod pacman;
 pub(crate) mod pip;
+pub(crate) mod pipx;
 pub(crate) mod pkg;
 pub(crate) mod pkgin;
 pub(crate) mod rpm;
@@ -218,6 +220,13 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(pipx::PipxPackages),
+        Arc::new(pipx::PipxEnvironment),
+        Arc::new(opkg::OpkgConf),
+        Arc::new(opkg::OpkgFeeds),
+        Arc::new(opkg::OpkgInstallableArchitectures),
+        Arc::new(opkg::OpkgPackages),
+        Arc::new(opkg::OpkgUpgradeablePackages),
         Arc::new(launchd::LaunchdStatus),
         Arc::new(choco::ChocoPackages),
         Arc::new(choco::ChocoVersion),

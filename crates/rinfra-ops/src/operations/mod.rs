@@ -27,8 +27,10 @@ mod gpg;
 mod launchd;
 mod npm;
 mod openrc;
+mod opkg;
 mod pacman;
 mod pip;
+mod pipx;
 mod pkg;
 mod pkgin;
 mod puppet;
@@ -214,6 +216,11 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(pipx::Packages),
+        Arc::new(pipx::UpgradeAll),
+        Arc::new(pipx::EnsurePath),
+        Arc::new(opkg::Update),
+        Arc::new(opkg::Packages),
         Arc::new(launchd::Service),
         Arc::new(puppet::Agent),
         Arc::new(choco::Packages),
