@@ -31,6 +31,7 @@ pub(crate) mod git;
 pub(crate) mod go;
 pub(crate) mod gpg;
 pub(crate) mod hardware;
+pub(crate) mod iptables;
 pub(crate) mod launchd;
 pub(crate) mod npm;
 pub(crate) mod openrc;
@@ -220,6 +221,10 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(iptables::IptablesRules),
+        Arc::new(iptables::Ip6tablesRules),
+        Arc::new(iptables::IptablesChains),
+        Arc::new(iptables::Ip6tablesChains),
         Arc::new(pipx::PipxPackages),
         Arc::new(pipx::PipxEnvironment),
         Arc::new(opkg::OpkgConf),

@@ -24,6 +24,7 @@ mod gem;
 mod git;
 mod go;
 mod gpg;
+mod iptables;
 mod launchd;
 mod npm;
 mod openrc;
@@ -216,6 +217,8 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(iptables::Chain),
+        Arc::new(iptables::Rule),
         Arc::new(pipx::Packages),
         Arc::new(pipx::UpgradeAll),
         Arc::new(pipx::EnsurePath),
