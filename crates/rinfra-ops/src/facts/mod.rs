@@ -52,6 +52,7 @@ pub(crate) mod sysvinit;
 pub(crate) mod upstart;
 pub(crate) mod xbps;
 pub(crate) mod yum;
+pub(crate) mod zfs;
 pub(crate) mod zypper;
 
 pub use crontab::format_crontab_item;
@@ -221,6 +222,16 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(zfs::ZfsPools),
+        Arc::new(zfs::Pools),
+        Arc::new(zfs::ZfsDatasets),
+        Arc::new(zfs::Datasets),
+        Arc::new(zfs::ZfsFilesystems),
+        Arc::new(zfs::Filesystems),
+        Arc::new(zfs::ZfsSnapshots),
+        Arc::new(zfs::Snapshots),
+        Arc::new(zfs::ZfsVolumes),
+        Arc::new(zfs::Volumes),
         Arc::new(iptables::IptablesRules),
         Arc::new(iptables::Ip6tablesRules),
         Arc::new(iptables::IptablesChains),

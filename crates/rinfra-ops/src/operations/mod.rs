@@ -47,6 +47,7 @@ mod upstart;
 mod util;
 mod xbps;
 mod yum;
+mod zfs;
 mod zypper;
 
 pub(crate) use args::Args;
@@ -217,6 +218,10 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(zfs::Dataset),
+        Arc::new(zfs::Snapshot),
+        Arc::new(zfs::Volume),
+        Arc::new(zfs::Filesystem),
         Arc::new(iptables::Chain),
         Arc::new(iptables::Rule),
         Arc::new(pipx::Packages),
