@@ -33,6 +33,7 @@ pub(crate) mod gpg;
 pub(crate) mod hardware;
 pub(crate) mod iptables;
 pub(crate) mod launchd;
+pub(crate) mod lxd;
 pub(crate) mod npm;
 pub(crate) mod openrc;
 pub(crate) mod opkg;
@@ -50,6 +51,7 @@ pub(crate) mod snap;
 pub(crate) mod systemd;
 pub(crate) mod sysvinit;
 pub(crate) mod upstart;
+pub(crate) mod vzctl;
 pub(crate) mod xbps;
 pub(crate) mod yum;
 pub(crate) mod zfs;
@@ -222,6 +224,8 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(lxd::LxdContainers),
+        Arc::new(vzctl::OpenvzContainers),
         Arc::new(zfs::ZfsPools),
         Arc::new(zfs::Pools),
         Arc::new(zfs::ZfsDatasets),

@@ -26,6 +26,7 @@ mod go;
 mod gpg;
 mod iptables;
 mod launchd;
+mod lxd;
 mod npm;
 mod openrc;
 mod opkg;
@@ -45,6 +46,7 @@ mod systemd;
 mod sysvinit;
 mod upstart;
 mod util;
+mod vzctl;
 mod xbps;
 mod yum;
 mod zfs;
@@ -218,6 +220,15 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(lxd::Container),
+        Arc::new(vzctl::Start),
+        Arc::new(vzctl::Stop),
+        Arc::new(vzctl::Restart),
+        Arc::new(vzctl::Mount),
+        Arc::new(vzctl::Unmount),
+        Arc::new(vzctl::Delete),
+        Arc::new(vzctl::Create),
+        Arc::new(vzctl::Set),
         Arc::new(zfs::Dataset),
         Arc::new(zfs::Snapshot),
         Arc::new(zfs::Volume),
