@@ -26,6 +26,7 @@ pub(crate) mod dnf;
 pub(crate) mod efibootmgr;
 pub(crate) mod files;
 pub(crate) mod flatpak;
+pub(crate) mod freebsd;
 pub(crate) mod gem;
 pub(crate) mod git;
 pub(crate) mod go;
@@ -224,6 +225,10 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(freebsd::PkgPackage),
+        Arc::new(freebsd::ServiceScript),
+        Arc::new(freebsd::ServiceStatus),
+        Arc::new(freebsd::Sysrc),
         Arc::new(lxd::LxdContainers),
         Arc::new(vzctl::OpenvzContainers),
         Arc::new(zfs::ZfsPools),

@@ -20,6 +20,7 @@ mod crontab;
 mod dnf;
 mod files;
 mod flatpak;
+mod freebsd;
 mod gem;
 mod git;
 mod go;
@@ -220,6 +221,15 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(freebsd::pkg::Update),
+        Arc::new(freebsd::pkg::Upgrade),
+        Arc::new(freebsd::pkg::Install),
+        Arc::new(freebsd::pkg::Remove),
+        Arc::new(freebsd::pkg::Autoremove),
+        Arc::new(freebsd::pkg::Clean),
+        Arc::new(freebsd::service::Service),
+        Arc::new(freebsd::sysrc::Sysrc),
+        Arc::new(freebsd::freebsd_update::Update),
         Arc::new(lxd::Container),
         Arc::new(vzctl::Start),
         Arc::new(vzctl::Stop),
