@@ -43,6 +43,7 @@ pub(crate) mod pip;
 pub(crate) mod pipx;
 pub(crate) mod pkg;
 pub(crate) mod pkgin;
+pub(crate) mod postgres;
 pub(crate) mod rpm;
 pub(crate) mod runit;
 pub(crate) mod selinux;
@@ -225,6 +226,10 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(postgres::PostgresRoles),
+        Arc::new(postgres::PostgresDatabases),
+        Arc::new(postgres::PostgresqlRoles),
+        Arc::new(postgres::PostgresqlDatabases),
         Arc::new(freebsd::PkgPackage),
         Arc::new(freebsd::ServiceScript),
         Arc::new(freebsd::ServiceStatus),

@@ -36,6 +36,7 @@ mod pip;
 mod pipx;
 mod pkg;
 mod pkgin;
+mod postgres;
 mod puppet;
 mod python;
 mod runit;
@@ -221,6 +222,16 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(postgres::Sql),
+        Arc::new(postgres::Role),
+        Arc::new(postgres::Database),
+        Arc::new(postgres::Dump),
+        Arc::new(postgres::Load),
+        Arc::new(postgres::OldSql),
+        Arc::new(postgres::OldRole),
+        Arc::new(postgres::OldDatabase),
+        Arc::new(postgres::OldDump),
+        Arc::new(postgres::OldLoad),
         Arc::new(freebsd::pkg::Update),
         Arc::new(freebsd::pkg::Upgrade),
         Arc::new(freebsd::pkg::Install),
