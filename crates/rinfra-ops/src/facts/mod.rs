@@ -35,6 +35,7 @@ pub(crate) mod hardware;
 pub(crate) mod iptables;
 pub(crate) mod launchd;
 pub(crate) mod lxd;
+pub(crate) mod mysql;
 pub(crate) mod npm;
 pub(crate) mod openrc;
 pub(crate) mod opkg;
@@ -226,6 +227,9 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(mysql::MysqlDatabases),
+        Arc::new(mysql::MysqlUsers),
+        Arc::new(mysql::MysqlUserGrants),
         Arc::new(postgres::PostgresRoles),
         Arc::new(postgres::PostgresDatabases),
         Arc::new(postgres::PostgresqlRoles),

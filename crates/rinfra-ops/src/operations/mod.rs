@@ -28,6 +28,7 @@ mod gpg;
 mod iptables;
 mod launchd;
 mod lxd;
+mod mysql;
 mod npm;
 mod openrc;
 mod opkg;
@@ -222,6 +223,12 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(mysql::Sql),
+        Arc::new(mysql::User),
+        Arc::new(mysql::Database),
+        Arc::new(mysql::Privileges),
+        Arc::new(mysql::Dump),
+        Arc::new(mysql::Load),
         Arc::new(postgres::Sql),
         Arc::new(postgres::Role),
         Arc::new(postgres::Database),
