@@ -54,6 +54,7 @@ pub(crate) mod snap;
 pub(crate) mod systemd;
 pub(crate) mod sysvinit;
 pub(crate) mod upstart;
+pub(crate) mod uv;
 pub(crate) mod vzctl;
 pub(crate) mod xbps;
 pub(crate) mod yum;
@@ -227,6 +228,15 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(uv::UvPipPackages),
+        Arc::new(uv::UvAvailablePythonsByImplementation),
+        Arc::new(uv::UvAvailablePythonsByVersion),
+        Arc::new(uv::UvInstalledPythonsByImplementation),
+        Arc::new(uv::UvInstalledPythonsByVersion),
+        Arc::new(uv::UvPythonDir),
+        Arc::new(uv::UvToolDir),
+        Arc::new(uv::UvTools),
+        Arc::new(uv::UvVersion),
         Arc::new(mysql::MysqlDatabases),
         Arc::new(mysql::MysqlUsers),
         Arc::new(mysql::MysqlUserGrants),

@@ -49,6 +49,7 @@ mod systemd;
 mod sysvinit;
 mod upstart;
 mod util;
+mod uv;
 mod vzctl;
 mod xbps;
 mod yum;
@@ -223,6 +224,12 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(uv::Packages),
+        Arc::new(uv::Pythons),
+        Arc::new(uv::Tools),
+        Arc::new(uv::ToolsUpgradeAll),
+        Arc::new(uv::ToolsUpdateShell),
+        Arc::new(uv::Venv),
         Arc::new(mysql::Sql),
         Arc::new(mysql::User),
         Arc::new(mysql::Database),

@@ -293,7 +293,10 @@ async fn database(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
         let mut sql = format!("CREATE DATABASE `{name}`");
         for (arg, keyword) in [("collate", "COLLATE"), ("charset", "CHARSET")] {
             if let Some(v) = a.nonempty(arg) {
-                if !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                if !v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
                     return Err(a.invalid(arg, format!("{v:?} is not a plain name")));
                 }
                 sql.push_str(&format!(" {keyword} {v}"));
