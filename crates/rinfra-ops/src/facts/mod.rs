@@ -44,6 +44,7 @@ pub(crate) mod pip;
 pub(crate) mod pipx;
 pub(crate) mod pkg;
 pub(crate) mod pkgin;
+pub(crate) mod podman;
 pub(crate) mod postgres;
 pub(crate) mod rpm;
 pub(crate) mod runit;
@@ -228,6 +229,8 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(podman::PodmanSystemInfo),
+        Arc::new(podman::PodmanPs),
         Arc::new(uv::UvPipPackages),
         Arc::new(uv::UvAvailablePythonsByImplementation),
         Arc::new(uv::UvAvailablePythonsByVersion),
