@@ -23,6 +23,7 @@ pub(crate) mod crontab;
 pub(crate) mod deb;
 pub(crate) mod distro;
 pub(crate) mod dnf;
+pub(crate) mod docker;
 pub(crate) mod efibootmgr;
 pub(crate) mod files;
 pub(crate) mod flatpak;
@@ -229,6 +230,32 @@ pub fn register_facts(registry: &mut FactRegistry) {
         Arc::new(zypper::ZypperRepositories),
         Arc::new(xbps::XbpsPackages),
         Arc::new(pkg::PkgPackages),
+        Arc::new(docker::DockerSystemInfo),
+        Arc::new(docker::DockerVersion),
+        Arc::new(docker::DockerContainers),
+        Arc::new(docker::DockerImages),
+        Arc::new(docker::DockerNetworks),
+        Arc::new(docker::DockerVolumes),
+        Arc::new(docker::DockerPlugins),
+        Arc::new(docker::DockerContainer),
+        Arc::new(docker::DockerImage),
+        Arc::new(docker::DockerNetwork),
+        Arc::new(docker::DockerVolume),
+        Arc::new(docker::DockerPlugin),
+        Arc::new(docker::DockerContainerEnvs),
+        Arc::new(docker::DockerContainerLabels),
+        Arc::new(docker::DockerContainerMounts),
+        Arc::new(docker::DockerContainerNetworks),
+        Arc::new(docker::DockerContainerPorts),
+        Arc::new(docker::DockerImageLabels),
+        Arc::new(docker::DockerImageLayers),
+        Arc::new(docker::DockerNetworkLabels),
+        Arc::new(docker::DockerVolumeLabels),
+        Arc::new(docker::DockerContainerFsChanges),
+        Arc::new(docker::DockerContainerProcesses),
+        Arc::new(docker::DockerContainerStats),
+        Arc::new(docker::DockerImageHistory),
+        Arc::new(docker::DockerAuths),
         Arc::new(podman::PodmanSystemInfo),
         Arc::new(podman::PodmanPs),
         Arc::new(uv::UvPipPackages),
