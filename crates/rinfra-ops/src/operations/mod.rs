@@ -18,6 +18,7 @@ mod cargo;
 mod choco;
 mod crontab;
 mod dnf;
+mod docker;
 mod files;
 mod flatpak;
 mod freebsd;
@@ -224,6 +225,17 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(xbps::Update),
         Arc::new(xbps::Packages),
         Arc::new(pkg::Packages),
+        Arc::new(docker::Container),
+        Arc::new(docker::Image),
+        Arc::new(docker::Build),
+        Arc::new(docker::Volume),
+        Arc::new(docker::Network),
+        Arc::new(docker::Prune),
+        Arc::new(docker::Plugin),
+        Arc::new(docker::Login),
+        Arc::new(docker::Logout),
+        Arc::new(docker::Compose),
+        Arc::new(docker::ContainerExec),
         Arc::new(uv::Packages),
         Arc::new(uv::Pythons),
         Arc::new(uv::Tools),
