@@ -1309,3 +1309,79 @@ define_fact! {
     };
     default: || json!([]);
 }
+
+#[cfg(test)]
+mod host_dependent_tests {
+    use rinfra_core::{Fact, FactArgs};
+    use serde_json::json;
+
+    use super::*;
+
+    fn run(fact: &dyn Fact, args: &FactArgs) -> Vec<String> {
+        let cmd = fact.command(args).expect("command").get_raw_value();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &cmd])
+            .output()
+            .expect("sh runs");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// The one-shell commands are valid sh, whatever the host.
+    #[test]
+    fn commands_parse_as_sh() {
+        let mut with_port = FactArgs::new();
+        with_port.insert("port".into(), json!(22));
+        let mut with_pid = FactArgs::new();
+        with_pid.insert("pid".into(), json!(1));
+        let cases: [(&dyn Fact, &FactArgs); 5] = [
+            (&Processes, &FactArgs::new()),
+            (&Processes, &with_pid),
+            (&Port, &with_port),
+            (&Ports, &FactArgs::new()),
+            (&RebootRequired, &FactArgs::new()),
+        ];
+        for (fact, args) in cases {
+            let cmd = fact.command(args).expect("command").get_raw_value();
+            let status = std::process::Command::new("sh")
+                .args(["-n", "-c", &cmd])
+                .status()
+                .expect("sh");
+            assert!(status.success(), "{}: {cmd}", fact.name());
+        }
+    }
+
+    /// On this (Linux) machine the processes fact finds PID 1 and our own shell's parent.
+    #[test]
+    fn processes_on_this_host() {
+        let lines = run(&Processes, &FactArgs::new());
+        let procs = Processes.process(&lines, &FactArgs::new()).expect("parses");
+        assert!(procs.get("1").is_some(), "{procs}");
+        let me = std::process::id().to_string();
+        assert!(procs.get(&me).is_some(), "own pid {me} missing");
+    }
+
+    /// The marker line picks the parser, whatever the lines look like.
+    #[test]
+    fn sockets_marker_picks_the_tool() {
+        let lines: Vec<String> = [
+            "rinfra-sockets=netstat",
+            "tcp        0      0 0.0.0.0:80              0.0.0.0:*               LISTEN      1234/nginx",
+        ]
+        .map(String::from)
+        .to_vec();
+        let got = Port.process(&lines, &FactArgs::new()).expect("parses");
+        assert_eq!(got, json!(["nginx", 1234]));
+        let got = Ports.process(&lines, &FactArgs::new()).expect("parses");
+        assert_eq!(
+            got,
+            json!([{"port": 80, "ip": "0.0.0.0", "protocol": "tcp", "process": "nginx"}])
+        );
+        assert!(
+            Port.command(&FactArgs::new()).is_err(),
+            "a port is required"
+        );
+    }
+}
