@@ -1,4 +1,5 @@
-//! Facts, one module per pyinfra fact module, each fact registered under pyinfra's name.
+//! Facts, one module per pyinfra fact module, each fact registered under pyinfra's name;
+//! [`util`] holds what several of them share, as pyinfra's `facts/util`.
 //!
 //! A fact is a command plus a parser of its stdout lines, returning JSON in pyinfra's shape
 //! (pyinfra's `tests/facts` vectors are the contract, see `tests/vectors.rs`).
@@ -11,8 +12,8 @@ use serde_json::Value;
 
 use crate::python::python_str;
 
-pub(crate) mod parse;
-pub(crate) mod shell;
+pub(crate) mod util;
+pub(crate) use util::{distro, parse, shared, shell};
 
 pub(crate) mod apk;
 pub(crate) mod brew;
@@ -21,7 +22,6 @@ pub(crate) mod cargo;
 pub(crate) mod choco;
 pub(crate) mod crontab;
 pub(crate) mod deb;
-pub(crate) mod distro;
 pub(crate) mod dnf;
 pub(crate) mod docker;
 pub(crate) mod efibootmgr;
@@ -51,7 +51,6 @@ pub(crate) mod rpm;
 pub(crate) mod runit;
 pub(crate) mod selinux;
 pub(crate) mod server;
-pub(crate) mod shared;
 pub(crate) mod snap;
 pub(crate) mod systemd;
 pub(crate) mod sysvinit;

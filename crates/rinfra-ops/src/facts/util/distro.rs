@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::parse::{group, parse_py_int, re_match};
+use crate::facts::parse::{group, parse_py_int, re_match};
 
 /// pyinfra's value when nothing is known.
 pub(crate) fn empty_distribution() -> Value {
@@ -158,7 +158,7 @@ fn parse_os_release(content: &str) -> Vec<(String, String)> {
     } else if let Some(c) = get(&props, "ubuntu_codename") {
         set(&mut props, "codename".into(), c);
     } else if let Some(version) = get(&props, "version") {
-        if let Some(m) = super::parse::regex(r"(\(\D+\))|,\s*(\D+)").captures(&version) {
+        if let Some(m) = crate::facts::parse::regex(r"(\(\D+\))|,\s*(\D+)").captures(&version) {
             let codename = m
                 .get(1)
                 .or_else(|| m.get(2))
@@ -177,7 +177,7 @@ fn parse_os_release(content: &str) -> Vec<(String, String)> {
 
 /// Python's `shlex` in POSIX mode with whitespace splitting and `#` comments.
 fn shell_tokens(s: &str) -> Vec<String> {
-    super::shell::shlex_split_with(s, true)
+    crate::facts::shell::shlex_split_with(s, true)
 }
 
 /// `distro`'s reading of a release file's first line, `Name release 1.2 (Codename)`.

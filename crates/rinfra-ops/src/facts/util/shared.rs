@@ -15,28 +15,28 @@
 use rinfra_connectors::{quoted, Bit, StringCommand};
 use rinfra_core::{FactArgs, SharedLoad};
 
-use super::files::{LINUX_STAT, STAT_REGEX};
-use super::parse::{group, re_match};
+use crate::facts::files::{LINUX_STAT, STAT_REGEX};
+use crate::facts::parse::{group, re_match};
 
 /// The shared `stat` of `File`, `Directory` and `Link`.
-pub(super) static STAT: StatLoad = StatLoad;
+pub(crate) static STAT: StatLoad = StatLoad;
 /// The shared `sha1sum` of `Sha1File`.
-pub(super) static SHA1: HashLoad = HashLoad {
+pub(crate) static SHA1: HashLoad = HashLoad {
     binary: "sha1sum",
     digits: 40,
 };
 /// The shared `sha256sum` of `Sha256File`.
-pub(super) static SHA256: HashLoad = HashLoad {
+pub(crate) static SHA256: HashLoad = HashLoad {
     binary: "sha256sum",
     digits: 64,
 };
 /// The shared `sha384sum` of `Sha384File`.
-pub(super) static SHA384: HashLoad = HashLoad {
+pub(crate) static SHA384: HashLoad = HashLoad {
     binary: "sha384sum",
     digits: 96,
 };
 /// The shared `md5sum` of `Md5File`.
-pub(super) static MD5: HashLoad = HashLoad {
+pub(crate) static MD5: HashLoad = HashLoad {
     binary: "md5sum",
     digits: 32,
 };
@@ -82,7 +82,7 @@ fn lines_per_item(
 }
 
 /// One `stat` for many paths; see the module docs.
-pub(super) struct StatLoad;
+pub(crate) struct StatLoad;
 
 impl StatLoad {
     /// Which item a `stat` line is about: its `%N` is `'path'`, `'path' -> 'target'`, or the
@@ -132,7 +132,7 @@ impl SharedLoad for StatLoad {
 }
 
 /// One `sha1sum` (or `sha256sum`, `sha384sum`, `md5sum`) for many paths.
-pub(super) struct HashLoad {
+pub(crate) struct HashLoad {
     binary: &'static str,
     digits: usize,
 }
