@@ -358,7 +358,7 @@ define_op! {
              optional "line" = "a regex of the line to put the block before or after",
              optional "backup" = "keep a timestamped copy of the file before editing",
              optional "escape_regex_characters" = "match the text literally rather than as a regex",
-             optional "try_prevent_shell_expansion" = "quote the content so the shell leaves `$` and backquotes alone",
+             optional "try_prevent_shell_expansion" = "deprecated and ignored: the content is always written exactly as given",
              optional "before" = "put a new block before `line`",
              optional "after" = "put a new block after `line`",
              optional "marker" = "the marker lines' template, with `{mark}`",
