@@ -54,6 +54,11 @@ mod doc_tests {
         for name in names {
             let op = ops.get(name).expect("registered");
             assert!(!op.doc().trim().is_empty(), "{name} has no doc");
+            assert!(
+                !op.doc().starts_with(' ') && !op.doc().contains("\n "),
+                "{name}'s doc keeps rustdoc's leading spaces: {:?}",
+                op.doc()
+            );
             for p in op.params() {
                 assert!(!p.doc.trim().is_empty(), "{name}({}) has no doc", p.name);
             }
