@@ -229,6 +229,14 @@ pub trait ExecHost: Send + Sync {
 pub trait Callback: Send + Sync {
     /// A short description for output, e.g. `reboot and wait`.
     fn describe(&self) -> String;
+    /// The positional and keyword arguments it was given, as pyinfra's `FunctionCommand`
+    /// shows them (`[...]`, `{...}`); none by default.
+    fn arguments(&self) -> (Value, Value) {
+        (
+            Value::Array(Vec::new()),
+            Value::Object(serde_json::Map::new()),
+        )
+    }
     /// Run it; an `Err` fails the operation on this host.
     async fn call(&self, host: &dyn ExecHost) -> Result<(), String>;
 }

@@ -24,8 +24,8 @@ mod pinned;
 mod python;
 
 pub use facts::{
-    format_crontab_item, kernel_specific_command, ls_permissions_to_mode, register_facts,
-    EXISTS_MARKER, MISSING_MARKER,
+    format_crontab_item, host_specific_command, kernel_specific_command, ls_permissions_to_mode,
+    register_facts, EXISTS_MARKER, MISSING_MARKER,
 };
 pub use operations::register_operations;
 #[doc(hidden)]
@@ -38,4 +38,34 @@ use rinfra_core::{FactRegistry, OperationRegistry};
 pub fn register_all(facts: &mut FactRegistry, ops: &mut OperationRegistry) {
     register_facts(facts);
     register_operations(ops);
+}
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    /// The Python API shows these as docstrings: none may be empty.
+    #[test]
+    fn every_operation_parameter_and_fact_is_documented() {
+        let (mut facts, mut ops) = (FactRegistry::new(), OperationRegistry::new());
+        register_all(&mut facts, &mut ops);
+        let names: Vec<&str> = ops.names().collect();
+        assert!(names.len() > 60, "{names:?}");
+        for name in names {
+            let op = ops.get(name).expect("registered");
+            assert!(!op.doc().trim().is_empty(), "{name} has no doc");
+            assert!(
+                !op.doc().starts_with(' ') && !op.doc().contains("\n "),
+                "{name}'s doc keeps rustdoc's leading spaces: {:?}",
+                op.doc()
+            );
+            for p in op.params() {
+                assert!(!p.doc.trim().is_empty(), "{name}({}) has no doc", p.name);
+            }
+        }
+        for name in facts.names() {
+            let fact = facts.get(name).expect("registered");
+            assert!(!fact.doc().trim().is_empty(), "fact {name} has no doc");
+        }
+    }
 }

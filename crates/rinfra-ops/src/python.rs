@@ -85,6 +85,18 @@ pub fn truthy(value: &Value) -> bool {
     }
 }
 
+/// A docstring from doc-comment lines (`/// text` gives `" text"`): the one space rustdoc
+/// leaves is dropped, lines are joined with newlines.
+pub(crate) fn doc_text(lines: &[&str]) -> String {
+    lines
+        .iter()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +110,13 @@ mod tests {
         assert_eq!(python_str(&json!({"k": "it's"})), "{'k': \"it's\"}");
         assert_eq!(python_str(&json!(1.5)), "1.5");
         assert_eq!(python_str(&json!(2.0)), "2.0");
+    }
+
+    #[test]
+    fn docstrings() {
+        assert_eq!(
+            doc_text(&[" Does a thing.", "", " Deploy example: `x()`"]),
+            "Does a thing.\n\nDeploy example: `x()`"
+        );
     }
 }

@@ -173,8 +173,8 @@ fn run_fact_case(registry: &FactRegistry, name: &str, data: &Value) -> Result<()
         Some(v) => (vec![v.clone()], FactArgs::new()),
     };
     let args = bind_fact_args(fact.as_ref(), &positional, &kwargs).map_err(|e| e.to_string())?;
-    let kernel = data.pointer("/facts/server.Kernel").and_then(Value::as_str);
-    let command = match kernel.and_then(|k| rinfra_ops::kernel_specific_command(name, k)) {
+    let host_facts = data.get("facts").cloned().unwrap_or(Value::Null);
+    let command = match rinfra_ops::host_specific_command(name, &args, &host_facts) {
         Some(c) => c,
         None => fact.command(&args).map_err(|e| e.to_string())?,
     };
@@ -252,7 +252,10 @@ fn encode_command(cmd: &OpCommand, host: &FakeHost) -> Value {
             FileSource::Path(p) => json!(["upload", host.display_local(p), dest]),
         },
         OpCommand::Download { src, dest } => json!(["download", src, host.display_local(dest)]),
-        OpCommand::Callback(cb) => json!([cb.describe(), [], {}]),
+        OpCommand::Callback(cb) => {
+            let (args, kwargs) = cb.arguments();
+            json!([cb.describe(), args, kwargs])
+        }
     }
 }
 
@@ -267,6 +270,15 @@ async fn run_op_case(registry: &OperationRegistry, name: &str, data: &Value) -> 
     let kwargs = parse_value(data.get("kwargs").unwrap_or(&json!({})));
     let mut op_args = rinfra_core::OpArgs::new();
     let params = op.params();
+    // pyinfra's `raise_exception(exception, *args, **kwargs)`: the rest of the positional
+    // arguments are its `args`
+    let mut args = args;
+    if name == "python.raise_exception" {
+        if let Some(a) = args.as_array_mut().filter(|a| a.len() > 1) {
+            let rest: Vec<Value> = a.drain(1..).collect();
+            a.push(Value::Array(rest));
+        }
+    }
     for (i, v) in args.as_array().into_iter().flatten().enumerate() {
         let p = params
             .get(i)

@@ -210,3 +210,55 @@ define_fact! {
     };
     requires: |_| Some("apt-get".into());
 }
+
+define_fact! {
+    /// Installed packages as apt lists them (`apt list --installed`): `{name: [version]}`;
+    /// names keep an architecture suffix (`libc6:i386`).
+    AptPackages = "apt.AptPackages";
+    params: [];
+    command: |_| Ok(raw("apt list --installed 2>/dev/null"));
+    process: |lines, _| Ok(super::parse::parse_packages(
+        r"^([a-zA-Z0-9\+\-\.]+(?::[a-zA-Z0-9]+)?)/\S+\s+([a-zA-Z0-9:~\.\-\+]+)\s+\S+\s+\[installed",
+        lines,
+    ));
+    default: || json!({});
+    requires: |_| Some("apt".into());
+}
+
+define_fact! {
+    /// The keys apt trusts, from the keyrings in `directories` (default
+    /// `/etc/apt/trusted.gpg.d`, `/etc/apt/keyrings`, `/usr/share/keyrings`): `{key id: details}`
+    /// as `gpg.GpgKeys` (a key in several keyrings: the last one read wins).
+    AptKeys = "apt.AptKeys";
+    params: ["directories"];
+    command: |args| {
+        let dirs: Vec<String> = match args.get("directories") {
+            None | Some(Value::Null) => vec![
+                "/etc/apt/trusted.gpg.d".into(),
+                "/etc/apt/keyrings".into(),
+                "/usr/share/keyrings".into(),
+            ],
+            Some(Value::Array(a)) if a.is_empty() => vec![
+                "/etc/apt/trusted.gpg.d".into(),
+                "/etc/apt/keyrings".into(),
+                "/usr/share/keyrings".into(),
+            ],
+            Some(Value::Array(a)) => a.iter().map(crate::python::python_str).collect(),
+            Some(v) => vec![crate::python::python_str(v)],
+        };
+        super::gpg::keyrings_command(&dirs)
+    };
+    process: |lines, _| {
+        let mut keys = Map::new();
+        if let Value::Object(keyrings) = super::gpg::keyrings_process(lines)? {
+            for (_, keyring) in keyrings {
+                if let Some(Value::Object(k)) = keyring.get("keys") {
+                    keys.extend(k.clone());
+                }
+            }
+        }
+        Ok(Value::Object(keys))
+    };
+    default: || json!({});
+    requires: |_| Some("gpg".into());
+}

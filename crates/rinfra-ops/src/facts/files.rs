@@ -175,6 +175,32 @@ fn ls_timestamp(month: &str, day: &str, year_or_time: &str) -> Value {
 }
 
 define_fact! {
+    /// A socket's info (user, group, mode, times); `null` if missing, `false` if not a socket.
+    Socket = "files.Socket";
+    params: ["path"];
+    command: stat_command;
+    process: |lines, _| process_stat(lines, "socket");
+    shared: &super::shared::STAT;
+}
+
+define_fact! {
+    /// The BSD/macOS file flags set on a path (`stat -f %Sf`): a list, empty when none or
+    /// when the path is missing.
+    Flags = "files.Flags";
+    params: ["path"];
+    command: |args| Ok(super::shell::formatted(
+        "! test -e {0} || stat -f %Sf {0}",
+        &[rinfra_connectors::quoted(super::arg_str(args, "path")?.as_str())],
+    ));
+    process: |lines, _| Ok(match lines {
+        [one] => one.split(',').filter(|f| !f.is_empty()).map(|f| json!(f)).collect(),
+        _ => Vec::new(),
+    }.into());
+    default: || json!([]);
+    requires: |_| Some("chflags".into());
+}
+
+define_fact! {
     /// A file's user, group, mode, times and size; `null` if missing, `false` if not a file.
     File = "files.File";
     params: ["path"];

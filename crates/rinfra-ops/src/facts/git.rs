@@ -103,3 +103,15 @@ define_fact! {
         .unwrap_or(Value::Null));
     requires: |_| Some("git".into());
 }
+
+define_fact! {
+    /// The upstream a checkout's branch tracks (`origin/main`), or None when it tracks none.
+    GitTrackingBranch = "git.GitTrackingBranch";
+    params: ["repo"];
+    command: |args| in_repo(args, "git status --branch --porcelain");
+    process: |lines, _| Ok(lines
+        .first()
+        .and_then(|l| super::parse::regex(r"\.{3}(\S+)").captures(l))
+        .map_or(Value::Null, |m| json!(super::parse::group(&m, 1))));
+    requires: |_| Some("git".into());
+}

@@ -80,46 +80,55 @@ fn directories(args: &rinfra_core::FactArgs) -> Result<Vec<String>, String> {
     }
 }
 
+/// `gpg.GpgKeyrings`'s command for `dirs` (shared with `apt.AptKeys`).
+pub(super) fn keyrings_command(dirs: &[String]) -> super::CommandResult {
+    // pyinfra double-quotes the directories; they are paths chosen by operations
+    if dirs.iter().any(|d| d.contains(['"', '$', '`', '\\'])) {
+        return Err("directories must not contain quotes, `$`, backquotes or backslashes".into());
+    }
+    let search = dirs
+        .iter()
+        .map(|d| format!("\"{d}\""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(raw(&format!(
+            "find {search} -type f \\( -name '*.gpg' -o -name '*.kbx' \\) 2>/dev/null -exec sh -c 'echo \"KEYRING:$1\"; gpg --list-keys --with-colons --keyring \"$1\" --no-default-keyring 2>/dev/null || true' _ {{}} \\; ; find {search} -type f -name '*.asc' 2>/dev/null -exec sh -c 'echo \"KEYRING:$1\"; gpg --with-colons \"$1\" 2>/dev/null || true' _ {{}} \\;"
+        )))
+}
+
+/// `gpg.GpgKeyrings`'s parser: `{path: {format, keys}}`.
+pub(super) fn keyrings_process(lines: &[String]) -> super::ProcessResult {
+    let mut keyrings = Map::new();
+    let mut current: Option<String> = None;
+    let mut output: Vec<String> = Vec::new();
+    let mut flush = |current: &Option<String>, output: &mut Vec<String>| -> Result<(), String> {
+        if let (Some(path), false) = (current, output.is_empty()) {
+            let format = path.rsplit('.').next().unwrap_or("").to_lowercase();
+            let keys = process_keys(output, "pub", "sub")?;
+            keyrings.insert(path.clone(), json!({"format": format, "keys": keys}));
+        }
+        output.clear();
+        Ok(())
+    };
+    for line in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+        if let Some(path) = line.strip_prefix("KEYRING:") {
+            flush(&current, &mut output)?;
+            current = Some(path.to_string());
+        } else {
+            output.push(line.to_string());
+        }
+    }
+    flush(&current, &mut output)?;
+    Ok(Value::Object(keyrings))
+}
+
 define_fact! {
     /// Keys of every keyring (`*.gpg`, `*.kbx`, `*.asc`) under `directories`:
     /// `{path: {format, keys}}`.
     GpgKeyrings = "gpg.GpgKeyrings";
     params: ["directories"];
-    command: |args| {
-        // pyinfra double-quotes the directories; they are paths chosen by operations
-        let dirs = directories(args)?;
-        if dirs.iter().any(|d| d.contains(['"', '$', '`', '\\'])) {
-            return Err("directories must not contain quotes, `$`, backquotes or backslashes".into());
-        }
-        let search = dirs.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(" ");
-        Ok(raw(&format!(
-            "find {search} -type f \\( -name '*.gpg' -o -name '*.kbx' \\) 2>/dev/null -exec sh -c 'echo \"KEYRING:$1\"; gpg --list-keys --with-colons --keyring \"$1\" --no-default-keyring 2>/dev/null || true' _ {{}} \\; ; find {search} -type f -name '*.asc' 2>/dev/null -exec sh -c 'echo \"KEYRING:$1\"; gpg --with-colons \"$1\" 2>/dev/null || true' _ {{}} \\;"
-        )))
-    };
-    process: |lines, _| {
-        let mut keyrings = Map::new();
-        let mut current: Option<String> = None;
-        let mut output: Vec<String> = Vec::new();
-        let mut flush = |current: &Option<String>, output: &mut Vec<String>| -> Result<(), String> {
-            if let (Some(path), false) = (current, output.is_empty()) {
-                let format = path.rsplit('.').next().unwrap_or("").to_lowercase();
-                let keys = process_keys(output, "pub", "sub")?;
-                keyrings.insert(path.clone(), json!({"format": format, "keys": keys}));
-            }
-            output.clear();
-            Ok(())
-        };
-        for line in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
-            if let Some(path) = line.strip_prefix("KEYRING:") {
-                flush(&current, &mut output)?;
-                current = Some(path.to_string());
-            } else {
-                output.push(line.to_string());
-            }
-        }
-        flush(&current, &mut output)?;
-        Ok(Value::Object(keyrings))
-    };
+    command: |args| keyrings_command(&directories(args)?);
+    process: |lines, _| keyrings_process(lines);
     default: || json!({});
     requires: |_| Some("gpg".into());
 }
@@ -137,6 +146,47 @@ define_fact! {
         ]),
     });
     process: |lines, _| process_keys(lines, "pub", "sub");
+    default: || json!({});
+    requires: |_| Some("gpg".into());
+}
+
+define_fact! {
+    /// Keys in a key file on the host or at a URL (downloaded with wget or curl).
+    GpgKey = "gpg.GpgKey";
+    params: ["src"];
+    command: |args| {
+        let src = arg_str(args, "src")?;
+        let quoted = rinfra_connectors::quoted(src.as_str());
+        Ok(if super::parse::has_scheme(&src) {
+            super::shell::formatted(
+                "(wget -O - {0} || curl -sSLf {0}) | gpg --with-colons",
+                &[quoted],
+            )
+        } else {
+            rinfra_connectors::StringCommand::new([
+                rinfra_connectors::Bit::from("gpg --with-colons"),
+                quoted,
+            ])
+        })
+    };
+    process: |lines, _| process_keys(lines, "pub", "sub");
+    default: || json!({});
+    requires: |_| Some("gpg".into());
+}
+
+define_fact! {
+    /// Secret keys in the default keyring or in `keyring`.
+    GpgSecretKeys = "gpg.GpgSecretKeys";
+    params: ["keyring"];
+    command: |args| Ok(match super::arg_opt(args, "keyring").filter(|k| !k.is_empty()) {
+        None => raw("gpg --list-secret-keys --with-colons"),
+        Some(k) => rinfra_connectors::StringCommand::new([
+            rinfra_connectors::Bit::from("gpg --list-secret-keys --with-colons --keyring"),
+            rinfra_connectors::quoted(k),
+            rinfra_connectors::Bit::from("--no-default-keyring"),
+        ]),
+    });
+    process: |lines, _| process_keys(lines, "sec", "ssb");
     default: || json!({});
     requires: |_| Some("gpg".into());
 }

@@ -320,3 +320,88 @@ mod tests {
         assert!(NetworkDevices.process(&lines, &FactArgs::new()).is_ok());
     }
 }
+
+/// Interface → its first address of `family` (the deprecated single-address facts).
+fn first_addrs(lines: &[String], family: &str) -> ProcessResult {
+    let all = short_addrs(lines, family)?;
+    Ok(Value::Object(
+        all.as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, ips)| Some((name.clone(), ips.get(0)?.clone())))
+            .collect(),
+    ))
+}
+
+define_fact! {
+    /// Deprecated (`hardware.Ipv4Addrs` lists every address): interface → its IPv4 address.
+    Ipv4Addresses = "hardware.Ipv4Addresses";
+    params: [];
+    command: |_| Ok(raw(NETWORK_DEVICES_COMMAND));
+    process: |lines, _| first_addrs(lines, "ipv4");
+}
+
+define_fact! {
+    /// Deprecated (`hardware.Ipv6Addrs` lists every address): interface → its IPv6 address.
+    Ipv6Addresses = "hardware.Ipv6Addresses";
+    params: [];
+    command: |_| Ok(raw(NETWORK_DEVICES_COMMAND));
+    process: |lines, _| first_addrs(lines, "ipv6");
+}
+
+define_fact! {
+    /// `lscpu` as a map of its labels to values; `Flags` is a list. None without output.
+    CpuInfo = "hardware.CpuInfo";
+    params: [];
+    command: |_| Ok(raw("LANG=C lscpu"));
+    process: |lines, _| {
+        if lines.is_empty() {
+            return Ok(Value::Null);
+        }
+        let mut info = Map::new();
+        for line in lines {
+            let mut parts = line.split(':');
+            let key = parts.next().unwrap_or_default().trim();
+            let value = parts.next().unwrap_or_default().trim();
+            let value = if key.to_lowercase().contains("flag") {
+                json!(value.split_whitespace().collect::<Vec<_>>())
+            } else {
+                json!(value)
+            };
+            info.insert(key.to_string(), value);
+        }
+        Ok(Value::Object(info))
+    };
+    requires: |_| Some("lscpu".into());
+}
+
+define_fact! {
+    /// Mounted block devices from `df`: device → `{blocks, used, available, used_percent,
+    /// mount}` (numbers as text, as `df` prints them).
+    BlockDevices = "hardware.BlockDevices";
+    params: [];
+    command: |_| Ok(raw("df"));
+    process: |lines, _| {
+        let mut devices = Map::new();
+        for line in lines {
+            let Some(m) = re_match(
+                r"([a-zA-Z0-9/\-_]+)\s+([0-9]+)\s+([0-9]+)\s+([0-9]+)\s+([0-9]{1,3})%\s+([a-zA-Z/0-9\-_]+)",
+                line,
+            ) else {
+                continue;
+            };
+            if &m[1] == "none" {
+                continue;
+            }
+            devices.insert(m[1].to_string(), json!({
+                "blocks": &m[2],
+                "used": &m[3],
+                "available": &m[4],
+                "used_percent": &m[5],
+                "mount": &m[6],
+            }));
+        }
+        Ok(Value::Object(devices))
+    };
+    default: || json!({});
+}

@@ -33,3 +33,19 @@ define_fact! {
     default: || json!([]);
     requires: |_| Some("dnf".into());
 }
+
+define_fact! {
+    /// Name and version of an installed package, or of an `.rpm` file on the host:
+    /// `{"name": ..., "version": ...}`, None when neither.
+    RpmPackage = "rpm.RpmPackage";
+    params: ["package"];
+    command: |args| Ok(formatted(
+        "rpm --queryformat {0} -q {1} || ! test -e {1} || rpm --queryformat {0} -qp {1} 2> /dev/null",
+        &[quoted("%{NAME} %{VERSION}-%{RELEASE}\\n"), quoted(super::arg_str(args, "package")?)],
+    ));
+    process: |lines, _| Ok(lines
+        .iter()
+        .find_map(|l| super::parse::re_match(r"^(\S+)\ (\S+)$", l))
+        .map_or(serde_json::Value::Null, |m| json!({"name": &m[1], "version": &m[2]})));
+    requires: |_| Some("rpm".into());
+}

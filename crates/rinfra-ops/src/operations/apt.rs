@@ -5,7 +5,7 @@ use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};
 use serde_json::{json, Value};
 
-use super::packaging::{ensure_packages, Manager};
+use super::util::packaging::{ensure_packages, Manager};
 use super::{call, define_op, fact, q, Args, Out};
 use crate::facts::apt::{noninteractive_apt, parse_apt_repo};
 use crate::facts::parse::iso_to_timestamp;
@@ -24,7 +24,7 @@ const APT_KEYRING_DIRS: &[&str] = &[
 
 /// Whether `src` has a URL scheme (`urlparse(src).scheme`).
 pub(crate) fn has_scheme(src: &str) -> bool {
-    crate::facts::parse::re_match(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:", src).is_some()
+    crate::facts::parse::has_scheme(src)
 }
 
 /// Run `apt-get <command>` unless a dry run says it would change nothing.
@@ -36,7 +36,7 @@ async fn simulate_then_perform(
     // a failing simulation means the real command will probably fail too: run it and show why
     let changes = fact(
         host,
-        "apt.SimulateOperationWillChange",
+        &crate::facts::apt::SimulateOperationWillChange,
         &[("command", json!(command))],
     )
     .await
@@ -59,7 +59,7 @@ define_op! {
     ///
     /// Deploy example: `apt.update(cache_time=3600)`
     Update = "apt.update";
-    params: [optional "cache_time"];
+    params: [optional "cache_time" = "skip when the last refresh is younger than this many seconds"];
     idempotent: false;
     generate: update;
 }
@@ -71,14 +71,19 @@ pub(crate) async fn update(
 ) -> Result<(), OperationError> {
     let cache_time = a.int_or("cache_time", 0)?;
     if cache_time > 0 {
-        let info = fact(host, "files.File", &[("path", json!(APT_UPDATE_FILENAME))]).await?;
+        let info = fact(
+            host,
+            &crate::facts::files::File,
+            &[("path", json!(APT_UPDATE_FILENAME))],
+        )
+        .await?;
         let mtime = info
             .get("mtime")
             .and_then(Value::as_str)
             .and_then(iso_to_timestamp);
         if let Some(mtime) = mtime {
             // the file time is naive UTC; the host's date carries its offset
-            let now = fact(host, "server.Date", &[]).await?;
+            let now = fact(host, &crate::facts::server::Date, &[]).await?;
             let now = now.as_str().and_then(iso_to_timestamp).ok_or_else(|| {
                 OperationError::Other(format!("unexpected server.Date value {now}"))
             })?;
@@ -100,7 +105,7 @@ define_op! {
     ///
     /// Deploy example: `apt.upgrade(auto_remove=True)`
     Upgrade = "apt.upgrade";
-    params: [optional "auto_remove"];
+    params: [optional "auto_remove" = "also remove packages nothing depends on any more (`--autoremove`)"];
     generate: upgrade;
 }
 
@@ -118,7 +123,7 @@ define_op! {
     ///
     /// Deploy example: `apt.dist_upgrade()`
     DistUpgrade = "apt.dist_upgrade";
-    params: [optional "auto_remove"];
+    params: [optional "auto_remove" = "also remove packages nothing depends on any more"];
     generate: dist_upgrade;
 }
 
@@ -141,10 +146,18 @@ define_op! {
     ///
     /// Deploy example: `apt.packages(packages=["nginx", "vim"], update=True, cache_time=3600)`
     Packages = "apt.packages";
-    params: [optional "packages", optional "present", optional "latest", optional "update",
-             optional "cache_time", optional "upgrade", optional "force",
-             optional "no_recommends", optional "allow_downgrades", optional "purge",
-             optional "extra_install_args", optional "extra_uninstall_args"];
+    params: [optional "packages" = "package name(s); `name=version` pins a version",
+             optional "present" = "whether it should exist (default True)",
+             optional "latest" = "upgrade installed packages that have no pinned version",
+             optional "update" = "refresh the package index first",
+             optional "cache_time" = "skip when the last refresh is younger than this many seconds",
+             optional "upgrade" = "upgrade all installed packages first",
+             optional "force" = "pass `--force-yes` (allow what apt would refuse)",
+             optional "no_recommends" = "do not install recommended packages",
+             optional "allow_downgrades" = "allow installing an older version",
+             optional "purge" = "remove packages with their configuration (`purge`)",
+             optional "extra_install_args" = "extra arguments for the install command",
+             optional "extra_uninstall_args" = "extra arguments for the remove command"];
     generate: packages;
 }
 
@@ -189,7 +202,7 @@ pub(crate) async fn packages(
         }
         return Ok(());
     }
-    let current = fact(host, "deb.DebPackages", &[]).await?;
+    let current = fact(host, &crate::facts::deb::DebPackages, &[]).await?;
     let m = Manager {
         install: &install,
         uninstall: &uninstall,
@@ -216,7 +229,9 @@ define_op! {
     ///
     /// Deploy example: `apt.repo(src="deb https://download.virtualbox.org/virtualbox/debian bionic contrib")`
     Repo = "apt.repo";
-    params: [required "src", optional "present", optional "filename"];
+    params: [required "src" = "the `sources.list` line (`deb https://... focal main`)",
+             optional "present" = "whether it should exist (default True)",
+             optional "filename" = "the file in `/etc/apt/sources.list.d/` (no `.list`; default `/etc/apt/sources.list`)"];
     generate: repo;
 }
 
@@ -227,7 +242,7 @@ async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
         Some(f) => format!("/etc/apt/sources.list.d/{f}.list"),
         None => "/etc/apt/sources.list".into(),
     };
-    let sources = fact(host, "apt.AptSources", &[]).await?;
+    let sources = fact(host, &crate::facts::apt::AptSources, &[]).await?;
     let is_present =
         parse_apt_repo(&src).is_some_and(|r| sources.as_array().is_some_and(|s| s.contains(&r)));
     if is_present != present {
@@ -237,7 +252,7 @@ async fn repo(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
             ("present", json!(present)),
             ("escape_regex_characters", json!(true)),
         ];
-        call!(super::files_text::line, "files.line", &pairs, host, out).await?;
+        call!(super::files::text::line, "files.line", &pairs, host, out).await?;
     } else {
         let state = if present { "exists" } else { "does not exist" };
         out.noop(format!("apt repo \"{src}\" {state}"));
@@ -250,7 +265,8 @@ define_op! {
     ///
     /// Deploy example: `apt.ppa(src="ppa:bitcoin/bitcoin")`
     Ppa = "apt.ppa";
-    params: [required "src", optional "present"];
+    params: [required "src" = "the PPA (`ppa:user/repo`)",
+             optional "present" = "whether it should exist (default True)"];
     idempotent: false;
     generate: ppa;
 }
@@ -271,7 +287,9 @@ define_op! {
     ///
     /// Deploy example: `apt.deb(src="https://example.com/tool_1.0_amd64.deb")`
     Deb = "apt.deb";
-    params: [required "src", optional "present", optional "force"];
+    params: [required "src" = "the `.deb` file's path on the host, or its URL",
+             optional "present" = "whether it should exist (default True)",
+             optional "force" = "pass `--force-yes` to apt-get"];
     generate: deb;
 }
 
@@ -283,7 +301,7 @@ async fn deb(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Opera
         let temp = crate::pinned::temp_filename(&host.temp_dir(), &src);
         let pairs = [("src", json!(src)), ("dest", json!(temp))];
         call!(
-            super::files_put::download,
+            super::files::put::download,
             "files.download",
             &pairs,
             host,
@@ -292,8 +310,13 @@ async fn deb(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Opera
         .await?;
         src = temp;
     }
-    let info = fact(host, "deb.DebPackage", &[("package", json!(src))]).await?;
-    let current = fact(host, "deb.DebPackages", &[]).await?;
+    let info = fact(
+        host,
+        &crate::facts::deb::DebPackage,
+        &[("package", json!(src))],
+    )
+    .await?;
+    let current = fact(host, &crate::facts::deb::DebPackages, &[]).await?;
     let name = info.get("name").map(python_str);
     let version = info.get("version").cloned();
     let exists = match (&name, &version) {
@@ -389,8 +412,11 @@ define_op! {
     ///
     /// Deploy example: `apt.key(src="https://download.docker.com/linux/debian/gpg", dest="docker.gpg")`
     Key = "apt.key";
-    params: [optional "src", optional "keyserver", optional "keyid", optional "dest",
-             optional "present"];
+    params: [optional "src" = "the key's file on the host or URL",
+             optional "keyserver" = "fetch the key from this keyserver",
+             optional "keyid" = "the key's ID (or IDs) on the keyserver, or to remove",
+             optional "dest" = "the keyring file to write (default: in `/etc/apt/keyrings`)",
+             optional "present" = "whether it should exist (default True)"];
     generate: key;
 }
 
@@ -447,4 +473,132 @@ mod tests {
             "/etc/apt/keyrings/keyserver-0xab-0xcd.gpg"
         );
     }
+}
+
+define_op! {
+    /// Add, update or remove a deb822 `.sources` file in `/etc/apt/sources.list.d/`. Nothing
+    /// is written when apt already has every type × URI × suite combination it describes.
+    ///
+    /// Deploy example: `apt.sources_file(filename="docker", uris="https://download.docker.com/linux/debian", suites="bookworm", components="stable", signed_by="/etc/apt/keyrings/docker.gpg")`
+    SourcesFile = "apt.sources_file";
+    params: [required "filename" = "the file's name without `.sources`",
+             optional "types" = "`deb`, `deb-src` or both (list or space-separated; default `deb`)",
+             optional "uris" = "the repository URL(s)",
+             optional "suites" = "the suite(s), e.g. `bookworm`",
+             optional "components" = "the component(s), e.g. `main contrib`",
+             optional "architectures" = "restrict to these architectures",
+             optional "signed_by" = "absolute path of the keyring that signs the repository",
+             optional "present" = "whether the file should exist (default True)"];
+    generate: sources_file;
+}
+
+async fn sources_file(
+    a: &Args<'_>,
+    host: &dyn OpHost,
+    out: &mut Out,
+) -> Result<(), OperationError> {
+    let name = a.str("filename")?;
+    if name.is_empty() || name.contains('/') {
+        return Err(a.invalid("filename", format!("not a file name: {name:?}")));
+    }
+    let dest = format!("/etc/apt/sources.list.d/{name}.sources");
+    if !a.bool_or("present", true) {
+        if truthy(&fact(host, &crate::facts::files::File, &[("path", json!(dest))]).await?) {
+            let pairs = [("path", json!(dest)), ("present", json!(false))];
+            call!(super::files::file, "files.file", &pairs, host, out).await?;
+        } else {
+            out.noop(format!("apt sources file \"{dest}\" does not exist"));
+        }
+        return Ok(());
+    }
+    let words = |arg: &str| -> Result<Vec<String>, OperationError> {
+        let items = match a.get(arg) {
+            None => Vec::new(),
+            Some(Value::String(s)) => s.split_whitespace().map(String::from).collect(),
+            Some(_) => a.list(arg)?,
+        };
+        match items
+            .iter()
+            .find(|i| i.is_empty() || i.contains(char::is_whitespace))
+        {
+            Some(bad) => Err(a.invalid(arg, format!("{bad:?} is not one word"))),
+            None => Ok(items),
+        }
+    };
+    let mut types = words("types")?;
+    if types.is_empty() {
+        types.push("deb".into());
+    }
+    let uris = words("uris")?;
+    let suites = words("suites")?;
+    let components = words("components")?;
+    let architectures = words("architectures")?;
+    if uris.is_empty() {
+        return Err(a.invalid("uris", "apt.sources_file needs at least one URI"));
+    }
+    if suites.is_empty() {
+        return Err(a.invalid("suites", "apt.sources_file needs at least one suite"));
+    }
+    let signed_by = a.nonempty("signed_by");
+    if signed_by.as_ref().is_some_and(|s| s.contains(['\n', '\r'])) {
+        return Err(a.invalid("signed_by", "must be one line"));
+    }
+    // the entries apt would read from the file, in the AptSources fact's shape
+    let mut options = serde_json::Map::new();
+    match architectures.as_slice() {
+        [] => {}
+        [one] => {
+            options.insert("arch".into(), json!(one));
+        }
+        many => {
+            options.insert("arch".into(), json!(many));
+        }
+    }
+    if let Some(s) = &signed_by {
+        options.insert("signed-by".into(), json!(s));
+    }
+    let existing = fact(host, &crate::facts::apt::AptSources, &[]).await?;
+    let existing = existing.as_array().cloned().unwrap_or_default();
+    let mut wanted = Vec::new();
+    for t in &types {
+        for u in &uris {
+            wanted.extend(suites.iter().map(|s| (t, u, s)));
+        }
+    }
+    let mut all_present = true;
+    for (t, u, s) in wanted {
+        let found = existing.iter().any(|e| {
+            e.get("type") == Some(&json!(t))
+                && e.get("url") == Some(&json!(u))
+                && e.get("distribution") == Some(&json!(s))
+                && e.get("components") == Some(&json!(components))
+                && e.get("options") == Some(&Value::Object(options.clone()))
+        });
+        all_present &= found;
+    }
+    if all_present {
+        out.noop(format!("apt sources file \"{dest}\" is already configured"));
+        return Ok(());
+    }
+    let mut lines = vec![
+        format!("Types: {}", types.join(" ")),
+        format!("URIs: {}", uris.join(" ")),
+        format!("Suites: {}", suites.join(" ")),
+    ];
+    if !components.is_empty() {
+        lines.push(format!("Components: {}", components.join(" ")));
+    }
+    if !architectures.is_empty() {
+        lines.push(format!("Architectures: {}", architectures.join(" ")));
+    }
+    if let Some(s) = &signed_by {
+        lines.push(format!("Signed-By: {s}"));
+    }
+    let content = lines.join("\n") + "\n";
+    let pairs = [
+        ("src", json!({ "content": content })),
+        ("dest", json!(dest)),
+        ("mode", json!("0644")),
+    ];
+    call!(super::files::put::put, "files.put", &pairs, host, out).await
 }

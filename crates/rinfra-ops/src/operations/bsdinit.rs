@@ -3,7 +3,7 @@
 use rinfra_core::{OpHost, OperationError};
 use serde_json::json;
 
-use super::service::{enabled_arg, format_action, handle_service_control, Control};
+use super::util::service::{enabled_arg, format_action, handle_service_control, Control};
 use super::{call, define_op, fact, Args, Out};
 
 define_op! {
@@ -11,8 +11,12 @@ define_op! {
     ///
     /// Deploy example: `bsdinit.service(service="nginx", running=True, enabled=True)`
     Service = "bsdinit.service";
-    params: [required "service", optional "running", optional "restarted", optional "reloaded",
-             optional "command", optional "enabled"];
+    params: [required "service" = "the service's name",
+             optional "running" = "whether it should be running",
+             optional "restarted" = "restart it (always)",
+             optional "reloaded" = "reload it (always)",
+             optional "command" = "run this service command instead (`status`, ...)",
+             optional "enabled" = "whether it starts at boot"];
     generate: service;
 }
 
@@ -22,7 +26,7 @@ pub(crate) async fn service(
     out: &mut Out,
 ) -> Result<(), OperationError> {
     let name = a.str("service")?;
-    let status = fact(host, "bsdinit.RcdStatus", &[]).await?;
+    let status = fact(host, &crate::facts::bsdinit::RcdStatus, &[]).await?;
     let action = |action: &str| {
         format_action(
             "test -e /etc/rc.d/{0} && /etc/rc.d/{0} {1} || /usr/local/etc/rc.d/{0} {1}",
@@ -38,7 +42,7 @@ pub(crate) async fn service(
             ("replace", json!(format!("{name}_enable=\"YES\""))),
             ("present", json!(enabled)),
         ];
-        call!(super::files_text::line, "files.line", &pairs, host, out).await?;
+        call!(super::files::text::line, "files.line", &pairs, host, out).await?;
     }
     Ok(())
 }

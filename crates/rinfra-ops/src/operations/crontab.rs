@@ -4,7 +4,7 @@ use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};
 use serde_json::{json, Map, Value};
 
-use super::files_text::Sed;
+use super::files::text::Sed;
 use super::{define_op, fact, q, Args, Out};
 use crate::facts::parse::try_int;
 use crate::python::python_str;
@@ -41,9 +41,17 @@ define_op! {
     ///
     /// Deploy example: `crontab.crontab(command="/usr/local/bin/backup", cron_name="backup", hour=1, minute=0)`
     Crontab = "crontab.crontab";
-    params: [required "command", optional "present", optional "user", optional "cron_name",
-             optional "minute", optional "hour", optional "month", optional "day_of_week",
-             optional "day_of_month", optional "special_time", optional "interpolate_variables"];
+    params: [required "command" = "the command cron runs (with `cron_name`, the entry is found by name)",
+             optional "present" = "whether the entry should exist (default True)",
+             optional "user" = "whose crontab (default: the connecting user's)",
+             optional "cron_name" = "a name for the entry, so its command can change",
+             optional "minute" = "cron's minute field (default `*`)",
+             optional "hour" = "cron's hour field (default `*`)",
+             optional "month" = "cron's month field (default `*`)",
+             optional "day_of_week" = "cron's day-of-week field (default `*`)",
+             optional "day_of_month" = "cron's day-of-month field (default `*`)",
+             optional "special_time" = "`@reboot`, `@daily`... instead of the time fields",
+             optional "interpolate_variables" = "let the shell expand `$VARS` in the text"];
     generate: crontab;
 }
 
@@ -59,7 +67,14 @@ async fn crontab(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
             .into_iter()
             .map(|k| (k, schedule(a, k)))
             .collect();
-    let items = entries(fact(host, "crontab.Crontab", &[("user", json!(user))]).await?);
+    let items = entries(
+        fact(
+            host,
+            &crate::facts::crontab::Crontab,
+            &[("user", json!(user))],
+        )
+        .await?,
+    );
     let name_comment = format!("# pyinfra-name={}", cron_name.as_deref().unwrap_or("None"));
     let existing = items.iter().find(|item| {
         let Some(c) = item.get("command") else {

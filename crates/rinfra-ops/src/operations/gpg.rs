@@ -120,8 +120,14 @@ define_op! {
     ///
     /// Deploy example: `gpg.key(src="https://download.docker.com/linux/debian/gpg", dest="/etc/apt/keyrings/docker.gpg")`
     Key = "gpg.key";
-    params: [optional "src", optional "dest", optional "keyserver", optional "keyid",
-             optional "dearmor", optional "mode", optional "present", optional "working_dirs"];
+    params: [optional "src" = "the key's file on the host or URL",
+             optional "dest" = "the keyring file to write",
+             optional "keyserver" = "fetch the key from this keyserver",
+             optional "keyid" = "the key's ID (or IDs) on the keyserver, or to remove",
+             optional "dearmor" = "convert an armored key into a binary keyring (default True)",
+             optional "mode" = "the keyring's permissions (default 0644)",
+             optional "present" = "whether it should exist (default True)",
+             optional "working_dirs" = "with `present=False`, the directories whose keyrings to search"];
     generate: key;
 }
 
@@ -148,7 +154,7 @@ pub(crate) async fn key(
             (None, false) => {
                 let rings = fact(
                     host,
-                    "gpg.GpgKeyrings",
+                    &crate::facts::gpg::GpgKeyrings,
                     &[("directories", json!(working_dirs))],
                 )
                 .await?;
@@ -156,7 +162,12 @@ pub(crate) async fn key(
             }
             (Some(dest), false) => {
                 let dirs = json!([parent(dest)]);
-                let rings = fact(host, "gpg.GpgKeyrings", &[("directories", dirs)]).await?;
+                let rings = fact(
+                    host,
+                    &crate::facts::gpg::GpgKeyrings,
+                    &[("directories", dirs)],
+                )
+                .await?;
                 remove_keys(host, out, &keyids, &rings, Some(dest)).await
             }
             (Some(dest), true) => {
@@ -190,7 +201,7 @@ pub(crate) async fn key(
         // as pyinfra, a keyring that cannot be read counts as missing: the key is installed
         let rings = fact(
             host,
-            "gpg.GpgKeyrings",
+            &crate::facts::gpg::GpgKeyrings,
             &[("directories", json!([parent(&dest)]))],
         )
         .await
@@ -213,7 +224,9 @@ pub(crate) async fn key(
                 return Ok(());
             }
         }
-    } else if crate::python::truthy(&fact(host, "files.File", &[("path", json!(dest))]).await?) {
+    } else if crate::python::truthy(
+        &fact(host, &crate::facts::files::File, &[("path", json!(dest))]).await?,
+    ) {
         file_op(host, out, &ensure_dest).await?;
         out.noop(format!("GPG keyring {dest} already exists"));
         return Ok(());
@@ -234,7 +247,7 @@ pub(crate) async fn key(
             let temp = crate::pinned::temp_filename(&host.temp_dir(), &src);
             let pairs = [("src", json!(src)), ("dest", json!(temp))];
             call!(
-                super::files_put::download,
+                super::files::put::download,
                 "files.download",
                 &pairs,
                 host,
@@ -296,4 +309,52 @@ pub(crate) async fn key(
         file_op(host, out, &ensure_dest).await?;
     }
     Ok(())
+}
+
+define_op! {
+    /// Convert an ASCII-armored key on the host into a binary keyring (`gpg --dearmor`), e.g.
+    /// for apt's `signed-by`; the directory is created and the mode set.
+    ///
+    /// Deploy example: `gpg.dearmor(src="/tmp/docker.asc", dest="/etc/apt/keyrings/docker.gpg")`
+    Dearmor = "gpg.dearmor";
+    params: [required "src" = "the armored key file on the host",
+             required "dest" = "the binary keyring to write",
+             optional "mode" = "the keyring's mode (default 0644)"];
+    generate: dearmor;
+}
+
+async fn dearmor(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    let src = a.str("src")?;
+    let dest = a.str("dest")?;
+    // pyinfra puts both in double quotes unescaped
+    for (arg, v) in [("src", &src), ("dest", &dest)] {
+        if v.contains(['"', '$', '`', '\\', '\n']) {
+            return Err(a.invalid(
+                arg,
+                format!("`{v}` must not contain quotes, `$`, backquotes or backslashes"),
+            ));
+        }
+    }
+    let mode = a.get("mode").cloned().unwrap_or_else(|| json!("0644"));
+    directory_op(
+        host,
+        out,
+        &[
+            ("path", json!(parent(&dest))),
+            ("mode", json!("0755")),
+            ("present", json!(true)),
+        ],
+    )
+    .await?;
+    out.shell(format!("gpg --batch --dearmor -o \"{dest}\" \"{src}\""));
+    file_op(
+        host,
+        out,
+        &[
+            ("path", json!(dest)),
+            ("mode", mode),
+            ("present", json!(true)),
+        ],
+    )
+    .await
 }

@@ -4,7 +4,7 @@ use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};
 use serde_json::json;
 
-use super::service::{enabled_arg, format_action, handle_service_control, Control};
+use super::util::service::{enabled_arg, format_action, handle_service_control, Control};
 use super::{define_op, fact, q, Args, Out};
 
 define_op! {
@@ -12,8 +12,13 @@ define_op! {
     ///
     /// Deploy example: `openrc.service(service="sshd", running=True, enabled=True)`
     Service = "openrc.service";
-    params: [required "service", optional "running", optional "restarted", optional "reloaded",
-             optional "command", optional "enabled", optional "runlevel"];
+    params: [required "service" = "the service's name",
+             optional "running" = "whether it should be running",
+             optional "restarted" = "restart it (always)",
+             optional "reloaded" = "reload it (always)",
+             optional "command" = "run this service command instead (`status`, ...)",
+             optional "enabled" = "whether it starts at boot",
+             optional "runlevel" = "the runlevel `enabled` refers to (default `default`)"];
     generate: service;
 }
 
@@ -26,7 +31,7 @@ pub(crate) async fn service(
     let runlevel = a.nonempty("runlevel").unwrap_or_else(|| "default".into());
     let status = fact(
         host,
-        "openrc.OpenrcStatus",
+        &crate::facts::openrc::OpenrcStatus,
         &[("runlevel", json!(runlevel))],
     )
     .await?;
@@ -37,7 +42,7 @@ pub(crate) async fn service(
     };
     let states = fact(
         host,
-        "openrc.OpenrcEnabled",
+        &crate::facts::openrc::OpenrcEnabled,
         &[("runlevel", json!(runlevel))],
     )
     .await?;

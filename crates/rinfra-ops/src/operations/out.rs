@@ -55,11 +55,15 @@ impl Out {
 /// Load a fact with keyword arguments in pyinfra's parameter names. As pyinfra binds fact
 /// arguments with `getcallargs`, unspecified parameters are filled with their defaults whenever
 /// any argument is given, so the fact's arguments are always complete.
+///
+/// The fact is named by its type (`&crate::facts::files::File`), so a misspelt fact is a
+/// compile error rather than an unknown-fact error on the first host that gets there.
 pub(crate) async fn fact(
     host: &dyn OpHost,
-    name: &str,
+    fact: &dyn rinfra_core::Fact,
     args: &[(&str, Value)],
 ) -> Result<Value, OperationError> {
+    let name = fact.name();
     let mut map = FactArgs::new();
     if !args.is_empty() {
         for (k, v) in fact_defaults(name) {

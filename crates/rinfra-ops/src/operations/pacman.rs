@@ -2,7 +2,7 @@
 
 use rinfra_core::{OpHost, OperationError};
 
-use super::packaging::{ensure_packages, Manager};
+use super::util::packaging::{ensure_packages, Manager};
 use super::{define_op, fact, Args, Out};
 
 define_op! {
@@ -10,7 +10,10 @@ define_op! {
     ///
     /// Deploy example: `pacman.packages(packages=["vim"], update=True)`
     Packages = "pacman.packages";
-    params: [optional "packages", optional "present", optional "update", optional "upgrade"];
+    params: [optional "packages" = "package name(s); `name=version` pins a version",
+             optional "present" = "whether it should exist (default True)",
+             optional "update" = "refresh the package index first",
+             optional "upgrade" = "upgrade all installed packages first"];
     generate: packages;
 }
 
@@ -25,13 +28,13 @@ pub(crate) async fn packages(
     if a.bool_or("upgrade", false) {
         out.shell("pacman --noconfirm -Su");
     }
-    let current = fact(host, "pacman.PacmanPackages", &[]).await?;
+    let current = fact(host, &crate::facts::pacman::PacmanPackages, &[]).await?;
     let m = Manager {
         install: "pacman --noconfirm -S",
         uninstall: "pacman --noconfirm -R",
         upgrade: None,
         version_join: None,
-        expand_fact: Some("pacman.PacmanUnpackGroup"),
+        expand_fact: Some(&crate::facts::pacman::PacmanUnpackGroup),
         expand_match_any: false,
     };
     ensure_packages(
@@ -44,4 +47,34 @@ pub(crate) async fn packages(
         &m,
     )
     .await
+}
+
+define_op! {
+    /// Upgrade all installed pacman packages (`pacman -Su`, not idempotent).
+    ///
+    /// Deploy example: `pacman.upgrade()`
+    Upgrade = "pacman.upgrade";
+    params: [];
+    idempotent: false;
+    generate: upgrade;
+}
+
+async fn upgrade(_: &Args<'_>, _: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    out.shell("pacman --noconfirm -Su");
+    Ok(())
+}
+
+define_op! {
+    /// Refresh the pacman package databases (`pacman -Sy`, not idempotent).
+    ///
+    /// Deploy example: `pacman.update()`
+    Update = "pacman.update";
+    params: [];
+    idempotent: false;
+    generate: update;
+}
+
+async fn update(_: &Args<'_>, _: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    out.shell("pacman -Sy");
+    Ok(())
 }

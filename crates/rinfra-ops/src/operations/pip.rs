@@ -4,7 +4,7 @@ use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};
 use serde_json::{json, Map, Value};
 
-use super::packaging::{ensure_pkg_infos, Manager, PkgInfo};
+use super::util::packaging::{ensure_pkg_infos, Manager, PkgInfo};
 use super::{call, define_op, fact, q, Args, Out};
 use crate::python::truthy;
 
@@ -13,8 +13,12 @@ define_op! {
     ///
     /// Deploy example: `pip.virtualenv(path="/srv/app/venv", python="python3")`
     Virtualenv = "pip.virtualenv";
-    params: [required "path", optional "python", optional "venv", optional "site_packages",
-             optional "always_copy", optional "present"];
+    params: [required "path" = "the environment's directory",
+             optional "python" = "the Python interpreter to build the environment with",
+             optional "venv" = "use the `venv` module rather than `virtualenv`",
+             optional "site_packages" = "give the environment access to system site packages",
+             optional "always_copy" = "copy files into the environment rather than symlink them",
+             optional "present" = "whether the environment should exist (default True)"];
     generate: virtualenv;
 }
 
@@ -27,7 +31,14 @@ pub(crate) async fn virtualenv(
     let python = a.nonempty("python");
     let venv = a.bool_or("venv", false);
     let activate = format!("{path}/bin/activate");
-    let exists = truthy(&fact(host, "files.File", &[("path", json!(activate))]).await?);
+    let exists = truthy(
+        &fact(
+            host,
+            &crate::facts::files::File,
+            &[("path", json!(activate))],
+        )
+        .await?,
+    );
     if !a.bool_or("present", true) {
         if exists {
             let pairs = [("path", json!(path)), ("present", json!(false))];
@@ -76,8 +87,11 @@ define_op! {
     ///
     /// Deploy example: `pip.venv(path="/srv/app/venv", python="python3")`
     Venv = "pip.venv";
-    params: [required "path", optional "python", optional "site_packages",
-             optional "always_copy", optional "present"];
+    params: [required "path" = "the environment's directory",
+             optional "python" = "the Python interpreter to build the environment with",
+             optional "site_packages" = "give the environment access to system site packages",
+             optional "always_copy" = "copy files into the environment rather than symlink them",
+             optional "present" = "whether the environment should exist (default True)"];
     generate: venv;
 }
 
@@ -93,9 +107,14 @@ define_op! {
     ///
     /// Deploy example: `pip.packages(packages=["flask==2.0"], virtualenv="/srv/app/venv")`
     Packages = "pip.packages";
-    params: [optional "packages", optional "present", optional "latest", optional "requirements",
-             optional "pip", optional "virtualenv", optional "virtualenv_kwargs",
-             optional "extra_install_args"];
+    params: [optional "packages" = "requirement(s): `name`, `name==1.0`...",
+             optional "present" = "whether it should exist (default True)",
+             optional "latest" = "upgrade installed packages that have no pinned version",
+             optional "requirements" = "a requirements file on the host",
+             optional "pip" = "the pip to run (default `pip3`)",
+             optional "virtualenv" = "install into this virtualenv (created when missing)",
+             optional "virtualenv_kwargs" = "arguments for creating that virtualenv",
+             optional "extra_install_args" = "extra arguments for the install command"];
     generate: packages;
 }
 
@@ -146,7 +165,12 @@ async fn packages(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), 
         }
         return Ok(());
     }
-    let current = fact(host, "pip.PipPackages", &[("pip", json!(pip))]).await?;
+    let current = fact(
+        host,
+        &crate::facts::pip::PipPackages,
+        &[("pip", json!(pip))],
+    )
+    .await?;
     // PEP 426: package names compare lower-cased
     let current: Map<String, Value> = current
         .as_object()

@@ -4,7 +4,7 @@ use rinfra_connectors::{Bit, StringCommand};
 use rinfra_core::{OpHost, OperationError};
 use serde_json::json;
 
-use super::service::{enabled_arg, handle_service_control, Control};
+use super::util::service::{enabled_arg, handle_service_control, Control};
 use super::{define_op, fact, q, Args, Out};
 use crate::facts::systemctl_command;
 
@@ -36,7 +36,9 @@ define_op! {
     ///
     /// Deploy example: `systemd.daemon_reload(user_mode=True)`
     DaemonReload = "systemd.daemon_reload";
-    params: [optional "user_mode", optional "machine", optional "user_name"];
+    params: [optional "user_mode" = "manage the user's systemd instance (`systemctl --user`)",
+             optional "machine" = "manage a systemd container or remote machine (`--machine`)",
+             optional "user_name" = "with `user_mode` and `machine`, the user on that machine"];
     idempotent: false;
     generate: daemon_reload;
 }
@@ -54,9 +56,16 @@ define_op! {
     ///
     /// Deploy example: `systemd.service(service="nginx.service", running=True, enabled=True)`
     Service = "systemd.service";
-    params: [required "service", optional "running", optional "restarted", optional "reloaded",
-             optional "command", optional "enabled", optional "daemon_reload",
-             optional "user_mode", optional "machine", optional "user_name"];
+    params: [required "service" = "the service's name",
+             optional "running" = "whether it should be running",
+             optional "restarted" = "restart it (always)",
+             optional "reloaded" = "reload it (always)",
+             optional "command" = "run this service command instead (`status`, ...)",
+             optional "enabled" = "whether it starts at boot",
+             optional "daemon_reload" = "run `systemctl daemon-reload` first",
+             optional "user_mode" = "manage the user's systemd instance (`systemctl --user`)",
+             optional "machine" = "manage a systemd container or remote machine (`--machine`)",
+             optional "user_name" = "with `user_mode` and `machine`, the user on that machine"];
     generate: service;
 }
 
@@ -79,13 +88,13 @@ pub(crate) async fn service(
         ("user_name", json!(a.nonempty("user_name"))),
         ("services", json!([unit])),
     ];
-    let status = fact(host, "systemd.SystemdStatus", &fact_args).await?;
+    let status = fact(host, &crate::facts::systemd::SystemdStatus, &fact_args).await?;
     let action = |action: &str| {
         StringCommand::new([Bit::from(systemctl.clone()), Bit::from(action), q(&unit)])
     };
     handle_service_control(out, &unit, &status, action, &Control::from_args(a));
     if let Some(enabled) = enabled_arg(a) {
-        let states = fact(host, "systemd.SystemdEnabled", &fact_args).await?;
+        let states = fact(host, &crate::facts::systemd::SystemdEnabled, &fact_args).await?;
         let is_enabled = states.get(&unit).is_some_and(crate::python::truthy);
         if enabled && !is_enabled {
             out.shell(StringCommand::new([

@@ -3,7 +3,7 @@
 use rinfra_core::{OpHost, OperationError};
 use serde_json::json;
 
-use super::service::{enabled_arg, format_action, handle_service_control, Control};
+use super::util::service::{enabled_arg, format_action, handle_service_control, Control};
 use super::{call, define_op, fact, Args, Out};
 
 define_op! {
@@ -11,8 +11,12 @@ define_op! {
     ///
     /// Deploy example: `upstart.service(service="nginx", running=True)`
     Service = "upstart.service";
-    params: [required "service", optional "running", optional "restarted", optional "reloaded",
-             optional "command", optional "enabled"];
+    params: [required "service" = "the service's name",
+             optional "running" = "whether it should be running",
+             optional "restarted" = "restart it (always)",
+             optional "reloaded" = "reload it (always)",
+             optional "command" = "run this service command instead (`status`, ...)",
+             optional "enabled" = "whether it starts at boot"];
     generate: service;
 }
 
@@ -22,7 +26,7 @@ pub(crate) async fn service(
     out: &mut Out,
 ) -> Result<(), OperationError> {
     let name = a.str("service")?;
-    let status = fact(host, "upstart.UpstartStatus", &[]).await?;
+    let status = fact(host, &crate::facts::upstart::UpstartStatus, &[]).await?;
     let action = |action: &str| format_action("initctl {1} {0}", &name, action);
     handle_service_control(out, &name, &status, action, &Control::from_args(a));
     let path = format!("/etc/init/{name}.override");
@@ -36,7 +40,7 @@ pub(crate) async fn service(
                 ("src", json!({"content": "manual\n"})),
                 ("dest", json!(path)),
             ];
-            call!(super::files_put::put, "files.put", &pairs, host, out).await?;
+            call!(super::files::put::put, "files.put", &pairs, host, out).await?;
         }
         None => {}
     }
