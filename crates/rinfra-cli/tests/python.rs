@@ -446,3 +446,89 @@ else:
         assert_eq!(std::fs::read_to_string(&marker).unwrap(), "@fake/other");
     }
 }
+
+/// `pyinfra.operations.<module>` and `pyinfra.facts.<module>` are generated from the Rust
+/// registries: every operation and fact imports (pyinfra's sub-modules too, as
+/// `pyinfra.operations.freebsd.pkg`), with a docstring.
+#[test]
+fn every_rust_operation_and_fact_imports_with_its_docs() {
+    let dir = TestDir::new();
+    let out = dir.join("out.json");
+    dir.write(
+        "deploy.py",
+        &format!(
+            r#"
+import importlib, json, _rinfra
+from pyinfra.operations.freebsd import pkg
+from pyinfra.facts.server import Hostname
+missing = []
+for kind, rows in (("operations", _rinfra.operations()), ("facts", _rinfra.facts())):
+    for row in rows:
+        module, attr = row[0].rsplit(".", 1)
+        value = getattr(importlib.import_module(f"pyinfra.{{kind}}.{{module}}"), attr, None)
+        if value is None or not (value.__doc__ or "").strip():
+            missing.append(row[0])
+json.dump({{"missing": missing, "ops": len(_rinfra.operations()), "facts": len(_rinfra.facts()),
+           "pkg": pkg.install.__module__, "fact": Hostname.name}}, open({out:?}, "w"))
+"#,
+            out = out.display().to_string()
+        ),
+    );
+    let run = dir.run(&["@local", "deploy.py", "--dry"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["missing"], serde_json::json!([]), "{v}");
+    assert!(v["ops"].as_u64().unwrap() >= 180, "{v}");
+    assert!(v["facts"].as_u64().unwrap() >= 190, "{v}");
+    assert_eq!(v["pkg"], "pyinfra.operations.freebsd.pkg");
+    assert_eq!(v["fact"], "server.Hostname");
+}
+
+/// A virtualenv made by another installation of the same Python version (Debian's
+/// `/usr/bin/python3`, where rinfra may link pyenv's, or the other way round): its packages
+/// import, with the standard library of the installation rinfra links. And `print` output is
+/// not lost when stdout is a pipe and Python is not told to be unbuffered.
+#[test]
+fn a_virtualenv_of_another_installation_and_prints_through_a_pipe() {
+    let dir = TestDir::new();
+    let venv = dir.join("debian-venv");
+    let ok = std::process::Command::new("/usr/bin/python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .unwrap()
+        .success();
+    assert!(
+        ok,
+        "/usr/bin/python3 -m venv failed (apt install python3-venv)"
+    );
+    let ok = std::process::Command::new(venv.join("bin/pip"))
+        .args(["install", "-q", "PyYAML==6.0.2"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "pip install PyYAML failed");
+    dir.write(
+        "deploy.py",
+        "import math, yaml\nprint('yaml from', yaml.__file__, math.sqrt(4))\n",
+    );
+    let out = dir
+        .cmd(&["@local", "deploy.py", "--dry"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("NO_COLOR", "1")
+        .env("VIRTUAL_ENV", &venv)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("yaml from {}", venv.display())) && stdout.contains("2.0"),
+        "{stdout}"
+    );
+}

@@ -14,24 +14,30 @@ PREFIX = "<rinfra>/"
 class RinfraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def __init__(self, sources):
         self.sources = sources
+        # Operations and facts by module path: `files` for `files.put`, `freebsd.pkg` for
+        # `freebsd.pkg.install` (pyinfra's sub-modules); `freebsd` is then a package.
         ops = {}
         for name, params, doc, extra in _rinfra.operations():
-            ops.setdefault(name.split(".")[0], []).append((name, params, doc, extra))
+            ops.setdefault(name.rsplit(".", 1)[0], []).append((name, params, doc, extra))
         facts = {}
         for name, params, doc in _rinfra.facts():
-            facts.setdefault(name.split(".")[0], []).append((name, params, doc))
+            facts.setdefault(name.rsplit(".", 1)[0], []).append((name, params, doc))
         self.ops = ops
         self.facts = facts
+        self.packages = {
+            kind: {m.rsplit(".", 1)[0] for m in table if "." in m}
+            for kind, table in (("operations", ops), ("facts", facts))
+        }
 
     def _kind(self, fullname):
         if fullname in self.sources:
             return "source"
-        parts = fullname.split(".")
-        if len(parts) == 3 and parts[0] == "pyinfra":
-            if parts[1] == "operations" and parts[2] in self.ops:
-                return "operations"
-            if parts[1] == "facts" and parts[2] in self.facts:
-                return "facts"
+        for kind, table in (("operations", self.ops), ("facts", self.facts)):
+            prefix = f"pyinfra.{kind}."
+            if fullname.startswith(prefix):
+                module = fullname[len(prefix):]
+                if module in table or module in self.packages[kind]:
+                    return kind
         if fullname == "pyinfra" or fullname.startswith("pyinfra."):
             # Never fall through to an installed pyinfra.
             return "missing"
@@ -47,7 +53,10 @@ class RinfraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 "not implemented)",
                 name=fullname,
             )
-        is_pkg = kind == "source" and self.sources[fullname][1]
+        if kind == "source":
+            is_pkg = self.sources[fullname][1]
+        else:
+            is_pkg = fullname.split(".", 2)[2] in self.packages[kind]
         spec = importlib.util.spec_from_loader(fullname, self, is_package=is_pkg)
         if kind == "source":
             spec.origin = PREFIX + fullname.replace(".", "/") + ("/__init__.py" if is_pkg else ".py")
@@ -70,18 +79,20 @@ class RinfraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             # A hand-written module may also have generated operations (python.call beside
             # Rust ones): none today, but generated members never shadow hand-written ones.
             return
-        module_name = fullname.split(".")[2]
+        module_name = fullname.split(".", 2)[2]
         module.__file__ = PREFIX + fullname.replace(".", "/") + ".py"
+        if module_name in self.packages[kind]:
+            module.__path__ = []
         if kind == "operations":
             from pyinfra.api.operation import rust_operation
 
-            for name, params, doc, extra in self.ops[module_name]:
-                setattr(module, name.split(".", 1)[1], rust_operation(name, params, doc, extra))
+            for name, params, doc, extra in self.ops.get(module_name, ()):
+                setattr(module, name.rsplit(".", 1)[1], rust_operation(name, params, doc, extra))
         else:
             from pyinfra.api.facts import FactBase, fact_signature
 
-            for name, params, doc in self.facts[module_name]:
-                short = name.split(".", 1)[1]
+            for name, params, doc in self.facts.get(module_name, ()):
+                short = name.rsplit(".", 1)[1]
                 cls = type(
                     short,
                     (FactBase,),

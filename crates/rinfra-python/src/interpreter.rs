@@ -48,8 +48,27 @@ pub fn start(ops: Arc<OperationRegistry>, facts: Arc<FactRegistry>) -> Result<()
         })
 }
 
-/// The `python` executable of the environment to run in, if one is found.
-fn environment_python() -> Option<PathBuf> {
+/// The environment to run in.
+enum Environment {
+    /// Start as this `python` would (a virtualenv of the linked installation, or that
+    /// installation's own `python3`).
+    Executable(PathBuf),
+    /// A virtualenv of another installation of the same version: start as the linked
+    /// installation, then add this `site-packages` (its standard library would not match the
+    /// linked libpython: Debian builds `math` into libpython, pyenv as a module).
+    SitePackages(PathBuf),
+    /// The linked installation as it is.
+    Linked,
+}
+
+/// Which environment: see the module docs.
+fn environment() -> Environment {
+    let linked = linked_prefix();
+    let same_installation = |prefix: &Path| {
+        linked
+            .as_deref()
+            .is_some_and(|l| canonical(prefix) == canonical(l))
+    };
     let own_venv = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent()?.parent().map(Path::to_path_buf))
@@ -57,23 +76,78 @@ fn environment_python() -> Option<PathBuf> {
     let active = std::env::var_os("VIRTUAL_ENV").map(PathBuf::from);
     if let Some(venv) = own_venv.or(active) {
         let python = venv.join("bin").join("python");
-        return python.exists().then_some(python);
+        // pyvenv.cfg's `home` is the bin directory of the installation that made the venv.
+        let home = venv_setting(&venv, "home").map(PathBuf::from);
+        return match home.as_deref().and_then(Path::parent) {
+            Some(prefix) if same_installation(prefix) && python.exists() => {
+                Environment::Executable(python)
+            }
+            _ => match site_packages(&venv) {
+                Some(sp) => Environment::SitePackages(sp),
+                None => Environment::Linked,
+            },
+        };
     }
-    // python3 on PATH, when it is a real installation (pyenv's shim is a script) of the
-    // version rinfra links.
-    let path = std::env::var_os("PATH")?;
+    // python3 on PATH, when it is the linked installation (pyenv's shim is a script; another
+    // installation of the same version would bring its own standard library).
+    let Some(path) = std::env::var_os("PATH") else {
+        return Environment::Linked;
+    };
     let python3 = std::env::split_paths(&path)
         .map(|d| d.join("python3"))
-        .find(|p| p.is_file())?;
-    let real = std::fs::canonicalize(&python3).ok()?;
-    let prefix = real.parent()?.parent()?;
-    let version = linked_version();
-    prefix
+        .find(|p| p.is_file());
+    match python3 {
+        Some(p)
+            if canonical(&p)
+                .parent()
+                .and_then(Path::parent)
+                .is_some_and(same_installation) =>
+        {
+            Environment::Executable(p)
+        }
+        _ => Environment::Linked,
+    }
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The installation prefix of the libpython this process runs: found from where the loader
+/// put the library (`<prefix>/lib/libpython3.11.so.1.0`, or Debian's
+/// `/usr/lib/x86_64-linux-gnu/...`), as the directory above it with `lib/python3.X/os.py`.
+fn linked_prefix() -> Option<PathBuf> {
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    let symbol = pyo3::ffi::Py_GetVersion as *const libc::c_void;
+    if unsafe { libc::dladdr(symbol, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    let lib = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
+    let lib = canonical(Path::new(&*lib.to_string_lossy()));
+    let stdlib = format!("lib/python{}/os.py", linked_version());
+    lib.ancestors()
+        .skip(1)
+        .take(4)
+        .find(|dir| dir.join(&stdlib).is_file())
+        .map(Path::to_path_buf)
+}
+
+/// `<venv>/lib/python3.X/site-packages`, if there.
+fn site_packages(venv: &Path) -> Option<PathBuf> {
+    let sp = venv
         .join("lib")
-        .join(format!("python{version}"))
-        .join("os.py")
-        .is_file()
-        .then_some(python3)
+        .join(format!("python{}", linked_version()))
+        .join("site-packages");
+    sp.is_dir().then_some(sp)
+}
+
+/// A setting of a virtualenv's pyvenv.cfg.
+fn venv_setting(venv: &Path, key: &str) -> Option<String> {
+    let cfg = std::fs::read_to_string(venv.join("pyvenv.cfg")).ok()?;
+    cfg.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == key).then(|| v.trim().to_string())
+    })
 }
 
 /// `3.11`: the Python version rinfra is linked against.
@@ -88,46 +162,64 @@ fn linked_version() -> String {
     )
 }
 
-/// The version a virtualenv was made with (`version = 3.11.7` in pyvenv.cfg).
-fn venv_version(python: &Path) -> Option<String> {
-    let cfg = std::fs::read_to_string(python.parent()?.parent()?.join("pyvenv.cfg")).ok()?;
-    cfg.lines().find_map(|l| {
-        let (k, v) = l.split_once('=')?;
-        let k = k.trim();
-        (k == "version" || k == "version_info").then(|| {
-            let mut it = v.trim().split('.');
-            format!("{}.{}", it.next().unwrap_or(""), it.next().unwrap_or(""))
-        })
-    })
+/// The `major.minor` a virtualenv was made with (`version = 3.11.7` in pyvenv.cfg).
+fn venv_version(venv: &Path) -> Option<String> {
+    let v = venv_setting(venv, "version").or_else(|| venv_setting(venv, "version_info"))?;
+    let mut it = v.split('.');
+    Some(format!("{}.{}", it.next()?, it.next()?))
 }
 
 unsafe fn init() -> Result<(), String> {
     use pyo3::ffi;
     pyo3::append_to_inittab!(rinfra_native);
-    let python = environment_python();
-    if let Some(p) = &python {
-        if let Some(v) = venv_version(p) {
+    let environment = environment();
+    let venv_of = |p: &Path| -> Option<PathBuf> {
+        p.ancestors()
+            .find(|d| d.join("pyvenv.cfg").is_file())
+            .map(Path::to_path_buf)
+    };
+    let venv = match &environment {
+        Environment::Executable(p) => p.parent().and_then(venv_of),
+        Environment::SitePackages(sp) => venv_of(sp),
+        Environment::Linked => None,
+    };
+    if let Some(venv) = &venv {
+        if let Some(v) = venv_version(venv) {
             let linked = linked_version();
             if v != linked {
                 return Err(format!(
                     "the virtualenv at {} is Python {v}, rinfra is built for Python {linked}",
-                    p.parent().and_then(Path::parent).unwrap_or(p).display()
+                    venv.display()
                 ));
             }
         }
     }
+    let python = match &environment {
+        Environment::Executable(p) => Some(p.clone()),
+        _ => None,
+    };
     let mut config = std::mem::MaybeUninit::<ffi::PyConfig>::uninit();
     ffi::PyConfig_InitPythonConfig(config.as_mut_ptr());
     let mut config = config.assume_init();
     // Ctrl-C stays rinfra's (tokio's handler), not Python's KeyboardInterrupt.
     config.install_signal_handlers = 0;
     config.parse_argv = 0;
-    if let Some(p) = &python {
-        let c = CString::new(p.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
-        let status = ffi::PyConfig_SetBytesString(&mut config, &mut config.executable, c.as_ptr());
+    // What deploy code prints appears at once, between rinfra's own lines (and is not lost:
+    // the process ends without finalising Python, which would flush a buffer).
+    config.buffered_stdio = 0;
+    // Start as the environment's `python`; otherwise from the linked installation's own
+    // prefix (`home`): left to itself, Python would look for `python3` on PATH and could pair
+    // another installation's standard library with this libpython.
+    let (field, value): (*mut *mut libc::wchar_t, _) = match (&python, linked_prefix()) {
+        (Some(p), _) => (&mut config.executable, Some(p.clone())),
+        (None, prefix) => (&mut config.home, prefix),
+    };
+    if let Some(value) = value {
+        let c = CString::new(value.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+        let status = ffi::PyConfig_SetBytesString(&mut config, field, c.as_ptr());
         if ffi::PyStatus_Exception(status) != 0 {
             ffi::PyConfig_Clear(&mut config);
-            return Err("cannot set the Python executable".into());
+            return Err("cannot set where Python starts from".into());
         }
     }
     let status = ffi::Py_InitializeFromConfig(&config);
@@ -144,7 +236,13 @@ unsafe fn init() -> Result<(), String> {
     }
     // The main thread holds the GIL after initialising; release it, as PyO3 expects.
     ffi::PyEval_SaveThread();
-    Python::attach(|py| install_modules(py).map_err(|e| PythonError::from_py(py, &e).to_string()))
+    Python::attach(|py| {
+        if let Environment::SitePackages(sp) = &environment {
+            add_site_packages(py, sp)?;
+        }
+        install_modules(py)
+    })
+    .map_err(|e| Python::attach(|py| PythonError::from_py(py, &e).to_string()))
 }
 
 /// Send what deploy code prints (`print(...)`) to stderr: with `--json`, stdout is the JSON
@@ -155,6 +253,24 @@ pub fn print_to_stderr() -> Result<(), PythonError> {
         sys.setattr("stdout", sys.getattr("stderr")?)
     })
     .map_err(|e| Python::attach(|py| PythonError::from_py(py, &e)))
+}
+
+/// A virtualenv's packages (and its `.pth` files), ahead of the installation's own.
+fn add_site_packages(py: Python<'_>, sp: &Path) -> PyResult<()> {
+    let sys_path = py
+        .import("sys")?
+        .getattr("path")?
+        .cast_into::<pyo3::types::PyList>()?;
+    let before = sys_path.len();
+    py.import("site")?
+        .call_method1("addsitedir", (sp.display().to_string(),))?;
+    // addsitedir appends; the venv's packages should win over the installation's.
+    let added = sys_path.get_slice(before, sys_path.len());
+    sys_path.del_slice(before, sys_path.len())?;
+    for (i, p) in added.iter().enumerate() {
+        sys_path.insert(i, p)?;
+    }
+    Ok(())
 }
 
 /// Put `dir` first on `sys.path` (once), so the deploy's own modules import (`tasks.py`).

@@ -174,7 +174,7 @@ def record(op_name, args, kwargs, operation=None):
 
 def rust_operation(name, params, doc, extra_kwargs):
     """The deploy-facing function of operation `name`, written in Rust."""
-    module, short = name.split(".", 1)
+    module, short = name.rsplit(".", 1)
 
     def op(*args, **kwargs):
         return record(name, args, kwargs)
