@@ -193,7 +193,8 @@ fn the_ansible_inventory_connector_from_pypi() {
             first.addr
         ),
     );
-    let out = "/tmp/rinfra-ansible-e2e";
+    // Not under /tmp: other suites check that no `rinfra-*` file is left there.
+    let out = "/srv/ansible-connector-e2e";
     dir.write(
         "deploy.py",
         &format!(
