@@ -1453,7 +1453,9 @@ facts = {
     "LinuxName": host.get_fact(s.LinuxName),
     "LinuxDistribution": host.get_fact(s.LinuxDistribution),
     "Groups": sorted(host.get_fact(s.Groups)),
-    "UsersRoot": host.get_fact(s.Users).get("root"),
+    # Without the last login: pyinfra gives a datetime there, rinfra's facts are JSON (an ISO
+    # string); and whether root has a lastlog entry depends on the machine (DIFFERENCES.md).
+    "UsersRoot": {k: v for k, v in host.get_fact(s.Users).get("root", {}).items() if k != "login_time"},
     "File": stable(host.get_fact(f.File, path=f"{ROOT}/data.txt")),
     "FileMissing": host.get_fact(f.File, path=f"{ROOT}/missing"),
     "Directory": stable(host.get_fact(f.Directory, path=ROOT), drop=("size",)),

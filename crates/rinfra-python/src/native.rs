@@ -315,7 +315,6 @@ fn condition(host_index: usize, item: &Bound<'_, PyAny>) -> PyResult<Condition> 
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn record(
-    py: Python<'_>,
     op_name: &str,
     args: &Bound<'_, PyTuple>,
     kwargs: &Bound<'_, PyDict>,
@@ -374,7 +373,6 @@ fn record(
     };
     let (file, line) = location;
     let location = format!("{}:{line}", crate::error::display_path(&file));
-    let _ = py;
     with_current(|s| {
         let Scope::Evaluating(e) = s else {
             unreachable!("checked above")
