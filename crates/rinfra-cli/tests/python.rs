@@ -532,3 +532,51 @@ fn a_virtualenv_of_another_installation_and_prints_through_a_pipe() {
         "{stdout}"
     );
 }
+
+/// An `@operation()` written as third-party packages write them, with pyinfra's command
+/// helpers (`pyinfra.operations.util.files`) and `yield from` a Rust operation's `_inner`.
+#[test]
+fn operation_packages_use_pyinfras_helpers() {
+    let dir = TestDir::new();
+    let out = dir.join("out");
+    dir.write(
+        "deploy.py",
+        &format!(
+            r#"
+from pyinfra import host
+from pyinfra.api import operation
+from pyinfra.facts.files import File
+from pyinfra.operations import files
+from pyinfra.operations.util.files import chmod, ensure_mode_int, unix_path_join
+
+@operation()
+def config_file(base, name, mode="0640"):
+    path = unix_path_join(base, name)
+    yield from files.directory._inner(path=base)
+    info = host.get_fact(File, path=path)
+    if info is None:
+        yield f"echo managed > {{path}}"
+    if info is None or info["mode"] != ensure_mode_int(mode):
+        yield chmod(path, ensure_mode_int(mode))
+
+config_file({out:?} + "/", "app.conf")
+"#,
+            out = out.display().to_string()
+        ),
+    );
+    let first = dir.run(&["@local", "deploy.py", "-y"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let path = out.join("app.conf");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "managed\n");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    let second = dir.run(&["@local", "deploy.py", "-y"]);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert!(
+        second.stderr.contains("[@local] No changes"),
+        "nothing to do the second time: {second:?}"
+    );
+}

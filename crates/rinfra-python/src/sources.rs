@@ -125,6 +125,11 @@ pub(crate) const MODULES: &[(&str, &str, bool)] = &[
         true,
     ),
     (
+        "pyinfra.operations.util.files",
+        include_str!("../python/pyinfra/operations/util/files.py"),
+        false,
+    ),
+    (
         "pyinfra.progress",
         include_str!("../python/pyinfra/progress.py"),
         false,
