@@ -85,8 +85,8 @@ impl serde::Serialize for PlainMap<'_> {
     }
 }
 
-/// Serializes JSON with plain numbers. The workspace's serde_json has `arbitrary_precision`
-/// (starlark turns it on), under which `Number` serializes as a private map that minijinja would
+/// Serializes JSON with plain numbers. Should a dependency turn on serde_json's
+/// `arbitrary_precision` (starlark did), then `Number` serializes as a private map that minijinja would
 /// show as `{'$serde_json::private::Number': '80'}`; maps keep their (Python dict) order.
 struct PlainJson<'a>(&'a Value);
 
