@@ -1,8 +1,9 @@
 //! The operations of pyinfra's core modules added by issue 16, end to end on real targets: the
 //! `rinfra` binary runs each operation twice against the last testbed SSH host (a change, then
-//! `No changes`), and the result is checked on the target with plain `ssh`. Operations pyinfra
-//! documents as not idempotent (`server.kill`, `ssh.command`, `ssh.upload`, `files.move`) are
-//! checked for what a second run really does.
+//! `No changes`; `server.etc_hosts` and `sysvinit.enable` on the last nspawn host too), and the
+//! result is checked on the target with plain `ssh`. Operations that are not idempotent in
+//! pyinfra either are checked for what a second run really does: `server.kill`, `ssh.command`
+//! and `ssh.upload` run again, `files.move` finds its source gone.
 //!
 //! Needs the project testbed (`scripts/testbed up`, then `. /tmp/rinfra-testbed/env`); see
 //! `ops_e2e.rs`. Each test works under its own `/srv/rinfra-e2e-core-<name>` directory; the
@@ -13,7 +14,7 @@ mod util;
 
 use std::process::Command;
 
-use util::target::{apt_lock, assert_host_error, second_ssh_host, ssh_host, Target};
+use util::target::{apt_lock, assert_host_error, nspawn_host, second_ssh_host, ssh_host, Target};
 use util::TestDir;
 
 /// Install Debian packages on the target (from the testbed's mirror), under the apt lock.
@@ -114,8 +115,8 @@ fn files_move_then_src_is_gone() {
 
 #[test]
 fn files_flags_needs_chflags() {
-    // `files.flags` drives BSD/macOS `chflags`; Debian has `chattr`, which is another tool with
-    // other flags: the operation refuses the host instead of running something else
+    // `files.flags` drives BSD/macOS `chflags` (as pyinfra's does); Debian has `chattr`, another
+    // tool with other flags, and no `chflags`: the host fails, nothing else is run
     let t = ssh_host();
     let base = t.fresh_dir("core-flags");
     write_remote(&t, &format!("{base}/f"), "x\n");
@@ -124,7 +125,7 @@ fn files_flags_needs_chflags() {
         &dir,
         &["files.flags", &format!("path={base}/f"), "flags=uchg"],
     );
-    assert_host_error(&r, &t.addr, &["chflags"]);
+    assert_host_error(&r, &t.addr, &["chflags: not found"]);
 }
 
 /// A small `.tar.gz` made locally: `app/bin/start` and `app/README`.
@@ -171,8 +172,16 @@ fn files_unarchive_local_tar_gz() {
         "daemon"
     );
     // the uploaded archive is not left behind in the temporary directory
+    let sum = Command::new("sha256sum").arg(&archive).output().unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout);
+    let sum = sum
+        .split_whitespace()
+        .next()
+        .expect("sha256sum of the archive");
     assert_eq!(
-        t.check("ls -a /tmp | grep -c 'app-1.0.tar.gz' || true"),
+        t.check(&format!(
+            "find /tmp -maxdepth 2 -type f -exec sha256sum {{}} + | grep -c {sum} || true"
+        )),
         "0"
     );
 }
@@ -263,7 +272,11 @@ fn server_security_limit() {
 
 #[test]
 fn server_etc_hosts() {
-    let t = ssh_host();
+    etc_hosts_on(&ssh_host());
+    etc_hosts_on(&nspawn_host());
+}
+
+fn etc_hosts_on(t: &Target) {
     let ip = "192.0.2.71";
     let clean = format!("sed -i '/^{ip}[[:space:]]/d' /etc/hosts");
     t.check(&clean);
@@ -590,12 +603,17 @@ fn apt_sources_file() {
 
 #[test]
 fn sysvinit_enable() {
-    let t = ssh_host();
+    sysvinit_enable_on(&ssh_host());
+    // a booted Debian (systemd as PID 1, its sysv generator reading the links)
+    sysvinit_enable_on(&nspawn_host());
+}
+
+fn sysvinit_enable_on(t: &Target) {
     let name = "rinfra-e2e-core";
     let script = format!("/etc/init.d/{name}");
     let clean = format!("rm -f /etc/rc?.d/[SK][0-9][0-9]{name}");
     t.check(&clean);
-    write_remote(&t, &script, "#!/bin/sh\nexit 0\n");
+    write_remote(t, &script, "#!/bin/sh\nexit 0\n");
     t.check(&format!("chmod 755 {script}"));
     t.twice(&[
         "sysvinit.enable",
