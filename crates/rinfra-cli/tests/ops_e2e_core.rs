@@ -81,6 +81,25 @@ fn files_copy() {
         t.check(&format!("cat {base}/backup/app.conf")),
         "key=changed"
     );
+
+    // a directory, copied once
+    write_remote(&t, &format!("{base}/src/conf.d/a.conf"), "a=1\n");
+    write_remote(&t, &format!("{base}/src/conf.d/sub/b.conf"), "b=2\n");
+    t.twice(&[
+        "files.copy",
+        &format!("src={base}/src/conf.d"),
+        &format!("dest={base}/backup"),
+    ]);
+    assert_eq!(
+        t.check(&format!("cd {base}/backup/conf.d && find . -type f | sort")),
+        "./a.conf\n./sub/b.conf"
+    );
+    assert_eq!(
+        t.check(&format!(
+            "cat {base}/backup/conf.d/a.conf {base}/backup/conf.d/sub/b.conf"
+        )),
+        "a=1\nb=2"
+    );
 }
 
 #[test]
