@@ -441,24 +441,41 @@ fn git_worktree_add_and_remove() {
 // ---------------------------------------------------------------------------------------------
 // ssh: from the target to the testbed SSH host before it
 
-/// Let the target log in to `peer` as root: the testbed's key as root's default identity
-/// (the hosts have no key pair of their own), and no known key for `peer` yet.
-fn trust_peer(t: &Target, peer: &Target) {
-    let key = std::fs::read_to_string(&t.key).expect("reading the testbed key");
-    t.check("mkdir -p -m 700 /root/.ssh");
-    write_remote(t, "/root/.ssh/id_ed25519", &key);
-    t.check("chmod 600 /root/.ssh/id_ed25519");
-    t.ssh(&format!(
-        "ssh-keygen -R {} >/dev/null 2>&1; true",
-        peer.addr
-    ));
+/// While it lives, the target logs in to `peer` as root: the testbed's key is root's default
+/// identity (the hosts have no key pair of their own). No key of `peer` is known at first;
+/// dropping it removes the identity and `peer`'s known key again, also when a test fails.
+struct PeerLogin<'a> {
+    t: &'a Target,
+    peer: &'a Target,
 }
 
-fn untrust_peer(t: &Target, peer: &Target) {
-    t.ssh(&format!(
-        "rm -f /root/.ssh/id_ed25519; ssh-keygen -R {} >/dev/null 2>&1; rm -f /root/.ssh/known_hosts.old; true",
-        peer.addr
-    ));
+impl<'a> PeerLogin<'a> {
+    fn new(t: &'a Target, peer: &'a Target) -> Self {
+        let key = std::fs::read_to_string(&t.key).expect("reading the testbed key");
+        assert!(!key.contains("RINFRA_EOF"));
+        t.check(&format!(
+            "umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/id_ed25519 <<'RINFRA_EOF'\n{key}RINFRA_EOF"
+        ));
+        let login = Self { t, peer };
+        login.forget_peer();
+        login
+    }
+
+    fn forget_peer(&self) {
+        self.t.ssh(&format!(
+            "ssh-keygen -R {} >/dev/null 2>&1; rm -f /root/.ssh/known_hosts.old; true",
+            self.peer.addr
+        ));
+    }
+}
+
+impl Drop for PeerLogin<'_> {
+    fn drop(&mut self) {
+        self.forget_peer();
+        self.t.ssh(
+            "rm -f /root/.ssh/id_ed25519; test -s /root/.ssh/known_hosts || rm -f /root/.ssh/known_hosts",
+        );
+    }
 }
 
 #[test]
@@ -469,7 +486,7 @@ fn ssh_keyscan_command_upload_download() {
     peer.fresh_dir("core-ssh");
     t.check(&format!("mkdir -p {base}"));
     peer.check(&format!("mkdir -p {base}"));
-    trust_peer(&t, &peer);
+    let _login = PeerLogin::new(&t, &peer);
 
     t.twice(&["ssh.keyscan", &format!("hostname={}", peer.addr)]);
     assert!(t
@@ -520,8 +537,6 @@ fn ssh_keyscan_command_upload_download() {
         &format!("local_filename={base}/fetched.out"),
     ]);
     assert_eq!(t.check(&format!("cat {base}/fetched.out")), "built");
-
-    untrust_peer(&t, &peer);
 }
 
 // ---------------------------------------------------------------------------------------------
