@@ -9,135 +9,8 @@
 
 mod util;
 
-use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
-
-use util::{Run, TestDir};
-
-/// apt and dpkg take a lock on the host: tests installing packages take turns.
-static APT: Mutex<()> = Mutex::new(());
-
-fn apt_lock() -> MutexGuard<'static, ()> {
-    APT.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn env(name: &str) -> String {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v,
-        _ => panic!(
-            "{name} is not set: these tests need the project testbed. Run `scripts/testbed up`, \
-             then `. /tmp/rinfra-testbed/env` in the shell running `cargo test`"
-        ),
-    }
-}
-
-/// One target host: its address and how to reach it.
-struct Target {
-    addr: String,
-    key: String,
-}
-
-/// The last testbed SSH host (the one other suites are least likely to use).
-fn ssh_host() -> Target {
-    let hosts = env("RINFRA_TB_SSH_HOSTS");
-    let addr = hosts
-        .split_whitespace()
-        .last()
-        .unwrap_or_default()
-        .to_string();
-    Target {
-        addr,
-        key: env("RINFRA_TB_SSH_KEY"),
-    }
-}
-
-/// The last systemd-nspawn host (runs systemd as PID 1).
-fn nspawn_host() -> Target {
-    let hosts = env("RINFRA_TB_NSPAWN_HOSTS");
-    let addr = hosts
-        .split_whitespace()
-        .last()
-        .unwrap_or_default()
-        .to_string();
-    Target {
-        addr,
-        key: env("RINFRA_TB_SSH_KEY"),
-    }
-}
-
-impl Target {
-    /// `rinfra ADDR ARGS... -y` with the testbed's key, as root.
-    fn rinfra(&self, dir: &TestDir, args: &[&str]) -> Run {
-        self.rinfra_on(&self.addr, dir, args)
-    }
-
-    /// The same for an inventory of several hosts (`a,b`).
-    fn rinfra_on(&self, inventory: &str, dir: &TestDir, args: &[&str]) -> Run {
-        let key = format!("ssh_key={}", self.key);
-        let mut all = vec![inventory];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&[
-            "--data",
-            &key,
-            "--data",
-            "ssh_user=root",
-            "--data",
-            "ssh_strict_host_key_checking=no",
-            "-y",
-        ]);
-        dir.run(&all)
-    }
-
-    /// Run `cmd` on the target over plain ssh: (exit code, stdout).
-    fn ssh(&self, cmd: &str) -> (i32, String) {
-        let out = Command::new("ssh")
-            .args(["-i", &self.key])
-            .args(["-o", "StrictHostKeyChecking=no"])
-            .args(["-o", "UserKnownHostsFile=/dev/null"])
-            .args(["-o", "LogLevel=ERROR", "-o", "BatchMode=yes"])
-            .arg(format!("root@{}", self.addr))
-            .arg(cmd)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run ssh (install openssh-client): {e}"));
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    }
-
-    /// `cmd`'s stdout, trimmed; panics when it fails.
-    fn check(&self, cmd: &str) -> String {
-        let (code, out) = self.ssh(cmd);
-        assert_eq!(code, 0, "`{cmd}` failed on {}: {out}", self.addr);
-        out.trim().to_string()
-    }
-
-    /// Run an operation twice: the first run changes the host, the second changes nothing.
-    fn twice(&self, args: &[&str]) {
-        let dir = TestDir::new();
-        let first = self.rinfra(&dir, args);
-        assert_eq!(first.code, 0, "first run of {args:?}: {first:?}");
-        let success = format!("[{}] Success", self.addr);
-        assert!(
-            first.stderr.contains(&success),
-            "first run of {args:?}: {first:?}"
-        );
-        let second = self.rinfra(&dir, args);
-        assert_eq!(second.code, 0, "second run of {args:?}: {second:?}");
-        let unchanged = format!("[{}] No changes", self.addr);
-        assert!(
-            second.stderr.contains(&unchanged),
-            "second run of {args:?} should change nothing: {second:?}"
-        );
-    }
-
-    /// A fresh `/srv/rinfra-e2e-<name>` on the target.
-    fn fresh_dir(&self, name: &str) -> String {
-        let dir = format!("/srv/rinfra-e2e-{name}");
-        self.check(&format!("rm -rf {dir} && mkdir -p /srv"));
-        dir
-    }
-}
+use util::target::{apt_lock, assert_host_error, nspawn_host, ssh_host, Target};
+use util::TestDir;
 
 #[test]
 fn files_directory() {
@@ -485,20 +358,6 @@ fn server_service_dispatches_to_systemd() {
 
 // ---------------------------------------------------------------------------------------------
 // bad input
-
-fn assert_host_error(r: &Run, addr: &str, needles: &[&str]) {
-    assert_eq!(r.code, 1, "a failed host exits 1: {r:?}");
-    let prefix = format!("[{addr}] ");
-    for needle in needles {
-        assert!(
-            r.stderr
-                .lines()
-                .any(|l| l.contains(&prefix) && l.contains(needle)),
-            "expected a `{prefix}` line containing `{needle}`: {r:?}"
-        );
-    }
-    assert!(!r.stderr.contains("panicked"), "{r:?}");
-}
 
 #[test]
 fn put_with_invalid_mode_fails_before_uploading() {

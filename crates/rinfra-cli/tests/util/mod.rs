@@ -3,6 +3,8 @@
 
 //! Running the built `rinfra` binary in a fresh directory, as a user would.
 
+pub mod target;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

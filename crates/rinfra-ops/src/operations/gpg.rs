@@ -313,7 +313,8 @@ pub(crate) async fn key(
 
 define_op! {
     /// Convert an ASCII-armored key on the host into a binary keyring (`gpg --dearmor`), e.g.
-    /// for apt's `signed-by`; the directory is created and the mode set.
+    /// for apt's `signed-by`; the directory is created and the mode set. An existing keyring is
+    /// left alone when it already is `src` dearmored, and replaced otherwise.
     ///
     /// Deploy example: `gpg.dearmor(src="/tmp/docker.asc", dest="/etc/apt/keyrings/docker.gpg")`
     Dearmor = "gpg.dearmor";
@@ -346,7 +347,32 @@ async fn dearmor(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
         ],
     )
     .await?;
-    out.shell(format!("gpg --batch --dearmor -o \"{dest}\" \"{src}\""));
+    // pyinfra always runs `gpg --dearmor`, which refuses an existing `dest` ("File exists"):
+    // a second run failed. An existing `dest` is compared with what dearmoring gives instead,
+    // and replaced (`--yes`) only when it differs.
+    let existing = fact(host, &crate::facts::files::File, &[("path", json!(dest))]).await?;
+    if existing.is_null() {
+        out.shell(format!("gpg --batch --dearmor -o \"{dest}\" \"{src}\""));
+    } else {
+        let same = fact(
+            host,
+            &crate::facts::server::Command,
+            &[(
+                "command",
+                json!(format!(
+                    "if gpg --batch --dearmor < \"{src}\" 2>/dev/null | cmp -s - \"{dest}\"; then echo same; fi"
+                )),
+            )],
+        )
+        .await?;
+        if python_str(&same).trim() == "same" {
+            out.noop(format!("{dest} is already {src} dearmored"));
+        } else {
+            out.shell(format!(
+                "gpg --batch --yes --dearmor -o \"{dest}\" \"{src}\""
+            ));
+        }
+    }
     file_op(
         host,
         out,

@@ -39,7 +39,8 @@ async fn remote_files_equal(host: &dyn OpHost, a: &str, b: &str) -> Result<bool,
 
 define_op! {
     /// Copy a file, directory or link on the host into a directory (`cp -r`). An identical
-    /// file already there is a noop; a different one is an error unless `overwrite`.
+    /// file already there is a noop; a different one is an error unless `overwrite`. A
+    /// directory whose copy already has the same files (`diff -r`) is a noop too.
     ///
     /// Deploy example: `files.copy(src="/etc/nginx/nginx.conf", dest="/root/backup")`
     Copy = "files.copy";
@@ -79,7 +80,29 @@ async fn copy(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
         )));
     }
     let target = inside(&dest, &src);
-    let exists = truthy(&fact(host, &crate::facts::files::File, &[("path", json!(target))]).await?);
+    let target_info = fact(host, &crate::facts::files::File, &[("path", json!(target))]).await?;
+    // pyinfra copied a directory again on every run (`files.File` is False for a directory):
+    // one whose copy is already there with the same files is a noop here
+    if src_is_dir && target_info == json!(false) && !overwrite {
+        let diff = StringCommand::new([Bit::from("diff -r -q"), q(&src), q(&target)]);
+        let same = fact(
+            host,
+            &crate::facts::server::Command,
+            &[(
+                "command",
+                json!(format!(
+                    "if {} >/dev/null 2>&1; then echo same; fi",
+                    diff.get_raw_value()
+                )),
+            )],
+        )
+        .await?;
+        if python_str(&same).trim() == "same" {
+            out.noop(format!("{target} already exists"));
+            return Ok(());
+        }
+    }
+    let exists = truthy(&target_info);
     if exists && !overwrite {
         if remote_files_equal(host, &src, &target).await? {
             out.noop(format!("{target} already exists"));

@@ -700,6 +700,17 @@ async fn security_limit(
             return Err(a.invalid(name, format!("must be one word, got {v:?}")));
         }
     }
+    // pyinfra matches `[[:space:]]+` as a basic regular expression, where `+` is a literal:
+    // an existing line never matched, so a new value was appended next to the old one. Here
+    // it is an extended one, with the words' own regex characters (`*`) escaped.
+    let esc = |w: &str| -> String {
+        w.chars()
+            .flat_map(|c| {
+                let special = r"\.[]()*+?{}^$|".contains(c);
+                special.then_some('\\').into_iter().chain([c])
+            })
+            .collect()
+    };
     super::call!(
         super::files::text::line,
         "files.line",
@@ -708,9 +719,13 @@ async fn security_limit(
             (
                 "line",
                 json!(format!(
-                    "^{domain}[[:space:]]+{limit_type}[[:space:]]+{item}"
+                    "^{}[[:space:]]+{}[[:space:]]+{}",
+                    esc(&domain),
+                    esc(&limit_type),
+                    esc(&item)
                 ))
             ),
+            ("extended_regex", json!(true)),
             (
                 "replace",
                 json!(format!("{domain}\t{limit_type}\t{item}\t{value}"))
