@@ -669,3 +669,37 @@ fn sysvinit_enable_on(t: &Target) {
     t.check(&clean);
     t.check(&format!("rm -f {script}"));
 }
+
+/// files.rsync: the controller's `rsync` over SSH with the host's connection data. It always
+/// runs (rsync decides what to copy), as in pyinfra; `--delete` (a default flag) removes on
+/// the host what is gone locally.
+#[test]
+fn files_rsync_syncs_a_directory() {
+    let t = ssh_host();
+    install(&t, "rsync");
+    let base = t.fresh_dir("core-rsync");
+    // rsync creates the destination itself, not its parents (as with pyinfra).
+    t.check(&format!("mkdir -p {base}"));
+    let dir = TestDir::new();
+    dir.write("site/index.html", "hello\n");
+    dir.write("site/sub/a.txt", "a\n");
+    let dest = format!("dest={base}/www");
+    t.changes(&dir, &["files.rsync", "src=site/", &dest]);
+    assert_eq!(
+        t.check(&format!("cat {base}/www/index.html {base}/www/sub/a.txt")),
+        "hello\na"
+    );
+    std::fs::remove_file(dir.join("site/sub/a.txt")).unwrap();
+    t.changes(&dir, &["files.rsync", "src=site/", &dest]);
+    assert_eq!(
+        t.check(&format!(
+            "test -e {base}/www/sub/a.txt && echo kept || echo gone"
+        )),
+        "gone"
+    );
+
+    // Not an SSH host: a clear error before anything runs.
+    let r = dir.run(&["@fake/x", "files.rsync", "src=site/", "dest=/tmp/x", "-y"]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("needs an SSH or @local host"), "{r:?}");
+}

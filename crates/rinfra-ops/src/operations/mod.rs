@@ -167,6 +167,7 @@ pub fn register_operations(registry: &mut OperationRegistry) {
         Arc::new(files::remote::Move),
         Arc::new(files::remote::Flags),
         Arc::new(files::remote::Unarchive),
+        Arc::new(files::rsync::Rsync),
         Arc::new(files::text::Line),
         Arc::new(files::text::Replace),
         Arc::new(files::text::Block),

@@ -2,11 +2,12 @@
 //! builders the others share (`chmod`, `chown`, creating the parent directory). Submodules:
 //! [`put`] (`files.put`, `files.get`, `files.download`, `files.sync`, whose walk is in
 //! [`sync`]), [`remote`] (`files.copy`, `files.move`, `files.flags`,
-//! `files.unarchive`), [`text`] (`files.line`, `files.replace`, `files.block`) and [`template`]
+//! `files.unarchive`), [`rsync`] (`files.rsync`), [`text`] (`files.line`, `files.replace`, `files.block`) and [`template`]
 //! (`files.template`).
 
 pub(crate) mod put;
 pub(crate) mod remote;
+pub(crate) mod rsync;
 pub(crate) mod sync;
 pub(crate) mod template;
 pub(crate) mod text;
