@@ -57,7 +57,8 @@ impl TestDir {
         c.args(args)
             .current_dir(self.path())
             .env("NO_COLOR", "1")
-            .env_remove("RINFRA_YES");
+            .env_remove("RINFRA_YES")
+            .env_remove("PYINFRA_YES");
         c.stdin(std::process::Stdio::null());
         c
     }
