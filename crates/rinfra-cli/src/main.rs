@@ -138,7 +138,9 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
                 .with_hint("run deploy files, or one operation, or exec/fact, not a mix"),
         );
     }
-    let config_map = load_config(&args, &cwd, deploy_files.first().map(String::as_str))?;
+    let (config_map, config_file) =
+        load_config(&args, &cwd, deploy_files.first().map(String::as_str))?;
+    let connect_timeout = connect_timeout(&args, &config_map, config_file.as_deref())?;
     let mut defaults = serde_json::Map::new();
     if args.use_sudo_password || args.same_sudo_password {
         let flag = if args.same_sudo_password {
@@ -165,10 +167,17 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         &extra_group_data,
         &overrides,
     )?;
-    let hosts = inventory::apply_limits(loaded.hosts, &args.limit, &args.exclude);
+    let mut hosts = inventory::apply_limits(loaded.hosts, &args.limit, &args.exclude);
     if first == "debug-inventory" {
         commands::debug_inventory::run(&hosts, args.json);
         return Ok(0);
+    }
+    if let Some(t) = connect_timeout {
+        for h in &mut hosts {
+            h.data
+                .entry("ssh_connect_timeout")
+                .or_insert_with(|| serde_json::Value::from(t));
+        }
     }
     if hosts.is_empty() {
         return Err(CliError::usage("no hosts selected")
@@ -360,7 +369,7 @@ fn load_config(
     args: &Args,
     cwd: &std::path::Path,
     deploy: Option<&str>,
-) -> Result<rinfra_python::ConfigMap, CliError> {
+) -> Result<(rinfra_python::ConfigMap, Option<std::path::PathBuf>), CliError> {
     let explicit = args
         .config
         .as_ref()
@@ -383,10 +392,39 @@ fn load_config(
         .chain(std::iter::once(cwd.join("config.py")));
     for c in candidates {
         if c.is_file() {
-            return rinfra_python::load_config_file(&c).map_err(python::python_error);
+            let map = rinfra_python::load_config_file(&c).map_err(python::python_error)?;
+            return Ok((map, Some(c)));
         }
     }
-    Ok(rinfra_python::ConfigMap::new())
+    Ok((rinfra_python::ConfigMap::new(), None))
+}
+
+/// pyinfra's `CONNECT_TIMEOUT` (seconds for every SSH connection; `--connect-timeout` wins):
+/// the default of each host's `ssh_connect_timeout`. `None`/`0` leave the connector's default,
+/// as pyinfra passes no timeout then.
+fn connect_timeout(
+    args: &Args,
+    config: &rinfra_python::ConfigMap,
+    file: Option<&std::path::Path>,
+) -> Result<Option<f64>, CliError> {
+    let Some(v) = config.get("CONNECT_TIMEOUT") else {
+        return Ok(None);
+    };
+    let seconds = match v {
+        serde_json::Value::Null => return Ok(None),
+        serde_json::Value::Number(n) => n.as_f64().filter(|s| *s >= 0.0),
+        _ => None,
+    };
+    let Some(seconds) = seconds else {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let file = file.map_or("config".into(), |f| {
+            f.strip_prefix(&cwd).unwrap_or(f).display().to_string()
+        });
+        return Err(CliError::usage(format!(
+            "{file}: CONNECT_TIMEOUT must be a number of seconds, not {v}"
+        )));
+    };
+    Ok((args.connect_timeout.is_none() && seconds > 0.0).then_some(seconds))
 }
 
 fn commands_list_connectors(connectors: &rinfra_connectors::ConnectorRegistry) {

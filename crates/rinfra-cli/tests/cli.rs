@@ -324,3 +324,135 @@ fn debug_all_is_debug() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("    debug: 1 host(s)"), "{r:?}");
 }
+
+#[test]
+fn connect_timeout_config_is_the_ssh_connection_timeout() {
+    // A loopback port that accepts TCP connections and never speaks SSH.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    let dir = TestDir::new();
+    dir.write("config.py", "CONNECT_TIMEOUT = 1\n");
+    let started = std::time::Instant::now();
+    let r = dir.run(&["127.0.0.1", "--ssh-port", &port, "exec", "--", "true"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("timed out after 1s"), "{r:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "{r:?}"
+    );
+    dir.write("config.py", "CONNECT_TIMEOUT = \"soon\"\n");
+    let r = dir.run(&["127.0.0.1", "--ssh-port", &port, "exec", "--", "true"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("config.py: CONNECT_TIMEOUT must be a number of seconds, not \"soon\""),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn default_temp_dir_config_is_the_temp_directory_without_temp_dir() {
+    let dir = TestDir::new();
+    let default = dir.join("default-tmp");
+    let explicit = dir.join("explicit-tmp");
+    std::fs::create_dir_all(&default).unwrap();
+    std::fs::create_dir_all(&explicit).unwrap();
+    dir.write("s.sh", "echo from-the-script\n");
+    dir.write(
+        "deploy.py",
+        "from pyinfra.operations import server\nserver.script(src=\"s.sh\")\n",
+    );
+    dir.write(
+        "config.py",
+        &format!("DEFAULT_TEMP_DIR = {:?}\n", default.display().to_string()),
+    );
+    let r = dir.run(&["@local", "deploy.py", "-y"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(std::fs::read_dir(&default).unwrap().count(), 1, "{r:?}");
+    // TEMP_DIR wins.
+    dir.write(
+        "config.py",
+        &format!(
+            "DEFAULT_TEMP_DIR = {:?}\nTEMP_DIR = {:?}\n",
+            default.display().to_string(),
+            explicit.display().to_string()
+        ),
+    );
+    let r = dir.run(&["@local", "deploy.py", "-y"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(std::fs::read_dir(&explicit).unwrap().count(), 1, "{r:?}");
+}
+
+#[test]
+fn require_pyinfra_version_is_checked_where_it_is_set() {
+    let dir = TestDir::new();
+    dir.write(
+        "config.py",
+        "from pyinfra import config\nconfig.REQUIRE_PYINFRA_VERSION = \">=3.11\"\n",
+    );
+    let r = dir.run(&["@local", "exec", "--", "true"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "config.py:2: PyinfraError: pyinfra version requirement not met (requires >=3.11, \
+             running 3.10.0"
+        ),
+        "{r:?}"
+    );
+    dir.write("config.py", "REQUIRE_PYINFRA_VERSION = \"~=3.10\"\n");
+    let r = dir.run(&["@local", "exec", "--", "true"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // In deploy code, as pyinfra's Config.__setattr__.
+    dir.write("config.py", "");
+    dir.write(
+        "deploy.py",
+        "from pyinfra import config\n\nconfig.REQUIRE_PYINFRA_VERSION = \"<3\"\n",
+    );
+    let r = dir.run(&["@local", "deploy.py", "-y"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("deploy.py:3:") && r.stderr.contains("requires <3"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn require_packages_checks_installed_distributions_and_their_dependencies() {
+    let dir = TestDir::new();
+    dir.write(
+        "site/fakepkg-1.2.dist-info/METADATA",
+        "Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.2\nRequires-Dist: otherfake>=2\n\
+         Requires-Dist: never-installed; extra == \"x\"\n",
+    );
+    let config = |reqs: &str| {
+        format!("import sys\nsys.path.insert(0, \"site\")\nREQUIRE_PACKAGES = {reqs}\n")
+    };
+    dir.write("config.py", &config("[\"fakepkg>=1.0\"]"));
+    let r = dir.run(&["@local", "exec", "--", "true"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    if r.stderr.contains("cannot be checked") {
+        // No `packaging` (nor pip) in the Python rinfra runs: refused, not ignored.
+        assert!(
+            r.stderr.contains("REQUIRE_PACKAGES cannot be checked"),
+            "{r:?}"
+        );
+        return;
+    }
+    assert!(
+        r.stderr
+            .contains("config.py: REQUIRE_PACKAGES: Deploy requirements (['fakepkg>=1.0']) not met: missing otherfake>=2"),
+        "{r:?}"
+    );
+    dir.write(
+        "site/otherfake-2.0.dist-info/METADATA",
+        "Metadata-Version: 2.1\nName: otherfake\nVersion: 2.0\n",
+    );
+    let r = dir.run(&["@local", "exec", "--", "true"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // A requirements file, relative to the working directory.
+    dir.write("requirements.txt", "fakepkg>=2\n");
+    dir.write("config.py", &config("\"requirements.txt\""));
+    let r = dir.run(&["@local", "exec", "--", "true"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("missing fakepkg>=2"), "{r:?}");
+}
