@@ -456,3 +456,69 @@ fn require_packages_checks_installed_distributions_and_their_dependencies() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("missing fakepkg>=2"), "{r:?}");
 }
+
+#[test]
+fn did_you_mean_for_operation_and_fact_names_only_when_close_in_meaning() {
+    let dir = TestDir::new();
+    let hint = |args: &[&str]| {
+        let r = dir.run(args);
+        assert_eq!(r.code, 2, "{r:?}");
+        r.stderr
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("hint: did you mean "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(hint(&["@local", "server.shel"]), ["`server.shell`?"]);
+    assert_eq!(hint(&["@local", "sever.shell"]), ["`server.shell`?"]);
+    assert_eq!(hint(&["@local", "sum.packages"]), Vec::<String>::new());
+    assert_eq!(hint(&["@local", "apt.hex"]), Vec::<String>::new());
+    assert_eq!(
+        hint(&["@local", "fact", "server.hostname"]),
+        ["`server.Hostname`?"]
+    );
+    assert_eq!(
+        hint(&["@local", "fact", "hostname"]),
+        ["`server.Hostname`?"]
+    );
+    assert_eq!(
+        hint(&["@local", "fact", "server.Hex"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        hint(&["@local", "fact", "sum.Packages"]),
+        Vec::<String>::new()
+    );
+
+    // In deploy code: pyinfra's AttributeError, with the suggestion once.
+    dir.write(
+        "deploy.py",
+        "from pyinfra.operations import server\nserver.shel(commands=[\"true\"])\n",
+    );
+    let r = dir.run(&["@fake/a,@fake/b", "deploy.py", "-y"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "deploy.py:2: AttributeError: module 'pyinfra.operations.server' has no attribute \
+             'shel' (did you mean `shell`?)"
+        ),
+        "{r:?}"
+    );
+    assert_eq!(r.stderr.matches("did you mean").count(), 1, "{r:?}");
+    dir.write(
+        "deploy.py",
+        "from pyinfra.operations import apt\napt.hex()\n",
+    );
+    let r = dir.run(&["@fake/a", "deploy.py", "-y"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("has no attribute 'hex'"), "{r:?}");
+    assert!(!r.stderr.contains("did you mean"), "{r:?}");
+    dir.write("deploy.py", "import pyinfra.operations.sever\n");
+    let r = dir.run(&["@fake/a", "deploy.py", "-y"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("(did you mean `pyinfra.operations.server`?)"),
+        "{r:?}"
+    );
+}

@@ -59,7 +59,7 @@ pub use inventory::{
     InventoryView,
 };
 pub use scope::FactSource;
-pub use suggest::did_you_mean;
+pub use suggest::{did_you_mean, did_you_mean_name};
 
 /// How verbose output is (`-v` count): the `pyinfra` logger's debug records show at 3.
 static VERBOSITY: AtomicU8 = AtomicU8::new(0);
