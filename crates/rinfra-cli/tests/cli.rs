@@ -89,25 +89,6 @@ fn limit_and_exclude() {
     assert_eq!(names, ["@fake/a", "@fake/c"]);
 }
 
-/// `rinfra ARGS...` in `dir` without a controlling terminal (a prompt cannot be answered).
-fn run_without_terminal(dir: &TestDir, args: &[&str]) -> util::Run {
-    use std::os::unix::process::CommandExt;
-    let mut c = dir.cmd(args);
-    // SAFETY: setsid is async-signal-safe and runs in the child before exec.
-    unsafe {
-        c.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let out = c.output().unwrap();
-    util::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 #[test]
 fn pyinfra_ssh_flags_and_their_short_aliases_set_host_data() {
     for (user, port, key, key_pw, pw) in [
@@ -155,7 +136,7 @@ fn pyinfra_ssh_flags_and_their_short_aliases_set_host_data() {
 #[test]
 fn password_prompts_refuse_without_a_terminal() {
     for flag in ["--ssh-password-prompt", "--same-sudo-password"] {
-        let r = run_without_terminal(&TestDir::new(), &["@fake/a", flag, "debug-inventory"]);
+        let r = TestDir::new().run(&["@fake/a", flag, "debug-inventory"]);
         assert_eq!(r.code, 2, "{r:?}");
         assert!(
             r.stderr
@@ -165,34 +146,41 @@ fn password_prompts_refuse_without_a_terminal() {
     }
 }
 
-#[test]
-fn ssh_password_prompt_reads_without_echo() {
-    // `script` gives rinfra a terminal (skipped without it); the answer is typed after the
-    // prompt is up.
-    if std::process::Command::new("script")
+/// `rinfra ARGS` on a terminal (`script`), `typed` typed once the prompt is up: the exit
+/// status and everything shown. `None` without `script` (util-linux).
+fn run_on_terminal(dir: &TestDir, args: &str, typed: &str) -> Option<(i32, String)> {
+    std::process::Command::new("script")
         .arg("--version")
         .output()
-        .is_err()
-    {
-        return;
-    }
-    let dir = TestDir::new();
-    let cmd = format!(
-        "{} @fake/a --ssh-password-prompt --json debug-inventory",
-        env!("CARGO_BIN_EXE_rinfra")
-    );
+        .ok()?;
+    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_rinfra"));
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "(sleep 2; echo s3cret-typed) | script -qec '{cmd}' /dev/null"
+            "(sleep 2; echo '{typed}') | script -qec '{cmd}' /dev/null"
         ))
         .current_dir(dir.path())
         .env("NO_COLOR", "1")
+        .env_remove("RINFRA_YES")
+        .env_remove("PYINFRA_YES")
         .output()
         .unwrap();
     let all =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{all}");
+    Some((out.status.code().unwrap_or(-1), all))
+}
+
+#[test]
+fn ssh_password_prompt_reads_without_echo() {
+    let dir = TestDir::new();
+    let Some((code, all)) = run_on_terminal(
+        &dir,
+        "@fake/a --ssh-password-prompt --json debug-inventory",
+        "s3cret-typed",
+    ) else {
+        return;
+    };
+    assert_eq!(code, 0, "{all}");
     assert!(all.contains("SSH password:"), "{all}");
     assert!(all.contains("\"ssh_password\""), "{all}");
     assert!(!all.contains("s3cret-typed"), "{all}");
@@ -292,7 +280,7 @@ fn debug_operations_and_debug_facts_prepare_without_executing() {
 fn pyinfra_yes_environment_variable() {
     let dir = TestDir::new();
     dir.write("deploy.py", TOUCH_DEPLOY);
-    let r = run_without_terminal(&dir, &["@local", "deploy.py"]);
+    let r = dir.run(&["@local", "deploy.py"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("no terminal to confirm on"), "{r:?}");
     let out = dir
@@ -521,4 +509,60 @@ fn did_you_mean_for_operation_and_fact_names_only_when_close_in_meaning() {
             .contains("(did you mean `pyinfra.operations.server`?)"),
         "{r:?}"
     );
+}
+
+#[test]
+fn hosts_that_failed_to_connect_ask_whether_to_continue() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    let dir = TestDir::new();
+    let args = format!("@local,127.0.0.1 --ssh-port {port} exec -- touch made");
+    let Some((code, all)) = run_on_terminal(&dir, &args, "no") else {
+        return;
+    };
+    assert_eq!(code, 1, "{all}");
+    assert!(
+        all.contains("One or more hosts failed to connect, continue?"),
+        "{all}"
+    );
+    assert!(all.contains("Unexpected user input: no"), "{all}");
+    assert!(!dir.join("made").exists(), "{all}");
+    let (code, all) = run_on_terminal(&dir, &args, "").unwrap();
+    assert_eq!(code, 1, "{all}");
+    assert!(dir.join("made").exists(), "{all}");
+    // -y, or no terminal: the others go on without asking.
+    std::fs::remove_file(dir.join("made")).unwrap();
+    let r = dir.run(&[
+        "@local,127.0.0.1",
+        "--ssh-port",
+        &port,
+        "exec",
+        "--",
+        "touch",
+        "made",
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(!r.stderr.contains("continue?"), "{r:?}");
+    assert!(dir.join("made").exists(), "{r:?}");
+    std::fs::remove_file(dir.join("made")).unwrap();
+    let (code, all) = run_on_terminal(&dir, &format!("-y {args}"), "no").unwrap();
+    assert_eq!(code, 1, "{all}");
+    assert!(!all.contains("continue?"), "{all}");
+    assert!(dir.join("made").exists(), "{all}");
+}
+
+#[test]
+fn confirmation_stops_on_anything_but_enter() {
+    let dir = TestDir::new();
+    dir.write("deploy.py", TOUCH_DEPLOY);
+    let Some((code, all)) = run_on_terminal(&dir, "@local deploy.py", "y") else {
+        return;
+    };
+    assert_eq!(code, 0, "{all}");
+    assert!(all.contains("Unexpected user input: y"), "{all}");
+    assert!(!dir.join("made").exists(), "{all}");
+    let (code, all) = run_on_terminal(&dir, "@local deploy.py", "").unwrap();
+    assert_eq!(code, 0, "{all}");
+    assert!(dir.join("made").exists(), "{all}");
 }

@@ -57,9 +57,21 @@ pub(crate) async fn run_calls(
     }
     if !mode.exec && !mode.yes {
         output::line("    Detected changes displayed above, skip this step with -y");
-        if !crate::prompt::confirm("    Press enter to execute...") {
-            return Err(CliError::usage("no terminal to confirm on")
-                .with_hint("pass -y to execute without confirming"));
+        match crate::prompt::press_enter("    Press enter to execute...") {
+            crate::prompt::Answer::Enter => {}
+            crate::prompt::Answer::Other(v) => {
+                // As pyinfra: anything but Enter stops, without executing.
+                output::line(&format!("    Unexpected user input: {v}"));
+                return Ok(if state.failed_hosts().is_empty() {
+                    0
+                } else {
+                    1
+                });
+            }
+            crate::prompt::Answer::NoTerminal => {
+                return Err(CliError::usage("no terminal to confirm on")
+                    .with_hint("pass -y to execute without confirming"));
+            }
         }
     }
 
