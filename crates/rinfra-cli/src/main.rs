@@ -97,6 +97,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     let printer = Printer {
         verbose: args.verbose,
         streams_output: args.verbose >= 3 || is_exec,
+        ask_on_failure: !args.yes && !args.json,
     };
     let inventory_arg = args.inventory.clone().unwrap_or_default();
     let Some(first) = args.operations.first().cloned() else {

@@ -146,19 +146,21 @@ fn password_prompts_refuse_without_a_terminal() {
     }
 }
 
-/// `rinfra ARGS` on a terminal (`script`), `typed` typed once the prompt is up: the exit
-/// status and everything shown. `None` without `script` (util-linux).
-fn run_on_terminal(dir: &TestDir, args: &str, typed: &str) -> Option<(i32, String)> {
+/// `rinfra ARGS` on a terminal (`script`), each of `typed` typed two seconds after the last
+/// (once its prompt is up): the exit status and everything shown. `None` without `script` (util-linux).
+fn run_on_terminal(dir: &TestDir, args: &str, typed: &[&str]) -> Option<(i32, String)> {
     std::process::Command::new("script")
         .arg("--version")
         .output()
         .ok()?;
     let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_rinfra"));
+    let input: String = typed
+        .iter()
+        .map(|t| format!("sleep 2; echo '{t}'; "))
+        .collect();
     let out = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!(
-            "(sleep 2; echo '{typed}') | script -qec '{cmd}' /dev/null"
-        ))
+        .arg(format!("({input}) | script -qec '{cmd}' /dev/null"))
         .current_dir(dir.path())
         .env("NO_COLOR", "1")
         .env_remove("RINFRA_YES")
@@ -176,7 +178,7 @@ fn ssh_password_prompt_reads_without_echo() {
     let Some((code, all)) = run_on_terminal(
         &dir,
         "@fake/a --ssh-password-prompt --json debug-inventory",
-        "s3cret-typed",
+        &["s3cret-typed"],
     ) else {
         return;
     };
@@ -518,7 +520,7 @@ fn hosts_that_failed_to_connect_ask_whether_to_continue() {
     drop(closed);
     let dir = TestDir::new();
     let args = format!("@local,127.0.0.1 --ssh-port {port} exec -- touch made");
-    let Some((code, all)) = run_on_terminal(&dir, &args, "no") else {
+    let Some((code, all)) = run_on_terminal(&dir, &args, &["no"]) else {
         return;
     };
     assert_eq!(code, 1, "{all}");
@@ -528,7 +530,7 @@ fn hosts_that_failed_to_connect_ask_whether_to_continue() {
     );
     assert!(all.contains("Unexpected user input: no"), "{all}");
     assert!(!dir.join("made").exists(), "{all}");
-    let (code, all) = run_on_terminal(&dir, &args, "").unwrap();
+    let (code, all) = run_on_terminal(&dir, &args, &[""]).unwrap();
     assert_eq!(code, 1, "{all}");
     assert!(dir.join("made").exists(), "{all}");
     // -y, or no terminal: the others go on without asking.
@@ -546,7 +548,7 @@ fn hosts_that_failed_to_connect_ask_whether_to_continue() {
     assert!(!r.stderr.contains("continue?"), "{r:?}");
     assert!(dir.join("made").exists(), "{r:?}");
     std::fs::remove_file(dir.join("made")).unwrap();
-    let (code, all) = run_on_terminal(&dir, &format!("-y {args}"), "no").unwrap();
+    let (code, all) = run_on_terminal(&dir, &format!("-y {args}"), &["no"]).unwrap();
     assert_eq!(code, 1, "{all}");
     assert!(!all.contains("continue?"), "{all}");
     assert!(dir.join("made").exists(), "{all}");
@@ -556,13 +558,53 @@ fn hosts_that_failed_to_connect_ask_whether_to_continue() {
 fn confirmation_stops_on_anything_but_enter() {
     let dir = TestDir::new();
     dir.write("deploy.py", TOUCH_DEPLOY);
-    let Some((code, all)) = run_on_terminal(&dir, "@local deploy.py", "y") else {
+    let Some((code, all)) = run_on_terminal(&dir, "@local deploy.py", &["y"]) else {
         return;
     };
     assert_eq!(code, 0, "{all}");
     assert!(all.contains("Unexpected user input: y"), "{all}");
     assert!(!dir.join("made").exists(), "{all}");
-    let (code, all) = run_on_terminal(&dir, "@local deploy.py", "").unwrap();
+    let (code, all) = run_on_terminal(&dir, "@local deploy.py", &[""]).unwrap();
     assert_eq!(code, 0, "{all}");
     assert!(dir.join("made").exists(), "{all}");
+}
+
+#[test]
+fn hosts_that_fail_during_execution_ask_whether_to_continue() {
+    let results = |all: &str| all.split("Results:").nth(1).unwrap_or("").to_string();
+    let dir = TestDir::new();
+    dir.write(
+        "inventory.py",
+        "hosts = [(\"@fake/a\", {\"fake_responses\": {\"boom\": {\"success\": False}}}), \
+         \"@fake/b\"]\n",
+    );
+    dir.write(
+        "deploy.py",
+        "from pyinfra.operations import server\n\
+         server.shell(name=\"first\", commands=[\"boom\"])\n\
+         server.shell(name=\"second\", commands=[\"echo second\"])\n",
+    );
+    // Enter to execute, then "no" when @fake/a has failed: "second" never runs.
+    let Some((code, all)) = run_on_terminal(&dir, "inventory.py deploy.py", &["", "no"]) else {
+        return;
+    };
+    assert_eq!(code, 1, "{all}");
+    assert!(
+        all.contains("One or more hosts failed (@fake/a), continue?"),
+        "{all}"
+    );
+    assert!(
+        all.contains("Stopped: hosts failed and the run was not continued"),
+        "{all}"
+    );
+    assert!(!results(&all).contains("second"), "{all}");
+    // Enter twice: @fake/b goes on.
+    let (code, all) = run_on_terminal(&dir, "inventory.py deploy.py", &["", ""]).unwrap();
+    assert_eq!(code, 1, "{all}");
+    assert!(results(&all).contains("second"), "{all}");
+    // -y: not asked.
+    let (code, all) = run_on_terminal(&dir, "-y inventory.py deploy.py", &["no"]).unwrap();
+    assert_eq!(code, 1, "{all}");
+    assert!(!all.contains("continue?"), "{all}");
+    assert!(results(&all).contains("second"), "{all}");
 }
