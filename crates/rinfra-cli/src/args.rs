@@ -21,7 +21,7 @@ use clap::Parser;
 )]
 pub(crate) struct Args {
     /// Inventory: a file (inventory.py), `@local`, `@connector/arg`, or a comma list of hosts.
-    #[arg(required_unless_present = "list_connectors")]
+    #[arg(required_unless_present_any = ["list_connectors", "support"])]
     pub(crate) inventory: Option<String>,
 
     /// What to run (see above).
@@ -40,7 +40,7 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) diff: bool,
 
-    /// Execute without change detection or confirmation.
+    /// Execute without change detection or confirmation (also `PYINFRA_YES=1`).
     #[arg(short = 'y', long = "yes", env = "RINFRA_YES")]
     pub(crate) yes: bool,
 
@@ -72,7 +72,8 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) config: Option<String>,
 
-    /// Run every operation in this remote directory (`_chdir`).
+    /// Change to this local directory before anything else (as pyinfra: inventory, deploy and
+    /// config paths are relative to it).
     #[arg(long)]
     pub(crate) chdir: Option<String>,
 
@@ -92,6 +93,10 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) use_sudo_password: bool,
 
+    /// All hosts have the same sudo password: ask for it once, before running.
+    #[arg(long)]
+    pub(crate) same_sudo_password: bool,
+
     /// Run commands with su as this user.
     #[arg(long)]
     pub(crate) su_user: Option<String>,
@@ -103,6 +108,14 @@ pub(crate) struct Args {
     /// doas to this user.
     #[arg(long)]
     pub(crate) doas_user: Option<String>,
+
+    /// Run commands with dzdo.
+    #[arg(long)]
+    pub(crate) dzdo: bool,
+
+    /// dzdo to this user (with --dzdo).
+    #[arg(long)]
+    pub(crate) dzdo_user: Option<String>,
 
     /// Shell that wraps commands (`None` to disable wrapping).
     #[arg(long)]
@@ -128,25 +141,29 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) retry_delay: Option<f64>,
 
-    /// SSH user.
-    #[arg(long, alias = "ssh-user")]
+    /// SSH user to connect as (also --user).
+    #[arg(long = "ssh-user", visible_alias = "user")]
     pub(crate) user: Option<String>,
 
-    /// SSH port.
-    #[arg(long, alias = "ssh-port")]
+    /// SSH port to connect to (also --port).
+    #[arg(long = "ssh-port", visible_alias = "port")]
     pub(crate) port: Option<u16>,
 
-    /// SSH private key file.
-    #[arg(long, alias = "ssh-key")]
+    /// SSH private key file (also --key).
+    #[arg(long = "ssh-key", visible_alias = "key")]
     pub(crate) key: Option<String>,
 
-    /// Password of the SSH key.
-    #[arg(long, alias = "ssh-key-password")]
+    /// Password of the SSH private key (also --key-password).
+    #[arg(long = "ssh-key-password", visible_alias = "key-password")]
     pub(crate) key_password: Option<String>,
 
-    /// SSH password.
-    #[arg(long, alias = "ssh-password")]
+    /// SSH password (also --password).
+    #[arg(long = "ssh-password", visible_alias = "password")]
     pub(crate) password: Option<String>,
+
+    /// Ask for the SSH password (without echo) instead of taking it on the command line.
+    #[arg(long)]
+    pub(crate) ssh_password_prompt: bool,
 
     /// Seconds to wait for a connection.
     #[arg(long)]
@@ -155,6 +172,22 @@ pub(crate) struct Args {
     /// Print debug information.
     #[arg(long)]
     pub(crate) debug: bool,
+
+    /// Print debug information from everything (rinfra has no other packages' logs: as --debug).
+    #[arg(long)]
+    pub(crate) debug_all: bool,
+
+    /// Prepare (gather facts, detect changes), then exit without executing.
+    #[arg(long)]
+    pub(crate) debug_facts: bool,
+
+    /// Prepare, print the operations (JSON), then exit without executing.
+    #[arg(long)]
+    pub(crate) debug_operations: bool,
+
+    /// Print versions and platform information for bug reports, and exit.
+    #[arg(long)]
+    pub(crate) support: bool,
 
     /// List the connectors rinfra can use and exit.
     #[arg(long)]

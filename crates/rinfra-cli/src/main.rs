@@ -56,6 +56,25 @@ fn main() -> ExitCode {
 }
 
 async fn run(mut args: Args) -> Result<u8, CliError> {
+    if args.support {
+        print_support();
+        return Ok(0);
+    }
+    if !args.yes {
+        args.yes = env_flag("PYINFRA_YES")?;
+    }
+    // pyinfra's --chdir: the local working directory, first (inventory, deploy and config
+    // paths are then relative to it).
+    if let Some(dir) = &args.chdir {
+        std::env::set_current_dir(dir)
+            .map_err(|e| CliError::usage(format!("--chdir `{dir}`: {e}")))?;
+    }
+    if args.ssh_password_prompt {
+        let pw = prompt::read_secret("SSH password: ")
+            .ok_or_else(|| CliError::usage("--ssh-password-prompt needs a terminal to ask on"))?;
+        args.password = Some(pw);
+    }
+    args.debug |= args.debug_all;
     if args.debug {
         // --debug shows everything -vvv shows, plus the run's settings below.
         args.verbose = args.verbose.max(3);
@@ -78,6 +97,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     let printer = Printer {
         verbose: args.verbose,
         streams_output: args.verbose >= 3 || is_exec,
+        ask_on_failure: !args.yes && !args.json,
     };
     let inventory_arg = args.inventory.clone().unwrap_or_default();
     let Some(first) = args.operations.first().cloned() else {
@@ -106,7 +126,10 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::usage(format!("no working directory: {e}")))?;
     let deploy_files: Vec<String> = if first.ends_with(".py") {
-        args.operations.clone()
+        args.operations
+            .iter()
+            .map(|f| deploy_file_under_chdir(f, args.chdir.as_deref()))
+            .collect()
     } else {
         Vec::new()
     };
@@ -116,11 +139,18 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
                 .with_hint("run deploy files, or one operation, or exec/fact, not a mix"),
         );
     }
-    let config_map = load_config(&args, &cwd, deploy_files.first().map(String::as_str))?;
+    let (config_map, config_file) =
+        load_config(&args, &cwd, deploy_files.first().map(String::as_str))?;
+    let connect_timeout = connect_timeout(&args, &config_map, config_file.as_deref())?;
     let mut defaults = serde_json::Map::new();
-    if args.use_sudo_password {
+    if args.use_sudo_password || args.same_sudo_password {
+        let flag = if args.same_sudo_password {
+            "--same-sudo-password"
+        } else {
+            "--use-sudo-password"
+        };
         let pw = prompt::read_secret("sudo password: ")
-            .ok_or_else(|| CliError::usage("--use-sudo-password needs a terminal to ask on"))?;
+            .ok_or_else(|| CliError::usage(format!("{flag} needs a terminal to ask on")))?;
         defaults.insert("_sudo_password".into(), serde_json::Value::String(pw));
     }
     let mut config = settings::run_config(&args, defaults);
@@ -138,10 +168,17 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         &extra_group_data,
         &overrides,
     )?;
-    let hosts = inventory::apply_limits(loaded.hosts, &args.limit, &args.exclude);
+    let mut hosts = inventory::apply_limits(loaded.hosts, &args.limit, &args.exclude);
     if first == "debug-inventory" {
         commands::debug_inventory::run(&hosts, args.json);
         return Ok(0);
+    }
+    if let Some(t) = connect_timeout {
+        for h in &mut hosts {
+            h.data
+                .entry("ssh_connect_timeout")
+                .or_insert_with(|| serde_json::Value::from(t));
+        }
     }
     if hosts.is_empty() {
         return Err(CliError::usage("no hosts selected")
@@ -223,6 +260,18 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         state.disconnect_all().await;
         return Ok(1);
     }
+    // As pyinfra without -y (and not --json): hosts that failed to connect stop the run
+    // unless the operator goes on. Without a terminal the others go on, as before.
+    if !args.yes && !args.json && !state.failed_hosts().is_empty() && prompt::has_terminal() {
+        output::line("");
+        output::line("    One or more hosts failed to connect, continue?");
+        if let prompt::Answer::Other(v) = prompt::press_enter("    Press enter to continue...") {
+            output::line(&format!("    Unexpected user input: {v}"));
+            section("Disconnecting from hosts...");
+            state.disconnect_all().await;
+            return Ok(1);
+        }
+    }
     let work = async {
         match calls {
             None => commands::fact::run(&state, rest, args.json).await,
@@ -246,6 +295,8 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
                     dry: args.dry,
                     yes: args.yes || is_exec,
                     json: args.json,
+                    debug_operations: args.debug_operations,
+                    stop_before_execute: args.debug_facts || args.debug_operations,
                 };
                 commands::run::run_calls(&state, calls, mode).await
             }
@@ -266,13 +317,72 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     result
 }
 
+/// A boolean environment variable as click reads one (`PYINFRA_YES`): unset or empty is false.
+fn env_flag(name: &str) -> Result<bool, CliError> {
+    let Ok(v) = std::env::var(name) else {
+        return Ok(false);
+    };
+    match v.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "f" | "no" | "n" | "off" => Ok(false),
+        "1" | "true" | "t" | "yes" | "y" | "on" => Ok(true),
+        _ => Err(CliError::usage(format!(
+            "{name}={v:?}: expected a boolean (1/0, true/false, yes/no, on/off)"
+        ))),
+    }
+}
+
+/// pyinfra's fix for a deploy file named with the --chdir directory in front
+/// (`--chdir deploy deploy/web.py` → `web.py`), with its warning.
+fn deploy_file_under_chdir(file: &str, chdir: Option<&str>) -> String {
+    if let Some(dir) = chdir {
+        if !std::path::Path::new(file).exists() {
+            if let Ok(rel) = std::path::Path::new(file).strip_prefix(dir) {
+                let rel = rel.display().to_string();
+                output::line(&format!(
+                    "    warning: fixing deploy filename under `--chdir` argument: {file} -> {rel}"
+                ));
+                return rel;
+            }
+        }
+    }
+    file.to_string()
+}
+
+/// `--support`: what a bug report needs (pyinfra's `--support`, with rinfra's versions).
+fn print_support() {
+    section("Support information:");
+    let uname = |flag: &str| {
+        std::process::Command::new("uname")
+            .arg(flag)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    output::line("    If you are having issues with rinfra, include the following in the report:");
+    output::line(&format!("    System: {}", uname("-s")));
+    output::line(&format!("      Release: {}", uname("-r")));
+    output::line(&format!("      Machine: {}", uname("-m")));
+    output::line(&format!("    rinfra: v{}", env!("CARGO_PKG_VERSION")));
+    let exe = std::env::args().next().unwrap_or_default();
+    output::line(&format!("    Executable: {exe}"));
+    let (facts, ops) = registries::facts_and_ops();
+    let python = python::start(&ops, &facts, 0, false)
+        .and_then(|()| rinfra_python::python_version().map_err(python::python_error))
+        .unwrap_or_else(|e| format!("unavailable ({})", e.message));
+    output::line(&format!(
+        "    Python (embedded): {}",
+        python.replace('\n', " ")
+    ));
+}
+
 /// `--config FILE`, else `config.py` next to the first deploy file, else in the working
 /// directory (pyinfra's default).
 fn load_config(
     args: &Args,
     cwd: &std::path::Path,
     deploy: Option<&str>,
-) -> Result<rinfra_python::ConfigMap, CliError> {
+) -> Result<(rinfra_python::ConfigMap, Option<std::path::PathBuf>), CliError> {
     let explicit = args
         .config
         .as_ref()
@@ -295,10 +405,39 @@ fn load_config(
         .chain(std::iter::once(cwd.join("config.py")));
     for c in candidates {
         if c.is_file() {
-            return rinfra_python::load_config_file(&c).map_err(python::python_error);
+            let map = rinfra_python::load_config_file(&c).map_err(python::python_error)?;
+            return Ok((map, Some(c)));
         }
     }
-    Ok(rinfra_python::ConfigMap::new())
+    Ok((rinfra_python::ConfigMap::new(), None))
+}
+
+/// pyinfra's `CONNECT_TIMEOUT` (seconds for every SSH connection; `--connect-timeout` wins):
+/// the default of each host's `ssh_connect_timeout`. `None`/`0` leave the connector's default,
+/// as pyinfra passes no timeout then.
+fn connect_timeout(
+    args: &Args,
+    config: &rinfra_python::ConfigMap,
+    file: Option<&std::path::Path>,
+) -> Result<Option<f64>, CliError> {
+    let Some(v) = config.get("CONNECT_TIMEOUT") else {
+        return Ok(None);
+    };
+    let seconds = match v {
+        serde_json::Value::Null => return Ok(None),
+        serde_json::Value::Number(n) => n.as_f64().filter(|s| *s >= 0.0),
+        _ => None,
+    };
+    let Some(seconds) = seconds else {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let file = file.map_or("config".into(), |f| {
+            f.strip_prefix(&cwd).unwrap_or(f).display().to_string()
+        });
+        return Err(CliError::usage(format!(
+            "{file}: CONNECT_TIMEOUT must be a number of seconds, not {v}"
+        )));
+    };
+    Ok((args.connect_timeout.is_none() && seconds > 0.0).then_some(seconds))
 }
 
 fn commands_list_connectors(connectors: &rinfra_connectors::ConnectorRegistry) {

@@ -30,18 +30,45 @@ pub(crate) fn read_secret(prompt: &str) -> Option<String> {
     Some(answer.trim_end_matches(['\n', '\r']).to_string())
 }
 
-/// Ask a yes/no question on the terminal (the confirmation before executing).
-pub(crate) fn confirm(prompt: &str) -> bool {
+/// What the operator answered to a "Press enter to ..." question.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// Enter alone: go on.
+    Enter,
+    /// Anything else (pyinfra's "Unexpected user input": stop).
+    Other(String),
+    /// No terminal to ask on.
+    NoTerminal,
+}
+
+/// Whether there is a terminal to ask on.
+pub(crate) fn has_terminal() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok()
+}
+
+/// Ask on the terminal for Enter (the confirmation before executing, and whether to go on
+/// when hosts failed).
+pub(crate) fn press_enter(prompt: &str) -> Answer {
     let Ok(tty) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty")
     else {
-        return false;
+        return Answer::NoTerminal;
     };
     let mut w = &tty;
     let _ = write!(w, "{prompt}");
     let _ = w.flush();
     let mut answer = String::new();
-    std::io::BufReader::new(&tty).read_line(&mut answer).is_ok()
+    match std::io::BufReader::new(&tty).read_line(&mut answer) {
+        Ok(0) | Err(_) => Answer::NoTerminal,
+        Ok(_) => match answer.trim_end_matches(['\n', '\r']) {
+            "" => Answer::Enter,
+            other => Answer::Other(other.to_string()),
+        },
+    }
 }

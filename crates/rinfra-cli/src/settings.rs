@@ -83,8 +83,12 @@ pub(crate) fn run_config(args: &Args, mut defaults: Map<String, Value>) -> RunCo
     if let Some(u) = &args.doas_user {
         set("_doas_user", Value::String(u.clone()));
     }
-    if let Some(d) = &args.chdir {
-        set("_chdir", Value::String(d.clone()));
+    if args.dzdo {
+        set("_dzdo", Value::Bool(true));
+        // As pyinfra: the user only with --dzdo.
+        if let Some(u) = &args.dzdo_user {
+            set("_dzdo_user", Value::String(u.clone()));
+        }
     }
     if let Some(s) = &args.shell_executable {
         let v = if s == "None" || s == "null" {

@@ -56,6 +56,12 @@ pub trait Events: Send + Sync {
     }
     /// Progress of the execute phase: `done` of `total` host-operations finished.
     fn progress(&self, _done: usize, _total: usize) {}
+    /// Hosts failed during the execute phase (`failed`, newly since the last ask): whether to
+    /// go on with the others (pyinfra's prompt without `-y`). `None` (the default): not asked,
+    /// `--fail-percent` decides. Called between operations, off the async workers.
+    fn continue_after_failures(&self, _failed: &[String]) -> Option<bool> {
+        None
+    }
 }
 
 /// Events that go nowhere.

@@ -25,6 +25,9 @@ pub enum RunStop {
     /// More hosts failed than `--fail-percent` allows.
     #[error("Over {0}% of hosts failed")]
     FailPercent(f64),
+    /// Hosts failed and the operator chose not to go on.
+    #[error("Stopped: hosts failed and the run was not continued")]
+    NotContinued,
 }
 
 /// What happened: per operation, per host.
@@ -495,10 +498,39 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("a panic")
 }
 
-fn check_stop(state: &State) -> Option<RunStop> {
+/// Hosts already asked about (pyinfra's prompt), and whether the operator answers at all (then
+/// the operator decides, not `--fail-percent`: pyinfra sets FAIL_PERCENT to 0 when it asks).
+struct Asked {
+    hosts: std::collections::HashSet<usize>,
+    operator_decides: bool,
+}
+
+/// Whether the run stops here: no host left, the operator's answer about hosts that failed
+/// since the last check (when `ask`: there is more to run), or `--fail-percent`.
+async fn check_stop(state: &State, asked: &mut Asked, ask: bool) -> Option<RunStop> {
     let active = state.active_hosts().len();
     if active == 0 {
         return Some(RunStop::NoHostsRemaining);
+    }
+    let new: Vec<usize> = (0..state.hosts.len())
+        .filter(|i| !state.is_active(*i) && !asked.hosts.contains(i))
+        .collect();
+    if ask && !new.is_empty() {
+        asked.hosts.extend(new.iter().copied());
+        let names: Vec<String> = new.iter().map(|i| state.hosts[*i].name.clone()).collect();
+        let events = Arc::clone(&state.events);
+        let answer = tokio::task::spawn_blocking(move || events.continue_after_failures(&names))
+            .await
+            .ok()
+            .flatten();
+        match answer {
+            Some(false) => return Some(RunStop::NotContinued),
+            Some(true) => asked.operator_decides = true,
+            None => {}
+        }
+    }
+    if asked.operator_decides {
+        return None;
     }
     if let Some(pct) = state.config.fail_percent {
         let failed = state.hosts.len() - active;
@@ -546,6 +578,13 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut results = Results::default();
     let collected: Collected = Arc::new(Mutex::new(vec![Vec::new(); plan.ops.len()]));
+    // Hosts already out (connect or prepare failures) are not asked about again.
+    let mut asked = Asked {
+        hosts: (0..state.hosts.len())
+            .filter(|i| !state.is_active(*i))
+            .collect(),
+        operator_decides: false,
+    };
 
     let bump = |done: &std::sync::atomic::AtomicUsize| {
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -598,7 +637,8 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
                 state.fail_host(i, panic_message(e));
             }
         }
-        results.stopped = check_stop(state);
+        // Everything has run: nothing to ask about.
+        results.stopped = check_stop(state, &mut asked, false).await;
     } else {
         prefetch_all(state, &plan).await;
         for (o, op) in plan.ops.iter().enumerate() {
@@ -651,7 +691,7 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
                 collected.lock().expect("not poisoned")[o].push(r);
                 bump(&done);
             }
-            if let Some(stop) = check_stop(state) {
+            if let Some(stop) = check_stop(state, &mut asked, o + 1 < plan.ops.len()).await {
                 results.stopped = Some(stop);
                 break;
             }

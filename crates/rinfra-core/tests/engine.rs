@@ -118,10 +118,19 @@ impl Operation for PanicOp {
     }
 }
 
+/// Events as lines, and the answer to "continue after failures?" (`None`: not asked).
 #[derive(Default)]
-struct Log(Mutex<Vec<String>>);
+struct Log(Mutex<Vec<String>>, Mutex<Option<bool>>);
 
 impl Events for Log {
+    fn continue_after_failures(&self, failed: &[String]) -> Option<bool> {
+        let answer = *self.1.lock().unwrap();
+        if answer.is_some() {
+            self.0.lock().unwrap().push(format!("asked {failed:?}"));
+        }
+        answer
+    }
+
     fn host_op_done(
         &self,
         host: &str,
@@ -594,6 +603,49 @@ async fn run_once_serial_and_no_wait() {
         assert_eq!(results.ops.len(), 2);
         assert!(results.ops.iter().all(|(_, hs)| hs.len() == 3));
     }
+}
+
+#[tokio::test]
+async fn the_operator_decides_whether_to_continue_after_failures() {
+    let fail = json!({"fake_responses": {"boom": {"success": false}}});
+    let hosts = [("@fake/a", fail), ("@fake/b", json!({}))];
+    let calls = || {
+        (0..2)
+            .map(|_| {
+                vec![
+                    call("test.shell", json!({"commands": ["boom"]}), 1),
+                    call("test.shell", json!({"commands": ["b"]}), 2),
+                    call("test.shell", json!({"commands": ["boom"]}), 3),
+                ]
+            })
+            .collect()
+    };
+    let (st, log) = state(&hosts, RunConfig::default());
+    *log.1.lock().unwrap() = Some(false);
+    let (_, results) = run(&st, calls()).await;
+    assert_eq!(results.stopped, Some(RunStop::NotContinued));
+    assert_eq!(results.ops.len(), 1, "the second operation never started");
+
+    // Going on overrides --fail-percent (pyinfra sets FAIL_PERCENT to 0 when it asks); a
+    // host is asked about once.
+    let cfg = RunConfig {
+        fail_percent: Some(10.0),
+        ..Default::default()
+    };
+    let (st, log) = state(&hosts, cfg);
+    *log.1.lock().unwrap() = Some(true);
+    let (_, results) = run(&st, calls()).await;
+    assert_eq!(results.stopped, None);
+    assert_eq!(results.ops.len(), 3);
+    let asked: Vec<String> = log
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.starts_with("asked"))
+        .cloned()
+        .collect();
+    assert_eq!(asked, ["asked [\"@fake/a\"]"]);
 }
 
 #[tokio::test]

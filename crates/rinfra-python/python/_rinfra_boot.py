@@ -43,6 +43,18 @@ class RinfraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             return "missing"
         return None
 
+    def _module_hint(self, fullname):
+        """` (did you mean ...?)` for an unknown `pyinfra.operations.X`/`pyinfra.facts.X`."""
+        for kind, table in (("operations", self.ops), ("facts", self.facts)):
+            prefix = f"pyinfra.{kind}."
+            if fullname.startswith(prefix):
+                module = fullname[len(prefix):]
+                modules = [f"{m}._" for m in table]
+                best = _rinfra.suggest_name(f"{module}._", modules)
+                if best:
+                    return f" (did you mean `{prefix}{best[:-2]}`?)"
+        return ""
+
     def find_spec(self, fullname, path=None, target=None):
         kind = self._kind(fullname)
         if kind is None:
@@ -50,7 +62,7 @@ class RinfraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if kind == "missing":
             raise ModuleNotFoundError(
                 f"No module named '{fullname}' (rinfra implements pyinfra's API; this part is "
-                "not implemented)",
+                f"not implemented){self._module_hint(fullname)}",
                 name=fullname,
             )
         if kind == "source":
@@ -83,6 +95,9 @@ class RinfraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__file__ = PREFIX + fullname.replace(".", "/") + ".py"
         if module_name in self.packages[kind]:
             module.__path__ = []
+        table = self.ops if kind == "operations" else self.facts
+        names = [n for n, *_ in table.get(module_name, ())]
+        module.__getattr__ = _missing_member(fullname, module_name, names)
         if kind == "operations":
             from pyinfra.api.operation import rust_operation
 
@@ -107,6 +122,21 @@ class RinfraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 cls.command = lambda self, *a, **k: None
                 cls.command.__signature__ = fact_signature(params)
                 setattr(module, short, cls)
+
+
+def _missing_member(fullname, module_name, names):
+    """A generated module's `__getattr__`: pyinfra's AttributeError, with a suggestion when a
+    name of this module is close in meaning (`server.shel` → `shell`)."""
+
+    def __getattr__(attr):
+        hint = ""
+        if not attr.startswith("__"):
+            best = _rinfra.suggest_name(f"{module_name}.{attr}", names)
+            if best:
+                hint = f" (did you mean `{best.rsplit('.', 1)[1]}`?)"
+        raise AttributeError(f"module '{fullname}' has no attribute '{attr}'{hint}")
+
+    return __getattr__
 
 
 def install(sources):

@@ -83,6 +83,15 @@ pub fn config_to_global_args(config: &ConfigMap) -> Map<String, Json> {
     if !env.is_empty() {
         out.insert("_env".into(), Json::Object(env));
     }
+    // DEFAULT_TEMP_DIR: the temp directory when TEMP_DIR is not set. (pyinfra looks at the
+    // host's TMPDIR in between; rinfra does not, so it is the `_temp_dir` default.)
+    if out.get("_temp_dir").is_none_or(Json::is_null) {
+        if let Some(Json::String(d)) = config.get("DEFAULT_TEMP_DIR") {
+            if d.as_str() != rinfra_connectors::DEFAULT_TEMP_DIR {
+                out.insert("_temp_dir".into(), Json::String(d.clone()));
+            }
+        }
+    }
     out
 }
 
@@ -123,11 +132,32 @@ mod tests {
     }
 
     #[test]
+    fn default_temp_dir_when_temp_dir_is_unset() {
+        let c = |v: serde_json::Value| config_to_global_args(&serde_json::from_value(v).unwrap());
+        assert_eq!(
+            c(json!({"DEFAULT_TEMP_DIR": "/var/tmp"}))["_temp_dir"],
+            json!("/var/tmp")
+        );
+        assert_eq!(
+            c(json!({"DEFAULT_TEMP_DIR": "/var/tmp", "TEMP_DIR": "/srv/t"}))["_temp_dir"],
+            json!("/srv/t")
+        );
+        assert_eq!(
+            c(json!({"DEFAULT_TEMP_DIR": "/var/tmp", "TEMP_DIR": null}))["_temp_dir"],
+            json!("/var/tmp")
+        );
+        assert!(c(json!({"DEFAULT_TEMP_DIR": "/tmp"}))
+            .get("_temp_dir")
+            .is_none());
+    }
+
+    #[test]
     fn argument_mapping() {
         assert_eq!(config_argument("SUDO"), Some("_sudo"));
         assert_eq!(config_argument("SHELL"), Some("_shell_executable"));
         assert_eq!(config_argument("RETRY"), Some("_retries"));
         assert_eq!(config_argument("FAIL_PERCENT"), None);
+        assert_eq!(config_argument("DEFAULT_TEMP_DIR"), None);
         for (config, _) in config_arguments() {
             assert!(CONFIG_NAMES.contains(&config), "{config}");
         }

@@ -245,6 +245,12 @@ unsafe fn init() -> Result<(), String> {
     .map_err(|e| Python::attach(|py| PythonError::from_py(py, &e).to_string()))
 }
 
+/// The embedded interpreter's `sys.version` (after [`start`]).
+pub fn python_version() -> Result<String, PythonError> {
+    Python::attach(|py| py.import("sys")?.getattr("version")?.extract::<String>())
+        .map_err(|e| Python::attach(|py| PythonError::from_py(py, &e)))
+}
+
 /// Send what deploy code prints (`print(...)`) to stderr: with `--json`, stdout is the JSON
 /// document alone.
 pub fn print_to_stderr() -> Result<(), PythonError> {

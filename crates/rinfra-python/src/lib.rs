@@ -53,13 +53,13 @@ pub use data_files::{
 };
 pub use deploy::{Deploy, InventoryHost};
 pub use error::PythonError;
-pub use interpreter::{print_to_stderr, start};
+pub use interpreter::{print_to_stderr, python_version, start};
 pub use inventory::{
     group_data_dirs, merge_host_data, Data, DataLayers, GroupSpec, HostEntry, InventorySpec,
     InventoryView,
 };
 pub use scope::FactSource;
-pub use suggest::did_you_mean;
+pub use suggest::{did_you_mean, did_you_mean_name};
 
 /// How verbose output is (`-v` count): the `pyinfra` logger's debug records show at 3.
 static VERBOSITY: AtomicU8 = AtomicU8::new(0);

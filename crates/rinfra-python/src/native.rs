@@ -22,6 +22,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(is_global_argument_py, m)?)?;
     m.add_function(wrap_pyfunction!(config_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(check_config_name, m)?)?;
+    m.add_function(wrap_pyfunction!(suggest_name, m)?)?;
     m.add_function(wrap_pyfunction!(record, m)?)?;
     m.add_function(wrap_pyfunction!(get_fact, m)?)?;
     m.add_function(wrap_pyfunction!(get_command_lines, m)?)?;
@@ -177,6 +178,13 @@ fn check_config_name(name: &str) -> PyResult<()> {
     Err(PyValueError::new_err(format!(
         "unknown config name `{name}`{hint}"
     )))
+}
+
+/// A close-in-meaning suggestion for a mistyped `module.name` among `candidates`
+/// ([`crate::did_you_mean_name`]).
+#[pyfunction]
+fn suggest_name(word: &str, candidates: Vec<String>) -> Option<String> {
+    crate::did_you_mean_name(word, candidates.iter().map(String::as_str)).map(str::to_string)
 }
 
 /// Split global arguments off keyword arguments, type-checked as the engine will read them.

@@ -14,6 +14,75 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -
     best.map(|(_, c)| c)
 }
 
+/// A suggestion for a mistyped operation or fact name (`module.name`), only when it is close
+/// in meaning and not just in spelling: a name of the same module that starts alike
+/// (`server.shel` → `server.shell`, `server.hostname` → `server.Hostname`); for an unknown
+/// module, a module spelled alike that starts alike and is not a short tool name (`sever.shell`
+/// → `server.shell`, never `yum` for `sum`); for a bare name, the one name of any module
+/// that is the same but for case (`hostname` → `server.Hostname`).
+pub fn did_you_mean_name<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let candidates: Vec<(&str, &str, &str)> = candidates
+        .filter_map(|c| c.rsplit_once('.').map(|(m, n)| (c, m, n)))
+        .collect();
+    let Some((module, name)) = word.rsplit_once('.') else {
+        let mut same = candidates
+            .iter()
+            .filter(|(_, _, n)| n.eq_ignore_ascii_case(word));
+        return match (same.next(), same.next()) {
+            (Some((c, _, _)), None) => Some(c),
+            _ => None,
+        };
+    };
+    let module = if candidates.iter().any(|(_, m, _)| *m == module) {
+        module.to_string()
+    } else {
+        // Short module names are mostly different tools (yum, apt, apk, dnf, pkg): only a
+        // difference of case.
+        let mut best: Option<(usize, &str)> = None;
+        for (_, m, _) in &candidates {
+            if let Some(d) = name_distance(module, m, module.len().min(m.len()) >= 4) {
+                if best.is_none_or(|(bd, _)| d < bd) {
+                    best = Some((d, m));
+                }
+            }
+        }
+        best?.1.to_string()
+    };
+    let mut best: Option<(usize, &str)> = None;
+    for (c, m, n) in &candidates {
+        if *m != module {
+            continue;
+        }
+        if let Some(d) = name_distance(name, n, true) {
+            if best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, c));
+            }
+        }
+    }
+    best.map(|(_, c)| c).filter(|c| *c != word)
+}
+
+/// The distance between two names when they are alike in meaning: the same but for case (0),
+/// or, when `spelling` allows, a small edit distance between names that start alike (the
+/// first letter; the first two for names of up to three letters).
+fn name_distance(a: &str, b: &str, spelling: bool) -> Option<usize> {
+    let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    if a == b {
+        return Some(0);
+    }
+    if !spelling {
+        return None;
+    }
+    let prefix = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let needed = if a.len().min(b.len()) <= 3 { 2 } else { 1 };
+    let d = edit_distance(&a, &b);
+    let limit = (a.len().max(b.len()) / 3).max(1);
+    (prefix >= needed && d <= limit).then_some(d + 1)
+}
+
 /// Optimal string alignment distance (an adjacent transposition costs 1).
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
@@ -55,5 +124,32 @@ mod tests {
             Some("dest")
         );
         assert_eq!(did_you_mean("zzzzzz", ["src", "dest"].into_iter()), None);
+    }
+
+    #[test]
+    fn name_suggestions_are_close_in_meaning() {
+        let names = [
+            "server.shell",
+            "server.script",
+            "server.Hostname",
+            "yum.packages",
+            "apt.deb",
+            "apt.packages",
+            "files.file",
+            "files.directory",
+        ];
+        let s = |w: &str| did_you_mean_name(w, names.iter().copied());
+        assert_eq!(s("server.shel"), Some("server.shell"));
+        assert_eq!(s("server.hostname"), Some("server.Hostname"));
+        assert_eq!(s("sever.shell"), Some("server.shell"));
+        assert_eq!(s("files.directroy"), Some("files.directory"));
+        assert_eq!(s("hostname"), Some("server.Hostname"));
+        // Spelt alike, different in meaning.
+        assert_eq!(s("sum.packages"), None);
+        assert_eq!(s("apt.hex"), None);
+        assert_eq!(s("yum.deb"), None);
+        assert_eq!(s("server.hsell"), None);
+        assert_eq!(s("apk.packages"), None);
+        assert_eq!(s("server.shell"), None);
     }
 }

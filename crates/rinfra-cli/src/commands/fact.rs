@@ -34,8 +34,12 @@ pub(crate) async fn run(state: &Arc<State>, raw: &[String], json: bool) -> Resul
     let mut bound = Vec::new();
     for (name, args) in requests {
         let fact = state.facts.get(&name).map_err(|e| {
-            CliError::usage(e.to_string())
-                .with_hint("facts are written module.Name, e.g. server.Hostname or files.File")
+            let err = CliError::usage(e.to_string());
+            match rinfra_python::did_you_mean_name(&name, state.facts.names()) {
+                Some(best) => err.with_hint(format!("did you mean `{best}`?")),
+                None => err
+                    .with_hint("facts are written module.Name, e.g. server.Hostname or files.File"),
+            }
         })?;
         let args = bind_fact_args(fact.as_ref(), &[], &args)
             .map_err(|e| CliError::usage(e.to_string()))?;

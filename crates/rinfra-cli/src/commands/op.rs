@@ -21,7 +21,9 @@ pub(crate) fn calls(
             .filter(|n| n.starts_with(&format!("{module}.")))
             .collect();
         let err = CliError::usage(format!("unknown operation `{name}`"));
-        if similar.is_empty() {
+        if let Some(best) = rinfra_python::did_you_mean_name(name, ops.names()) {
+            err.with_hint(format!("did you mean `{best}`?"))
+        } else if similar.is_empty() {
             err.with_hint(
                 "operations are written module.name, e.g. files.directory or server.shell",
             )

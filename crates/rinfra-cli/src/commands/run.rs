@@ -14,6 +14,10 @@ pub(crate) struct RunMode {
     pub(crate) dry: bool,
     pub(crate) yes: bool,
     pub(crate) json: bool,
+    /// `--debug-operations`: print the operations once prepared.
+    pub(crate) debug_operations: bool,
+    /// `--debug-facts`/`--debug-operations`: prepare, then exit without executing.
+    pub(crate) stop_before_execute: bool,
 }
 
 /// Run `calls` (one list per host of `state`); returns the exit code.
@@ -24,26 +28,47 @@ pub(crate) async fn run_calls(
 ) -> Result<u8, CliError> {
     let mut plan = build_plan(state, calls).map_err(|e| CliError::usage(e.to_string()))?;
 
-    if !mode.exec {
-        if !mode.yes || mode.dry {
-            detect_changes(state, &mut plan).await;
+    if !mode.exec && (!mode.yes || mode.dry) {
+        detect_changes(state, &mut plan).await;
+        output::print_plan(state, &plan);
+    }
+    if mode.stop_before_execute {
+        // pyinfra's --debug-facts/--debug-operations: after preparing, print and exit.
+        if mode.debug_operations {
+            print_operations(state, &plan, mode.json);
         }
-        if !mode.yes || mode.dry {
-            output::print_plan(state, &plan);
+        return Ok(if state.failed_hosts().is_empty() {
+            0
+        } else {
+            1
+        });
+    }
+
+    // --dry stops here for `exec` too, as in pyinfra.
+    if mode.dry {
+        if mode.json {
+            output::json_stdout(&serde_json::to_value(plan.to_json(state)).unwrap_or_default());
         }
-        if mode.dry {
-            if mode.json {
-                output::json_stdout(&serde_json::to_value(plan.to_json(state)).unwrap_or_default());
+        return Ok(if state.failed_hosts().is_empty() {
+            0
+        } else {
+            1
+        });
+    }
+    if !mode.exec && !mode.yes {
+        output::line("    Detected changes displayed above, skip this step with -y");
+        match crate::prompt::press_enter("    Press enter to execute...") {
+            crate::prompt::Answer::Enter => {}
+            crate::prompt::Answer::Other(v) => {
+                // As pyinfra: anything but Enter stops, without executing.
+                output::line(&format!("    Unexpected user input: {v}"));
+                return Ok(if state.failed_hosts().is_empty() {
+                    0
+                } else {
+                    1
+                });
             }
-            return Ok(if state.failed_hosts().is_empty() {
-                0
-            } else {
-                1
-            });
-        }
-        if !mode.yes {
-            output::line("    Detected changes displayed above, skip this step with -y");
-            if !crate::prompt::confirm("    Press enter to execute...") {
+            crate::prompt::Answer::NoTerminal => {
                 return Err(CliError::usage("no terminal to confirm on")
                     .with_hint("pass -y to execute without confirming"));
             }
@@ -70,4 +95,27 @@ pub(crate) async fn run_calls(
     } else {
         1
     })
+}
+
+/// `--debug-operations`: the prepared operations as JSON (stdout with `--json`), then their
+/// order, as pyinfra's `print_state_operations`.
+fn print_operations(state: &State, plan: &rinfra_core::Plan, json: bool) {
+    let ops = plan.to_json(state);
+    let value = serde_json::to_value(&ops).unwrap_or_default();
+    if json {
+        output::json_stdout(&value);
+        return;
+    }
+    section("Operations:");
+    let text = serde_json::to_string_pretty(&value["plan"]).unwrap_or_default();
+    for l in text.lines() {
+        output::line(&format!("    {l}"));
+    }
+    section("Operation order:");
+    for op in &ops.plan {
+        output::line(&format!(
+            "    {} (name={}, hosts={:?})",
+            op.op_hash, op.name, op.hosts
+        ));
+    }
 }

@@ -20,6 +20,9 @@ pub(crate) struct Printer {
     pub(crate) verbose: u8,
     /// Command output is streamed as it arrives (`-vvv`, `exec`): don't print it again on error.
     pub(crate) streams_output: bool,
+    /// Ask whether to go on when hosts fail during execution (no `-y`, no `--json`; on a
+    /// terminal), as pyinfra does.
+    pub(crate) ask_on_failure: bool,
 }
 
 static LOCK: Mutex<()> = Mutex::new(());
@@ -107,6 +110,35 @@ impl Reporter for Printer {
 }
 
 impl Events for Printer {
+    fn continue_after_failures(&self, failed: &[String]) -> Option<bool> {
+        if !self.ask_on_failure || !crate::prompt::has_terminal() {
+            return None;
+        }
+        let ask = || {
+            let _g = LOCK.lock();
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(
+                err,
+                "\n    One or more hosts failed ({}), continue?",
+                failed.join(", ")
+            );
+            match crate::prompt::press_enter("    Press enter to continue...") {
+                crate::prompt::Answer::Enter => Some(true),
+                crate::prompt::Answer::Other(v) => {
+                    let _ = writeln!(err, "    Unexpected user input: {v}");
+                    Some(false)
+                }
+                crate::prompt::Answer::NoTerminal => None,
+            }
+        };
+        // The bar is cleared while asking (lines are written directly: `line` would suspend
+        // it again).
+        match PROGRESS.get() {
+            Some(bar) if !bar.is_hidden() && !bar.is_finished() => bar.suspend(ask),
+            _ => ask(),
+        }
+    }
+
     fn host_connected(&self, host: &str) {
         line(&format!("    [{host}] {}", style::green("Connected")));
     }

@@ -59,8 +59,18 @@ impl TestDir {
         c.args(args)
             .current_dir(self.path())
             .env("NO_COLOR", "1")
-            .env_remove("RINFRA_YES");
+            .env_remove("RINFRA_YES")
+            .env_remove("PYINFRA_YES");
         c.stdin(std::process::Stdio::null());
+        // No controlling terminal either: a prompt (`/dev/tty`) must not wait for a developer
+        // running the tests in one.
+        // SAFETY: setsid is async-signal-safe and runs in the child before exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut c, || {
+                libc::setsid();
+                Ok(())
+            });
+        }
         c
     }
 

@@ -112,10 +112,22 @@ def exec_data_file(path):
 def exec_config_file(path):
     """Run a config.py with `config` current (pyinfra 3's `config.SUDO = True`); returns
     the names it set on `config`, and its top-level names (the pyinfra 2 form, `SUDO = True`)."""
+    from pyinfra.api.config import CONFIG_CHECKERS
+
     config = Config()
     with context.ctx_config.use(config):
         scope = exec_data_file(path)
-    return config.get_changed(), data_names(scope)
+    names = data_names(scope)
+    # The top-level form is checked as `config.X = ...` is (pyinfra's Config.__setattr__).
+    for key, checker in CONFIG_CHECKERS.items():
+        if key in names:
+            try:
+                checker(names[key])
+            except Exception as e:
+                from pyinfra.api.exceptions import PyinfraError
+
+                raise PyinfraError(f"{os.path.relpath(path)}: {key}: {e}") from None
+    return config.get_changed(), names
 
 
 def _is_data(name, value):
