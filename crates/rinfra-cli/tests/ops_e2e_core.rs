@@ -684,13 +684,20 @@ fn files_rsync_syncs_a_directory() {
     dir.write("site/index.html", "hello\n");
     dir.write("site/sub/a.txt", "a\n");
     let dest = format!("dest={base}/www");
-    t.changes(&dir, &["files.rsync", "src=site/", &dest]);
+    // OpenSSH (under rsync) records host keys: in a file of the test's, not root's.
+    let known = format!("ssh_known_hosts_file={}", dir.join("known_hosts").display());
+    let rsync = ["files.rsync", "src=site/", &dest, "--data", &known];
+    t.changes(&dir, &rsync);
     assert_eq!(
         t.check(&format!("cat {base}/www/index.html {base}/www/sub/a.txt")),
         "hello\na"
     );
     std::fs::remove_file(dir.join("site/sub/a.txt")).unwrap();
-    t.changes(&dir, &["files.rsync", "src=site/", &dest]);
+    t.changes(&dir, &rsync);
+    assert!(
+        dir.join("known_hosts").is_file(),
+        "the host key went to the given file"
+    );
     assert_eq!(
         t.check(&format!(
             "test -e {base}/www/sub/a.txt && echo kept || echo gone"
