@@ -20,21 +20,16 @@ use serde_json::Value;
 use crate::convert::{to_json, to_python};
 use crate::error::PythonError;
 use crate::scope::{run_bridged, Serving};
+use crate::sources::shim;
 
-/// The shim's function `name` (`pyinfra._rinfra_shim`).
-fn shim<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    py.import("pyinfra._rinfra_shim")?.getattr(name)
-}
-
-/// Call `function(*args, **kwargs)` with host `index` current; the error as a message with
-/// the deploy code's location.
+/// Call `function(*args, **kwargs)` with host `index` current: whether the result is true;
+/// an error as a message with the deploy code's location.
 fn call_for_host(
     index: usize,
     function: &Py<PyAny>,
     args: Option<&Py<PyAny>>,
     kwargs: Option<&Py<PyAny>>,
-    map: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<CallOut>,
-) -> Result<CallOut, String> {
+) -> Result<bool, String> {
     Python::attach(|py| {
         let args = match args {
             Some(a) => a.bind(py).clone(),
@@ -46,15 +41,9 @@ fn call_for_host(
         };
         shim(py, "call_for_host")
             .and_then(|f| f.call1((index, function.bind(py), args, kwargs)))
-            .and_then(|r| map(&r))
+            .and_then(|r| r.is_truthy())
             .map_err(|e| PythonError::from_py(py, &e).to_string())
     })
-}
-
-/// What a call gave back, made `Send` inside the GIL.
-enum CallOut {
-    Bool(bool),
-    Nothing,
 }
 
 /// Where a Python function is defined, `deploy.py:12`, for messages.
@@ -79,62 +68,61 @@ fn describe(function: &Py<PyAny>) -> String {
     })
 }
 
-/// An `_if` function.
-pub(crate) struct PyCondition {
+/// An `_if` or `_retry_until` function: called at execute time, its result taken as a bool.
+pub(crate) struct PyFunction {
     host_index: usize,
     function: Arc<Py<PyAny>>,
 }
 
-impl PyCondition {
+impl PyFunction {
     pub(crate) fn new(host_index: usize, function: Py<PyAny>) -> Self {
         Self {
             host_index,
             function: Arc::new(function),
         }
     }
+
+    /// Call it with `arg` (if any) on the host; `role` names it in errors (`_if`).
+    async fn truthy(
+        &self,
+        host: &dyn ExecHost,
+        earlier: EarlierOps,
+        arg: Option<Value>,
+        role: &str,
+    ) -> Result<bool, String> {
+        let (index, function) = (self.host_index, Arc::clone(&self.function));
+        let work = move || {
+            let args = match arg {
+                None => None,
+                Some(v) => Some(
+                    Python::attach(|py| -> PyResult<Py<PyAny>> {
+                        Ok(PyTuple::new(py, [to_python(py, &v)?])?.into_any().unbind())
+                    })
+                    .map_err(|e| e.to_string())?,
+                ),
+            };
+            call_for_host(index, &function, args.as_ref(), None)
+        };
+        run_bridged(Some(earlier), Serving::Exec(host), work)
+            .await?
+            .0
+            .map_err(|e| format!("error in the `{role}` function: {e}"))
+    }
 }
 
 #[async_trait]
-impl ConditionCallback for PyCondition {
+impl ConditionCallback for PyFunction {
     fn describe(&self) -> String {
         describe(&self.function)
     }
 
     async fn check(&self, host: &dyn ExecHost, earlier: EarlierOps) -> Result<bool, String> {
-        let (index, function) = (self.host_index, Arc::clone(&self.function));
-        let work = move || {
-            call_for_host(index, &function, None, None, |r| {
-                Ok(CallOut::Bool(r.is_truthy()?))
-            })
-        };
-        match run_bridged(Some(earlier), Serving::Exec(host), work)
-            .await?
-            .0
-            .map_err(|e| format!("error in the `_if` function: {e}"))?
-        {
-            CallOut::Bool(b) => Ok(b),
-            CallOut::Nothing => Ok(false),
-        }
-    }
-}
-
-/// A `_retry_until` function.
-pub(crate) struct PyRetryUntil {
-    host_index: usize,
-    function: Arc<Py<PyAny>>,
-}
-
-impl PyRetryUntil {
-    pub(crate) fn new(host_index: usize, function: Py<PyAny>) -> Self {
-        Self {
-            host_index,
-            function: Arc::new(function),
-        }
+        self.truthy(host, earlier, None, "_if").await
     }
 }
 
 #[async_trait]
-impl RetryUntil for PyRetryUntil {
+impl RetryUntil for PyFunction {
     fn describe(&self) -> String {
         describe(&self.function)
     }
@@ -145,25 +133,8 @@ impl RetryUntil for PyRetryUntil {
         earlier: EarlierOps,
         output: Value,
     ) -> Result<bool, String> {
-        let (index, function) = (self.host_index, Arc::clone(&self.function));
-        let work = move || {
-            let args = Python::attach(|py| -> PyResult<Py<PyAny>> {
-                let data = to_python(py, &output)?;
-                Ok(PyTuple::new(py, [data])?.into_any().unbind())
-            })
-            .map_err(|e| e.to_string())?;
-            call_for_host(index, &function, Some(&args), None, |r| {
-                Ok(CallOut::Bool(r.is_truthy()?))
-            })
-        };
-        match run_bridged(Some(earlier), Serving::Exec(host), work)
-            .await?
-            .0
-            .map_err(|e| format!("error in the `_retry_until` function: {e}"))?
-        {
-            CallOut::Bool(b) => Ok(b),
-            CallOut::Nothing => Ok(false),
-        }
+        self.truthy(host, earlier, Some(output), "_retry_until")
+            .await
     }
 }
 
@@ -189,11 +160,7 @@ impl Callback for PyFunctionCallback {
             Arc::clone(&self.args),
             Arc::clone(&self.kwargs),
         );
-        let work = move || {
-            call_for_host(index, &function, Some(&args), Some(&kwargs), |_| {
-                Ok(CallOut::Nothing)
-            })
-        };
+        let work = move || call_for_host(index, &function, Some(&args), Some(&kwargs));
         run_bridged(None, Serving::Exec(host), work).await?.0?;
         Ok(())
     }

@@ -20,10 +20,7 @@ use serde_json::Value;
 
 use crate::convert::{display_json, to_python};
 use crate::error::PythonError;
-
-fn shim<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    py.import("pyinfra._rinfra_shim")?.getattr(name)
-}
+use crate::sources::shim;
 
 /// The environment's Python connectors whose names are not in `builtin`.
 pub fn python_connectors(

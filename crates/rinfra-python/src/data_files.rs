@@ -23,7 +23,7 @@ fn data_of(d: &Bound<'_, PyDict>, what: &str) -> PyResult<Data> {
 pub fn load_group_data_file(path: &Path) -> Result<Data, PythonError> {
     Python::attach(|py| {
         let run = || -> PyResult<Data> {
-            let shim = py.import("pyinfra._rinfra_shim")?;
+            let shim = py.import(crate::sources::SHIM)?;
             let path = path.display().to_string();
             let scope = shim.getattr("exec_data_file")?.call1((&path,))?;
             let names = shim.getattr("group_data_names")?.call1((scope, &path))?;
@@ -40,7 +40,7 @@ pub fn load_group_data_file(path: &Path) -> Result<Data, PythonError> {
 pub fn load_config_file(path: &Path) -> Result<ConfigMap, PythonError> {
     Python::attach(|py| {
         let run = || -> PyResult<ConfigMap> {
-            let shim = py.import("pyinfra._rinfra_shim")?;
+            let shim = py.import(crate::sources::SHIM)?;
             let (set, names): (Bound<'_, PyDict>, Bound<'_, PyDict>) = shim
                 .getattr("exec_config_file")?
                 .call1((path.display().to_string(),))?
@@ -74,7 +74,7 @@ pub fn load_config_file(path: &Path) -> Result<ConfigMap, PythonError> {
 pub fn load_inventory_file(path: &Path) -> Result<InventorySpec, PythonError> {
     Python::attach(|py| {
         let run = || -> PyResult<InventorySpec> {
-            let shim = py.import("pyinfra._rinfra_shim")?;
+            let shim = py.import(crate::sources::SHIM)?;
             let scope = shim
                 .getattr("exec_data_file")?
                 .call1((path.display().to_string(),))?;
@@ -97,7 +97,7 @@ pub fn load_inventory_function(
     Python::attach(|py| {
         let run = || -> PyResult<Option<InventorySpec>> {
             crate::interpreter::add_to_sys_path(py, cwd)?;
-            let shim = py.import("pyinfra._rinfra_shim")?;
+            let shim = py.import(crate::sources::SHIM)?;
             let value = shim.getattr("import_attribute")?.call1((path,))?;
             if value.is_none() {
                 return Ok(None);

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::convert::to_python;
 use crate::error::PythonError;
 use crate::scope::{with_scope, Evaluation, FactSource, Scope};
+use crate::sources::shim;
 
 /// A host as deploy code sees it through `inventory`.
 #[derive(Clone, Debug)]
@@ -30,10 +31,6 @@ pub struct Deploy {
     files: Vec<(String, Py<PyAny>)>,
     /// `rinfra INVENTORY tasks.install key=value`: the function and its arguments.
     function: Option<(Py<PyAny>, Py<PyAny>, Py<PyAny>)>,
-}
-
-fn shim<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    py.import("pyinfra._rinfra_shim")?.getattr(name)
 }
 
 impl Deploy {

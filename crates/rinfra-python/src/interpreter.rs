@@ -62,7 +62,7 @@ enum Environment {
 }
 
 /// Which environment: see the module docs.
-fn environment() -> Environment {
+fn environment() -> Result<Environment, String> {
     let linked = linked_prefix();
     let same_installation = |prefix: &Path| {
         linked
@@ -75,10 +75,19 @@ fn environment() -> Environment {
         .filter(|venv| venv.join("pyvenv.cfg").is_file());
     let active = std::env::var_os("VIRTUAL_ENV").map(PathBuf::from);
     if let Some(venv) = own_venv.or(active) {
+        if let Some(v) = venv_version(&venv) {
+            let linked = linked_version();
+            if v != linked {
+                return Err(format!(
+                    "the virtualenv at {} is Python {v}, rinfra is built for Python {linked}",
+                    venv.display()
+                ));
+            }
+        }
         let python = venv.join("bin").join("python");
         // pyvenv.cfg's `home` is the bin directory of the installation that made the venv.
         let home = venv_setting(&venv, "home").map(PathBuf::from);
-        return match home.as_deref().and_then(Path::parent) {
+        return Ok(match home.as_deref().and_then(Path::parent) {
             Some(prefix) if same_installation(prefix) && python.exists() => {
                 Environment::Executable(python)
             }
@@ -86,17 +95,17 @@ fn environment() -> Environment {
                 Some(sp) => Environment::SitePackages(sp),
                 None => Environment::Linked,
             },
-        };
+        });
     }
     // python3 on PATH, when it is the linked installation (pyenv's shim is a script; another
     // installation of the same version would bring its own standard library).
     let Some(path) = std::env::var_os("PATH") else {
-        return Environment::Linked;
+        return Ok(Environment::Linked);
     };
     let python3 = std::env::split_paths(&path)
         .map(|d| d.join("python3"))
         .find(|p| p.is_file());
-    match python3 {
+    Ok(match python3 {
         Some(p)
             if canonical(&p)
                 .parent()
@@ -106,7 +115,7 @@ fn environment() -> Environment {
             Environment::Executable(p)
         }
         _ => Environment::Linked,
-    }
+    })
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -172,28 +181,7 @@ fn venv_version(venv: &Path) -> Option<String> {
 unsafe fn init() -> Result<(), String> {
     use pyo3::ffi;
     pyo3::append_to_inittab!(rinfra_native);
-    let environment = environment();
-    let venv_of = |p: &Path| -> Option<PathBuf> {
-        p.ancestors()
-            .find(|d| d.join("pyvenv.cfg").is_file())
-            .map(Path::to_path_buf)
-    };
-    let venv = match &environment {
-        Environment::Executable(p) => p.parent().and_then(venv_of),
-        Environment::SitePackages(sp) => venv_of(sp),
-        Environment::Linked => None,
-    };
-    if let Some(venv) = &venv {
-        if let Some(v) = venv_version(venv) {
-            let linked = linked_version();
-            if v != linked {
-                return Err(format!(
-                    "the virtualenv at {} is Python {v}, rinfra is built for Python {linked}",
-                    venv.display()
-                ));
-            }
-        }
-    }
+    let environment = environment()?;
     let python = match &environment {
         Environment::Executable(p) => Some(p.clone()),
         _ => None,

@@ -11,7 +11,7 @@ use rinfra_core::{
 };
 use serde_json::{Map, Value};
 
-use crate::callables::{PyCondition, PyOperation, PyRetryUntil};
+use crate::callables::{PyFunction, PyOperation};
 use crate::convert::{display_json, to_json, to_python};
 use crate::scope::{ask, with_current, Request, Scope};
 
@@ -313,7 +313,7 @@ fn condition(host_index: usize, item: &Bound<'_, PyAny>) -> PyResult<Condition> 
             Condition::All(inner)
         });
     }
-    Ok(Condition::Callable(Arc::new(PyCondition::new(
+    Ok(Condition::Callable(Arc::new(PyFunction::new(
         host_index,
         item.clone().unbind(),
     ))))
@@ -367,7 +367,7 @@ fn record(
         None
     } else if retry_until.is_callable() {
         Some(
-            Arc::new(PyRetryUntil::new(host_index, retry_until.clone().unbind()))
+            Arc::new(PyFunction::new(host_index, retry_until.clone().unbind()))
                 as Arc<dyn rinfra_core::RetryUntil>,
         )
     } else {

@@ -4,6 +4,18 @@
 /// rinfra's, not the user's, when locating errors and ordering operations).
 pub(crate) const PREFIX: &str = "<rinfra>";
 
+/// The module the Rust side calls into (`python/pyinfra/_rinfra_shim.py`).
+pub(crate) const SHIM: &str = "pyinfra._rinfra_shim";
+
+/// The shim's function (or other attribute) `name`.
+pub(crate) fn shim<'py>(
+    py: pyo3::Python<'py>,
+    name: &str,
+) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+    use pyo3::types::PyAnyMethods;
+    py.import(SHIM)?.getattr(name)
+}
+
 /// The import-hook module, run once at start.
 pub(crate) const BOOT: &str = include_str!("../python/_rinfra_boot.py");
 
