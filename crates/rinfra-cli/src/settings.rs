@@ -23,6 +23,13 @@ pub(crate) fn parse_cli_value(s: &str) -> Value {
     Value::String(s.to_string())
 }
 
+/// `key=value` as an ad-hoc operation's or a deploy function's keyword argument (else it is
+/// positional: `echo a=b` with a space in front of `=` is a value).
+pub(crate) fn as_keyword_argument(item: &str) -> Option<(String, Value)> {
+    let (k, v) = item.split_once('=')?;
+    (!k.is_empty() && !k.contains(' ')).then(|| (k.to_string(), parse_cli_value(v)))
+}
+
 /// Split `key=value` (the value parsed with [`parse_cli_value`]).
 pub(crate) fn parse_key_value(s: &str, what: &str) -> Result<(String, Value), CliError> {
     match s.split_once('=') {

@@ -64,12 +64,11 @@ pub(crate) fn function(path: &str, cwd: &Path, raw: &[String]) -> Result<Option<
     let mut args = Vec::new();
     let mut kwargs = Map::new();
     for item in raw {
-        match item.split_once('=') {
-            Some((k, _)) if !k.is_empty() && !k.contains(' ') => {
-                let (k, v) = crate::settings::parse_key_value(item, "argument")?;
+        match crate::settings::as_keyword_argument(item) {
+            Some((k, v)) => {
                 kwargs.insert(k, v);
             }
-            _ => args.push(crate::settings::parse_cli_value(item)),
+            None => args.push(crate::settings::parse_cli_value(item)),
         }
     }
     Deploy::function(path, cwd, &args, &kwargs).map_err(python_error)

@@ -4,7 +4,7 @@ use rinfra_core::{is_global_argument, OpCall, OperationRegistry, State};
 use serde_json::{Map, Value};
 
 use crate::error::CliError;
-use crate::settings::{parse_cli_value, parse_key_value};
+use crate::settings::{as_keyword_argument, parse_cli_value};
 
 /// The calls for an ad-hoc operation: positional arguments map to the operation's parameters
 /// in order; `_`-prefixed keys are global arguments.
@@ -35,11 +35,7 @@ pub(crate) fn calls(
     let mut globals = Map::new();
     let mut positional = 0;
     for item in raw {
-        let is_kv = item
-            .split_once('=')
-            .is_some_and(|(k, _)| !k.is_empty() && !k.contains(' '));
-        if is_kv {
-            let (k, v) = parse_key_value(item, "argument")?;
+        if let Some((k, v)) = as_keyword_argument(item) {
             if is_global_argument(&k) {
                 globals.insert(k, v);
             } else {
