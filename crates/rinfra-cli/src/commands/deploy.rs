@@ -29,17 +29,8 @@ impl FactSource for HostFacts {
         args: &Map<String, Value>,
         globals: &Map<String, Value>,
     ) -> Result<Value, String> {
-        let mut connector = self.args.clone();
-        if !globals.is_empty() {
-            let mut g = GlobalArguments {
-                connector: connector.clone(),
-                ..Default::default()
-            };
-            for (k, v) in globals {
-                g.set(k, v).map_err(|e| e.to_string())?;
-            }
-            connector = g.connector;
-        }
+        let connector =
+            rinfra_core::apply_overrides(&self.args, globals).map_err(|e| e.to_string())?;
         self.runtime
             .block_on(self.state.get_fact(self.index, fact, args, &connector))
             .map_err(|e| e.to_string())
