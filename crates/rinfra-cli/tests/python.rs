@@ -580,3 +580,29 @@ config_file({out:?} + "/", "app.conf")
         "nothing to do the second time: {second:?}"
     );
 }
+
+/// Global arguments given to `host.get_fact(...)` apply to that fact's command (`_env`,
+/// `_chdir`), and a wrong type is a located error.
+#[test]
+fn fact_global_arguments_apply_to_the_fact() {
+    let dir = TestDir::new();
+    let out = dir.join("out.txt");
+    dir.write(
+        "deploy.py",
+        &format!(
+            "from pyinfra import host\nfrom pyinfra.facts.server import Command\nv = host.get_fact(Command, command='echo $X; pwd', _env={{'X': 'from-env'}}, _chdir='/tmp')\nopen({:?}, 'w').write(v)\n",
+            out.display().to_string()
+        ),
+    );
+    let run = dir.run(&["@local", "deploy.py", "--dry"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "from-env\n/tmp");
+    dir.write(
+        "deploy.py",
+        "from pyinfra import host\nfrom pyinfra.facts.server import Command\nhost.get_fact(Command, command='true', _sudo='yes')\n",
+    );
+    let run = dir.run(&["@local", "deploy.py", "--dry"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("deploy.py:3"), "{run:?}");
+    assert!(run.stderr.contains("`_sudo` must be a bool"), "{run:?}");
+}
