@@ -262,6 +262,18 @@ pub trait Connector: Send + Sync {
         arguments: &ConnectorArguments,
     ) -> Result<bool, ConnectorError>;
 
+    /// A shell command that uploads `data` to `remote` as [`put_file`](Self::put_file) would,
+    /// where a command costs less than a transfer: the engine then runs it in one exec with the
+    /// commands around it (consecutive operations). `None` (the default): use `put_file`.
+    fn upload_command(
+        &self,
+        _data: &[u8],
+        _remote: &str,
+        _arguments: &ConnectorArguments,
+    ) -> Option<StringCommand> {
+        None
+    }
+
     /// Download `remote` to the local path `dst` (pyinfra's `get_file`), through a temp file.
     async fn get_file(
         &self,

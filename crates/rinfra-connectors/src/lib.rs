@@ -85,8 +85,8 @@ pub use secret::{Secret, MASKED};
 pub use shell::DEFAULT_TEMP_DIR;
 pub use terraform::{TerraformInventory, DEFAULT_TERRAFORM_KEY};
 pub use transfer::{
-    install_command, move_into_place_command, temp_path_beside, write_local_atomically,
-    LocalContent,
+    install_command, move_into_place_command, temp_path_beside, write_file_command,
+    write_local_atomically, LocalContent, MAX_INLINE_UPLOAD,
 };
 pub use vagrant::VagrantInventory;
 pub use wrap::{

@@ -60,6 +60,44 @@ pub fn move_into_place_command(tmp: &str, dest: &str) -> StringCommand {
     ])
 }
 
+/// The largest upload [`write_file_command`] carries: its text grows up to four times (binary
+/// bytes become `\ooo`), and a command wrapped in `sudo sh -c '...'` is one argument, which
+/// Linux bounds at 128 KiB.
+pub const MAX_INLINE_UPLOAD: usize = 16 * 1024;
+
+/// `printf` writes `data` to a temp file beside `dest`, which is then moved into place as by
+/// [`move_into_place_command`]; nothing is left behind on failure. One shell command instead of
+/// a file transfer: over SSH it shares the exec of the commands around it. `printf` is a
+/// builtin of every POSIX shell, so the data never meets an argument-length limit of `exec`.
+pub fn write_file_command(data: &[u8], dest: &str) -> StringCommand {
+    let tmp = temp_path_beside(dest);
+    StringCommand::new([
+        Bit::from("{ printf"),
+        quoted(printf_format(data)),
+        Bit::from(">"),
+        quoted(tmp.as_str()),
+        Bit::from("|| { rm -f"),
+        quoted(tmp.as_str()),
+        Bit::from("; false; }; } &&"),
+        move_into_place_command(&tmp, dest).into(),
+    ])
+}
+
+/// A `printf` format that prints exactly `data`: `%` doubled, and every byte that is not
+/// printable ASCII (or is `\` or `'`) as a three-digit octal escape (POSIX `\ddd`).
+fn printf_format(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len() + data.len() / 8);
+    for &b in data {
+        match b {
+            b'%' => out.push_str("%%"),
+            b'\\' | b'\'' => out.push_str(&format!("\\{b:03o}")),
+            b'\n' | 0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    out
+}
+
 /// Where a local file comes from when written atomically.
 pub trait LocalContent {
     /// The bytes to write.
@@ -153,6 +191,27 @@ mod tests {
             2,
             "no temp file left"
         );
+    }
+
+    #[test]
+    fn writes_any_bytes_through_printf() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("dest it's");
+        let data: Vec<u8> = (0..=255u8).chain(*b"100% \\n 'q' \n\n").collect();
+        assert!(sh(&write_file_command(&data, dest.to_str().unwrap())));
+        assert_eq!(std::fs::read(&dest).unwrap(), data);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // An empty file too.
+        assert!(sh(&write_file_command(b"", dest.to_str().unwrap())));
+        assert_eq!(std::fs::read(&dest).unwrap(), b"");
+    }
+
+    #[test]
+    fn failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("missing-dir/dest");
+        assert!(!sh(&write_file_command(b"x", dest.to_str().unwrap())));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -62,6 +62,12 @@ pub trait Events: Send + Sync {
     fn continue_after_failures(&self, _failed: &[String]) -> Option<bool> {
         None
     }
+    /// Whether [`continue_after_failures`](Events::continue_after_failures) may ask the
+    /// operator (then operations run one at a time, so the question comes right after the
+    /// operation that failed).
+    fn may_ask_after_failures(&self) -> bool {
+        false
+    }
 }
 
 /// Events that go nowhere.

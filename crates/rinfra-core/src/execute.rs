@@ -306,6 +306,88 @@ async fn run_command(
     }
 }
 
+/// What running an operation's commands on a host gave.
+pub(crate) struct Ran {
+    pub(crate) status: HostOpStatus,
+    /// The failed command's output.
+    pub(crate) output: Option<CommandOutput>,
+    /// Commands that ran (the failed one included).
+    pub(crate) executed: usize,
+    pub(crate) stdout: Vec<String>,
+    pub(crate) stderr: Vec<String>,
+}
+
+/// Run an operation's generated commands on host `i`, stopping at the first failure (unless
+/// `_ignore_errors` with `_continue_on_error`), then drop the facts they made stale.
+pub(crate) async fn run_outcome(
+    state: &Arc<State>,
+    i: usize,
+    hp: &HostPlan,
+    op: &PlannedOp,
+    commands: &[OpCommand],
+    attempt: u32,
+) -> Ran {
+    let host = &state.hosts[i];
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let mut ran = 0;
+    let mut failure = None;
+    let keep_going = hp.globals.ignore_errors && hp.globals.continue_on_error;
+    let commands = if keep_going {
+        commands.iter().map(|c| (c.clone(), 1)).collect()
+    } else {
+        join_shell_commands(commands, &hp.globals.connector)
+    };
+    for (command, count) in &commands {
+        match run_command(state, i, hp, command).await {
+            Ok(out) => {
+                ran += count;
+                if let Some(out) = out {
+                    stdout.extend(out.stdout_lines().into_iter().map(str::to_string));
+                    stderr.extend(out.stderr_lines().into_iter().map(str::to_string));
+                }
+            }
+            Err((message, out)) => {
+                let (done, out) = split_join_failure(out);
+                ran += done + 1;
+                failure = Some((message, out));
+                if !keep_going {
+                    break;
+                }
+            }
+        }
+    }
+    // The host may have changed, even partly: facts must be loaded again.
+    host.invalidate_facts_touching(
+        hp.operation(op).touched_paths(&hp.call.args).as_deref(),
+        hp.operation(op).changes_below_touched_paths(&hp.call.args),
+    );
+    let (status, output) = match failure {
+        None => (
+            HostOpStatus::Success {
+                commands: ran,
+                retry: attempt,
+            },
+            None,
+        ),
+        Some((message, out)) => (
+            HostOpStatus::Error {
+                commands: ran,
+                ignored: hp.globals.ignore_errors,
+                message,
+            },
+            out,
+        ),
+    };
+    Ran {
+        status,
+        output,
+        executed: ran,
+        stdout,
+        stderr,
+    }
+}
+
 /// Run one operation on one host: conditions, generate from fresh facts, commands, retries.
 async fn run_host_op(
     state: &Arc<State>,
@@ -348,60 +430,11 @@ async fn run_host_op(
                     Ok(outcome) => {
                         attempt_commands =
                             outcome.commands.iter().map(OpCommand::describe).collect();
-                        let mut ran = 0;
-                        let mut failure = None;
-                        let keep_going = hp.globals.ignore_errors && hp.globals.continue_on_error;
-                        let commands = if keep_going {
-                            outcome.commands.iter().map(|c| (c.clone(), 1)).collect()
-                        } else {
-                            join_shell_commands(&outcome.commands, &hp.globals.connector)
-                        };
-                        for (command, count) in &commands {
-                            match run_command(state, i, hp, command).await {
-                                Ok(out) => {
-                                    ran += count;
-                                    if let Some(out) = out {
-                                        stdout_lines.extend(
-                                            out.stdout_lines().into_iter().map(str::to_string),
-                                        );
-                                        stderr_lines.extend(
-                                            out.stderr_lines().into_iter().map(str::to_string),
-                                        );
-                                    }
-                                }
-                                Err((message, out)) => {
-                                    let (done, out) = split_join_failure(out);
-                                    ran += done + 1;
-                                    failure = Some((message, out));
-                                    if !keep_going {
-                                        break;
-                                    }
-                                }
-                            }
-                        }
-                        executed = ran;
-                        // The host may have changed, even partly: facts must be loaded again.
-                        host.invalidate_facts_touching(
-                            hp.operation(op).touched_paths(&hp.call.args).as_deref(),
-                            hp.operation(op).changes_below_touched_paths(&hp.call.args),
-                        );
-                        match failure {
-                            None => (
-                                HostOpStatus::Success {
-                                    commands: ran,
-                                    retry: attempt,
-                                },
-                                None,
-                            ),
-                            Some((message, out)) => (
-                                HostOpStatus::Error {
-                                    commands: ran,
-                                    ignored: hp.globals.ignore_errors,
-                                    message,
-                                },
-                                out,
-                            ),
-                        }
+                        let ran = run_outcome(state, i, hp, op, &outcome.commands, attempt).await;
+                        executed = ran.executed;
+                        stdout_lines = ran.stdout;
+                        stderr_lines = ran.stderr;
+                        (ran.status, ran.output)
                     }
                 };
                 if attempt >= hp.globals.retries {
@@ -571,6 +604,69 @@ async fn prefetch_all(state: &Arc<State>, plan: &Arc<Plan>) {
     while tasks.join_next().await.is_some() {}
 }
 
+/// Run operations `ops` (see `batch.rs`) on every active host that runs any of them, in
+/// parallel; their results per operation, in order, each host's in inventory order.
+async fn run_batch(
+    state: &Arc<State>,
+    plan: &Arc<Plan>,
+    ops: std::ops::Range<usize>,
+) -> Vec<(usize, Vec<(usize, crate::batch::Done)>)> {
+    let hosts: Vec<usize> = state
+        .active_hosts()
+        .into_iter()
+        .filter(|i| ops.clone().any(|o| !plan.ops[o].host_plans(*i).is_empty()))
+        .collect();
+    let limit = Arc::new(tokio::sync::Semaphore::new(state.parallel()));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut task_host = HashMap::new();
+    for i in hosts {
+        let (state, plan, limit, ops) = (
+            Arc::clone(state),
+            Arc::clone(plan),
+            Arc::clone(&limit),
+            ops.clone(),
+        );
+        let task = tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.expect("never closed");
+            (i, crate::batch::run_host(&state, &plan, ops, i).await)
+        });
+        task_host.insert(task.id(), i);
+    }
+    let mut by_op: Vec<(usize, Vec<(usize, crate::batch::Done)>)> =
+        ops.clone().map(|o| (o, Vec::new())).collect();
+    while let Some(r) = tasks.join_next_with_id().await {
+        let (i, done) = match r {
+            Ok((_, r)) => r,
+            Err(e) => {
+                // Blame the first operation the host runs here.
+                let i = task_host[&e.id()];
+                let Some(o) = ops.clone().find(|o| !plan.ops[*o].host_plans(i).is_empty()) else {
+                    continue;
+                };
+                let d = crate::batch::Done {
+                    op: o,
+                    status: HostOpStatus::Error {
+                        commands: 0,
+                        ignored: false,
+                        message: panic_message(e),
+                    },
+                    output: None,
+                    noop: None,
+                };
+                (i, vec![d])
+            }
+        };
+        for d in done {
+            by_op[d.op - ops.start].1.push((i, d));
+        }
+    }
+    for (_, hosts) in &mut by_op {
+        hosts.sort_by_key(|(i, _)| *i);
+    }
+    by_op.retain(|(_, hosts)| !hosts.is_empty());
+    by_op
+}
+
 /// Execute the plan.
 pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
     let statuses: Statuses = Arc::default();
@@ -641,7 +737,39 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
         results.stopped = check_stop(state, &mut asked, false).await;
     } else {
         prefetch_all(state, &plan).await;
+        let batching = crate::batch::enabled(state);
+        let mut next = 0;
         for (o, op) in plan.ops.iter().enumerate() {
+            if o < next {
+                continue;
+            }
+            next = o + 1;
+            if batching && crate::batch::eligible(op) {
+                let end = (o..plan.ops.len())
+                    .find(|e| !crate::batch::eligible(&plan.ops[*e]))
+                    .unwrap_or(plan.ops.len());
+                if end - o >= 2 {
+                    next = end;
+                    for (b, hosts) in run_batch(state, &plan, o..end).await {
+                        let op = &plan.ops[b];
+                        state.events.op_start(&op.name);
+                        for (i, d) in hosts {
+                            let hp = &op.host_plans(i)[0];
+                            if let Some(reason) = &d.noop {
+                                state.events.noop(&state.hosts[i].name, reason);
+                            }
+                            record_status(state, op, hp, &statuses, &d.status, d.output.as_ref());
+                            collected.lock().expect("not poisoned")[b].push((i, d.status));
+                            bump(&done);
+                        }
+                    }
+                    if let Some(stop) = check_stop(state, &mut asked, end < plan.ops.len()).await {
+                        results.stopped = Some(stop);
+                        break;
+                    }
+                    continue;
+                }
+            }
             let hosts: Vec<usize> = (0..op.hosts.len())
                 .filter(|h| state.is_active(op.hosts[*h].host))
                 .collect();

@@ -79,6 +79,14 @@ pub trait Fact: Send + Sync {
     /// Parse the stdout lines of a successful run.
     fn process(&self, stdout: &[String], args: &FactArgs) -> Result<Value, FactError>;
 
+    /// Values the fact plausibly has, for loading ahead ([`crate::prefetch`]): operations are
+    /// tried with each, to find the facts they would ask for next (a file's hash once the
+    /// file is known to exist). Wrong guesses only cost a fact loaded for nothing. None by
+    /// default: an operation asking for the fact stops being tried there.
+    fn guesses(&self, _args: &FactArgs) -> Vec<Value> {
+        Vec::new()
+    }
+
     /// The value when there is no output (pyinfra's `default()`; `None` unless overridden).
     fn default(&self) -> Value {
         Value::Null

@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod arguments;
+mod batch;
 mod call;
 mod config;
 mod context;

@@ -32,12 +32,30 @@ const WAVES: usize = 3;
 type Batch<'a> = (ConnectorArguments, Vec<(&'a dyn Fact, FactArgs)>);
 
 /// A fact an operation asked for that was not cached.
-type Request = (Arc<dyn Fact>, FactArgs, ConnectorArguments);
+pub(crate) type Request = (Arc<dyn Fact>, FactArgs, ConnectorArguments);
+
+/// How many guessed values of an uncached fact operations are tried with (see
+/// [`Fact::guesses`]): its absence and its presence, for the facts of paths.
+const GUESSES: usize = 2;
 
 /// An [`OpHost`] that answers from the cache and records what it does not have.
-struct Recorder<'a> {
+pub(crate) struct Recorder<'a> {
     inner: OpContext<'a>,
     asked: &'a Mutex<Vec<Request>>,
+    /// Which of an uncached fact's [`Fact::guesses`] to answer with.
+    guess: usize,
+}
+
+impl<'a> Recorder<'a> {
+    /// A view of the host that answers from the cache only, recording in `asked` the facts it
+    /// does not have (and answering those with an error).
+    pub(crate) fn cache_only(inner: OpContext<'a>, asked: &'a Mutex<Vec<Request>>) -> Self {
+        Self {
+            inner,
+            asked,
+            guess: usize::MAX,
+        }
+    }
 }
 
 #[async_trait]
@@ -58,11 +76,15 @@ impl OpHost for Recorder<'_> {
         if let Some(v) = host.cached_fact(f.as_ref(), &args, self.inner.args) {
             return Ok(v);
         }
+        let guess = f.guesses(&args).into_iter().nth(self.guess);
         self.asked.lock().expect("not poisoned").push((
             Arc::clone(f),
             args,
             self.inner.args.clone(),
         ));
+        if let Some(value) = guess {
+            return Ok(value);
+        }
         // Stop this try: what the operation does next depends on the value.
         Err(FactError::CommandFailed {
             fact: fact.into(),
@@ -92,28 +114,39 @@ impl OpHost for Recorder<'_> {
 pub(crate) async fn prefetch_host(state: &State, plan: &Plan, i: usize, from: usize) {
     let host: &Host = &state.hosts[i];
     for _ in 0..WAVES {
-        let asked = Mutex::new(Vec::new());
-        for op in plan.ops.iter().skip(from) {
-            // Calls with an operation of their own run deploy code (Python): recording their
-            // facts would run the user's generator once more for a guess.
-            for hp in op
-                .host_plans(i)
-                .iter()
-                .filter(|h| h.call.callback.is_none() && h.call.operation.is_none())
-            {
-                let recorder = Recorder {
-                    inner: OpContext {
-                        state,
-                        index: i,
-                        args: &hp.globals.connector,
-                        location: &hp.call.location,
-                    },
-                    asked: &asked,
-                };
-                let _ = hp.operation(op).generate(&hp.call.args, &recorder).await;
+        let asked_all = Mutex::new(Vec::new());
+        for guess in 0..GUESSES {
+            for op in plan.ops.iter().skip(from) {
+                // Calls with an operation of their own run deploy code (Python): recording
+                // their facts would run the user's generator once more for a guess.
+                for hp in op
+                    .host_plans(i)
+                    .iter()
+                    .filter(|h| h.call.callback.is_none() && h.call.operation.is_none())
+                {
+                    let recorder = Recorder {
+                        inner: OpContext {
+                            state,
+                            index: i,
+                            args: &hp.globals.connector,
+                            location: &hp.call.location,
+                        },
+                        asked: &asked_all,
+                        guess,
+                    };
+                    let _ = hp.operation(op).generate(&hp.call.args, &recorder).await;
+                }
             }
         }
-        let asked = asked.into_inner().expect("not poisoned");
+        // Each guess asks for the same facts again.
+        let mut asked: Vec<Request> = Vec::new();
+        for r in asked_all.into_inner().expect("not poisoned") {
+            let same =
+                |a: &Request| a.0.name() == r.0.name() && a.1 == r.1 && same_escalation(&a.2, &r.2);
+            if !asked.iter().any(same) {
+                asked.push(r);
+            }
+        }
         if asked.len() < 2 {
             return;
         }

@@ -276,6 +276,20 @@ impl Connector for SshConnector {
         self.connection().await.map(|_| ())
     }
 
+    /// Small uploads that [`put_file`](Connector::put_file) would write directly (no
+    /// escalation) as one command: a transfer costs SFTP requests and round trips of its own.
+    fn upload_command(
+        &self,
+        data: &[u8],
+        remote: &str,
+        arguments: &ConnectorArguments,
+    ) -> Option<StringCommand> {
+        let direct =
+            !arguments.escalates() && (remote.starts_with('/') || arguments.chdir.is_none());
+        (direct && data.len() <= rinfra_connectors::MAX_INLINE_UPLOAD)
+            .then(|| rinfra_connectors::write_file_command(data, remote))
+    }
+
     async fn disconnect(&self) {
         if let Some(conn) = self.connection.lock().await.take() {
             conn.close().await;

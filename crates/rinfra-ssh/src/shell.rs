@@ -29,6 +29,10 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::exec::{kill_group, lost, open_session, release_channel, ExecRequest};
 use crate::session::{ChannelGauge, Connection};
 
+/// The longest command sent inside the exec request that starts a shell (OpenSSH accepts
+/// packets of 256 KiB; a quoted command grows a little).
+const MAX_COMMAND_IN_EXEC: usize = 64 * 1024;
+
 /// A running `sh -s` on its own channel.
 pub(crate) struct PersistentShell {
     read: ChannelReadHalf,
@@ -106,8 +110,12 @@ fn new_nonce() -> String {
 }
 
 impl PersistentShell {
-    /// Open a channel and start the shell on it.
-    async fn start(conn: &Connection) -> Result<PersistentShell, ConnectorError> {
+    /// Open a channel and start the shell on it, with `first` as its first command when given
+    /// (see [`PersistentShell::start_script`]).
+    async fn start(
+        conn: &Connection,
+        first: Option<&str>,
+    ) -> Result<PersistentShell, ConnectorError> {
         let permit = conn
             .channels
             .clone()
@@ -130,15 +138,30 @@ impl PersistentShell {
             abandoned: conn.abandoned.clone(),
             nonce,
         };
-        // The login shell says its pid (`exec` keeps it for sh), then becomes `sh` reading
-        // commands from the channel.
-        let start = format!("printf '%s-pid:%s\\n' '{}' \"$$\"; exec sh -s", shell.nonce);
+        let start = shell.start_script(first);
         shell
             .write
             .exec(true, start.as_bytes())
             .await
             .map_err(lost)?;
         Ok(shell)
+    }
+
+    /// What the exec request runs: the login shell says its pid (`exec` keeps it for sh),
+    /// then becomes `sh` reading commands from the channel. With `first`, that command runs
+    /// in the exec itself, before `sh -s` starts: sshd opens a session channel with a window
+    /// of zero until its exec request is handled, so a command written as data could only
+    /// follow one round trip later.
+    fn start_script(&self, first: Option<&str>) -> String {
+        let pid = format!("printf '%s-pid:%s\\n' '{}' \"$$\"", self.nonce);
+        match first {
+            None => format!("{pid}; exec sh -s"),
+            // `exec sh -c`: the command's outer layer is POSIX sh whatever the login shell is.
+            Some(command) => format!(
+                "{pid}; exec sh -c {}",
+                sh_quote(&format!("{}exec sh -s", self.script(command)))
+            ),
+        }
     }
 
     /// The text sent for one command.
@@ -153,16 +176,20 @@ impl PersistentShell {
 
     /// Run one command, passing its output on as it arrives. `Ok(None)` when the shell itself
     /// ended before reporting a status (the command killed it).
+    /// `sent`: the command already went with the exec request ([`PersistentShell::start`]).
     async fn run(
         &mut self,
         command: &str,
+        sent: bool,
         on_data: &mut impl FnMut(Stream, &[u8]),
     ) -> Result<Option<i32>, ConnectorError> {
         self.idle = false;
-        self.write
-            .data_bytes(self.script(command).into_bytes())
-            .await
-            .map_err(lost)?;
+        if !sent {
+            self.write
+                .data_bytes(self.script(command).into_bytes())
+                .await
+                .map_err(lost)?;
+        }
         let mut code: Option<Option<i32>> = None;
         let mut err_done = false;
         while code.is_none() || !err_done {
@@ -277,14 +304,18 @@ pub(crate) async fn run(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .take();
-    let mut shell = match idle {
-        Some(s) => s,
-        None => PersistentShell::start(conn).await?,
+    let (mut shell, sent) = match idle {
+        Some(s) => (s, false),
+        None => {
+            // A long command goes as data: exec requests are bounded by the packet size.
+            let first = (req.command.len() <= MAX_COMMAND_IN_EXEC).then_some(req.command);
+            (PersistentShell::start(conn, first).await?, first.is_some())
+        }
     };
     let result = match req.timeout {
-        None => shell.run(req.command, &mut on_data).await,
+        None => shell.run(req.command, sent, &mut on_data).await,
         Some(limit) => {
-            match tokio::time::timeout(limit, shell.run(req.command, &mut on_data)).await {
+            match tokio::time::timeout(limit, shell.run(req.command, sent, &mut on_data)).await {
                 Ok(r) => r,
                 Err(_) => Err(ConnectorError::Timeout(limit)),
             }

@@ -110,6 +110,10 @@ impl Reporter for Printer {
 }
 
 impl Events for Printer {
+    fn may_ask_after_failures(&self) -> bool {
+        self.ask_on_failure && crate::prompt::has_terminal()
+    }
+
     fn continue_after_failures(&self, failed: &[String]) -> Option<bool> {
         if !self.ask_on_failure || !crate::prompt::has_terminal() {
             return None;

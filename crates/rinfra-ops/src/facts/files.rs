@@ -207,6 +207,7 @@ define_fact! {
     command: stat_command;
     process: |lines, _| process_stat(lines, "file");
     shared: &super::shared::STAT;
+    guesses: || stat_guesses("file");
 }
 
 define_fact! {
@@ -216,6 +217,7 @@ define_fact! {
     command: stat_command;
     process: |lines, _| process_stat(lines, "directory");
     shared: &super::shared::STAT;
+    guesses: || stat_guesses("directory");
 }
 
 define_fact! {
@@ -225,6 +227,24 @@ define_fact! {
     command: stat_command;
     process: |lines, _| process_stat(lines, "link");
     shared: &super::shared::STAT;
+    guesses: || stat_guesses("link");
+}
+
+/// Missing, or present as `kind` (see [`rinfra_core::Fact::guesses`]): operations on paths
+/// branch on that first (a file's hash is only asked for once it exists).
+fn stat_guesses(kind: &str) -> Vec<Value> {
+    let (mode, flag) = match kind {
+        "directory" => ("rwxr-xr-x", 'd'),
+        "link" => ("rwxrwxrwx", 'l'),
+        _ => ("rw-r--r--", '-'),
+    };
+    let line = format!(
+        "user=root group=root mode={flag}{mode} atime=0 mtime=0 ctime=0 size=0 'guess' -> 'guess'"
+    );
+    vec![
+        Value::Null,
+        process_stat(&[line], kind).unwrap_or(Value::Null),
+    ]
 }
 
 /// `test -e P && ( cmd1 P 2> /dev/null || cmd2 P 2> /dev/null ) || true`

@@ -84,6 +84,7 @@ macro_rules! define_fact {
         $(default: $default:expr;)?
         $(requires: $requires:expr;)?
         $(shared: $shared:expr;)?
+        $(guesses: $guesses:expr;)?
     ) => {
         $(#[doc = $doc])*
         #[derive(Debug, Default, Clone, Copy)]
@@ -144,6 +145,13 @@ macro_rules! define_fact {
             $(
             fn shared_load(&self) -> Option<&'static dyn rinfra_core::SharedLoad> {
                 Some($shared)
+            }
+            )?
+
+            $(
+            fn guesses(&self, _args: &rinfra_core::FactArgs) -> Vec<serde_json::Value> {
+                let f: fn() -> Vec<serde_json::Value> = $guesses;
+                f()
             }
             )?
         }
