@@ -63,8 +63,8 @@ mod wrap;
 
 pub use arguments::{ConnectorArguments, EnvValue};
 pub use base::{
-    Connector, FileSource, HostContext, HostData, InventoryConnector, NameData, RawCommand,
-    Reporter, SilentReporter,
+    Connector, FileSource, GetFile, HostContext, HostData, InventoryConnector, NameData, PutFile,
+    RawCommand, Reporter, SilentReporter,
 };
 pub use chroot::{ChrootConnector, ChrootData, ChrootInventory};
 pub use command::{quoted, Bit, StringCommand};

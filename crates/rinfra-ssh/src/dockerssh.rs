@@ -28,14 +28,13 @@
 //! The container CLI runs as the SSH login user, with that session's environment: the user must
 //! be allowed to use the engine (root, the `docker` group, or rootless podman).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use rinfra_connectors::{
     install_command, quoted, temp_path_beside, Bit, CommandOutput, ConnectError, Connector,
-    ConnectorArguments, ConnectorError, ContainerCli, FileSource, HostContext, InventoryConnector,
-    InventoryError, NameData, RawCommand, StringCommand, DEFAULT_TEMP_DIR,
+    ConnectorArguments, ConnectorError, ContainerCli, GetFile, HostContext, InventoryConnector,
+    InventoryError, NameData, PutFile, RawCommand, StringCommand, DEFAULT_TEMP_DIR,
 };
 use serde::Deserialize;
 use tokio::sync::OnceCell;
@@ -638,15 +637,15 @@ impl Connector for DockerSshConnector {
         Ok(output)
     }
 
-    async fn put_file(
-        &self,
-        src: &FileSource,
-        remote: &str,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
+    async fn put_file(&self, request: PutFile<'_>) -> Result<bool, ConnectorError> {
+        let PutFile {
+            src,
+            remote,
+            remote_temp,
+            print_output,
+            print_input,
+            arguments,
+        } = request;
         let id = self.connected()?.to_string();
         let data = src.read()?;
         // The staged copy is read by the target user when one is named.
@@ -682,15 +681,15 @@ impl Connector for DockerSshConnector {
         Ok(true)
     }
 
-    async fn get_file(
-        &self,
-        remote: &str,
-        dst: &Path,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
+    async fn get_file(&self, request: GetFile<'_>) -> Result<bool, ConnectorError> {
+        let GetFile {
+            remote,
+            dst,
+            remote_temp,
+            print_output,
+            print_input,
+            arguments,
+        } = request;
         let id = self.connected()?.to_string();
         let staged = staged_path(remote_temp, arguments);
         let args = without_io(arguments);
