@@ -72,7 +72,7 @@ pub use connector::{SshConnector, SshInventory};
 pub use data::{
     ssh_data_keys, unknown_key_notices, FileTransferProtocol, SshData, StrictHostKeyChecking,
 };
-pub use dockerssh::{DockerSshConnector, DockerSshData, DockerSshInventory};
+pub use dockerssh::{DockerSshConnector, DockerSshData, DockerSshInventory, SshEngine};
 pub use host_keys::{
     key_type_name, known_hosts_name, plain_key, verify_host_key, HostKeyPreferences, HostKeyStatus,
     HostKeyVerifier, KnownHostsVerifier,
