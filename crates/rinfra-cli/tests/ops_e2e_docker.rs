@@ -1042,7 +1042,7 @@ fn facts_about_a_running_container() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|s| s["Name"] == name.as_str() && s["ID"] == &id[..12]),
+            .any(|s| s["Name"] == name.as_str() && s["ID"] == id[..12]),
         "{stats}"
     );
 }
