@@ -31,10 +31,14 @@
 //!   (it has no program, so it cannot be enabled); its options, disabled state and removal run;
 //! * `docker.build`'s `secrets`, `builder`, `cache_to` and `platform` (BuildKit / buildx, which
 //!   the testbed's Debian `docker.io` does not have);
-//! * `docker.compose` (neither `docker compose` nor `docker-compose` is installed);
 //! * `docker.login` to Docker Hub: `docker.login`/`docker.logout` run against a registry stub on
 //!   127.0.0.1 that this test starts (it answers `GET /v2/` with 200, which is all the engine
 //!   checks for a login).
+//!
+//! `docker.compose` runs with `compose_command="docker-compose"`: Debian 12's Compose v1
+//! (`.ci/run` installs `docker-compose`; the `docker compose` plugin is not packaged there). Its
+//! service uses an image made here, so nothing is pulled (Compose v1 ignores `pull_policy` and
+//! would pull a missing image), and `network_mode: none`, so Compose makes no network.
 //!
 //! Every object is named `rinfra-e2e-docker-<test>-<pid>...` (or labelled so) and removed at the
 //! end, also when the test fails. Needs the project testbed (`scripts/testbed up`, then
@@ -836,6 +840,69 @@ fn plugin_options_and_removal() {
         json!([]),
         "docker prints `[]` for a missing object"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// docker.compose
+
+#[test]
+fn compose_up_again_and_down() {
+    let d = Dockerd::new("compose");
+    let found = Command::new("docker-compose").arg("version").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "docker-compose is missing: install Debian's docker-compose (.ci/run does)"
+    );
+    // only images that are here: Compose v1 would pull a missing one
+    let image = d.own_image("img:1");
+    assert!(d.exists("image", &image));
+    let project = d.prefix.clone();
+    let container = format!("{project}_app_1");
+    let volume = format!("{project}_data");
+    d.at_end(&["container", "rm", "-f", &container]);
+    d.at_end(&["volume", "rm", "-f", &volume]);
+    let dir = TestDir::new();
+    let file = dir.write(
+        "compose.e2e.yml",
+        &format!(
+            "version: \"2.4\"\nservices:\n  app:\n    image: {image}\n    \
+             command: [\"sleep\", \"infinity\"]\n    network_mode: none\n    init: true\n    \
+             labels:\n      rinfra.e2e: compose\n    volumes:\n      - data:/data\n\
+             volumes:\n  data: {{}}\n"
+        ),
+    );
+    let project_directory = format!("project_directory={}", dir.path().display());
+    let files = format!("files=[\"{}\"]", file.display());
+    let project_name = format!("project_name={project}");
+    let up = [
+        "docker.compose",
+        &project_directory,
+        &files,
+        &project_name,
+        "compose_command=docker-compose",
+    ];
+    d.changes(&up);
+    let info = d.inspect("container", &container);
+    assert_eq!(info["State"]["Status"], "running");
+    assert_eq!(info["Config"]["Labels"]["rinfra.e2e"], "compose");
+    assert_eq!(info["HostConfig"]["NetworkMode"], "none");
+    assert!(d.exists("volume", &volume));
+    // not idempotent (as in pyinfra): compose runs again, and leaves the container as it is
+    d.changes(&up);
+    assert_eq!(d.inspect("container", &container)["Id"], info["Id"]);
+    // `force_recreate` makes a new one
+    let mut recreate = up.to_vec();
+    recreate.push("force_recreate=true");
+    d.changes(&recreate);
+    let recreated = d.inspect("container", &container);
+    assert_ne!(recreated["Id"], info["Id"]);
+    assert_eq!(recreated["State"]["Status"], "running");
+
+    let mut down = up.to_vec();
+    down.extend(["present=false", "remove_volumes=true"]);
+    d.changes(&down);
+    assert!(!d.exists("container", &container));
+    assert!(!d.exists("volume", &volume));
 }
 
 // ---------------------------------------------------------------------------------------------
