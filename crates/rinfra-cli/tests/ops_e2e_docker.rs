@@ -27,8 +27,8 @@
 //! registry or tools the testbed lacks:
 //! * `docker.image` pulls (an absent image, `force`, a `latest` or untagged reference, a
 //!   digest): here only an image that is already local (no change) and its removal run;
-//! * `docker.plugin` install and enable: a plugin is made locally with `docker plugin create`
-//!   (it has no program, so it cannot be enabled); its options, disabled state and removal run;
+//! * `docker.plugin` install (a plugin is made locally with `docker plugin create` instead; its
+//!   enabling, options, disabling and removal run);
 //! * `docker.build`'s `secrets`, `builder`, `cache_to` and `platform` (BuildKit / buildx, which
 //!   the testbed's Debian `docker.io` does not have);
 //! * `docker.login` to Docker Hub: `docker.login`/`docker.logout` run against a registry stub on
@@ -781,57 +781,103 @@ fn prune_removes_only_what_the_filter_names() {
 // ---------------------------------------------------------------------------------------------
 // docker.plugin
 
-/// A plugin made locally (`docker plugin create`: a config and an empty rootfs), disabled. It
-/// has no program, so it can be configured and removed but not enabled.
+/// The program of the test's plugin: a volume driver that answers the engine's activation
+/// (`POST /Plugin.Activate`) on its socket, and exits at SIGTERM so that it is disabled at once.
+/// The image's Python is minimal (no `json`, no `http`): plain sockets.
+const PLUGIN_PROGRAM: &str = r#"import os, signal, socket
+signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+os.makedirs("/run/docker/plugins", exist_ok=True)
+s = socket.socket(socket.AF_UNIX)
+s.bind("/run/docker/plugins/e2e.sock")
+s.listen(8)
+body = b'{"Implements": ["VolumeDriver"]}'
+while True:
+    c, _ = s.accept()
+    c.recv(65536)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+    c.close()
+"#;
+
+/// A plugin made locally with `docker plugin create` (installing one needs a registry),
+/// disabled. Its rootfs is empty but for `bin`/`lib`/`lib64` links: the testbed rootfs's `/usr`
+/// is bind-mounted read-only at `/usr`, and its Python runs [`PLUGIN_PROGRAM`].
 fn local_plugin(d: &Dockerd) -> String {
     let name = d.name("plugin");
     let dir = TestDir::new();
-    std::fs::create_dir(dir.join("rootfs")).unwrap();
-    dir.write(
-        "config.json",
-        r#"{"description": "rinfra e2e", "documentation": "-", "entrypoint": ["/none"],
-            "interface": {"types": ["docker.volumedriver/1.0"], "socket": "e2e.sock"},
-            "env": [{"name": "DEBUG", "settable": ["value"], "value": "0"},
-                    {"name": "LEVEL", "settable": ["value"], "value": "low"}],
-            "network": {"type": "none"}}"#,
-    );
+    let rootfs = dir.join("rootfs");
+    std::fs::create_dir(&rootfs).unwrap();
+    for (link, target) in [
+        ("bin", "usr/bin"),
+        ("lib", "usr/lib"),
+        ("lib64", "usr/lib64"),
+    ] {
+        std::os::unix::fs::symlink(target, rootfs.join(link)).unwrap();
+    }
+    let usr = format!("{}/usr", env("RINFRA_TB_ROOTFS"));
+    let config = json!({
+        "description": "rinfra e2e",
+        "documentation": "-",
+        "entrypoint": ["/usr/bin/python3", "-c", PLUGIN_PROGRAM],
+        "interface": {"types": ["docker.volumedriver/1.0"], "socket": "e2e.sock"},
+        "env": [
+            {"name": "DEBUG", "settable": ["value"], "value": "0"},
+            {"name": "LEVEL", "settable": ["value"], "value": "low"}
+        ],
+        "network": {"type": "none"},
+        "mounts": [{"source": usr, "destination": "/usr", "type": "bind", "options": ["rbind", "ro"]}]
+    });
+    dir.write("config.json", &config.to_string());
     d.at_end(&["plugin", "rm", "-f", &name]);
     d.check(&["plugin", "create", &name, &dir.path().to_string_lossy()]);
     name
 }
 
 #[test]
-fn plugin_options_and_removal() {
+fn plugin_enable_options_disable_and_removal() {
     let d = Dockerd::new("plugin");
     let name = local_plugin(&d);
     let p = format!("plugin={name}");
     let env = || d.check(&["plugin", "inspect", "-f", "{{json .Settings.Env}}", &name]);
+    let enabled = || d.check(&["plugin", "inspect", "-f", "{{.Enabled}}", &name]);
     assert_eq!(env(), r#"["DEBUG=0","LEVEL=low"]"#);
+    assert_eq!(enabled(), "false");
 
-    // installed and disabled, as wanted
+    // installed (made here) and disabled, as wanted
     d.unchanged(&["docker.plugin", &p, "enabled=false"]);
+    // enabled (the default)
+    d.twice(&["docker.plugin", &p]);
+    assert_eq!(enabled(), "true");
+    // new options: disabled, set, enabled again
     d.twice(&[
         "docker.plugin",
         &p,
-        "enabled=false",
         "plugin_options={\"DEBUG\": \"1\", \"LEVEL\": \"low\"}",
     ]);
     assert_eq!(env(), r#"["DEBUG=1","LEVEL=low"]"#);
-    assert_eq!(
-        d.check(&["plugin", "inspect", "-f", "{{.Enabled}}", &name]),
-        "false"
-    );
+    assert_eq!(enabled(), "true");
 
     // the facts about it
     let one = d.fact("docker.DockerPlugin", &[&format!("object_id={name}")]);
     assert_eq!(one[0]["Name"], format!("{name}:latest").as_str());
-    assert_eq!(one[0]["Enabled"], false);
+    assert_eq!(one[0]["Enabled"], true);
     let all = d.fact_of_all("docker.DockerPlugins");
     assert!(all
         .as_array()
         .unwrap()
         .iter()
         .any(|p| p["Id"] == one[0]["Id"]));
+
+    // disabled; options of a disabled plugin are set without enabling it
+    d.twice(&["docker.plugin", &p, "enabled=false"]);
+    assert_eq!(enabled(), "false");
+    d.twice(&[
+        "docker.plugin",
+        &p,
+        "enabled=false",
+        "plugin_options={\"LEVEL\": \"high\"}",
+    ]);
+    assert_eq!(env(), r#"["DEBUG=1","LEVEL=high"]"#);
+    assert_eq!(enabled(), "false");
 
     d.twice(&["docker.plugin", &p, "present=false"]);
     assert!(!d.exists("plugin", &name));

@@ -524,7 +524,13 @@ async fn plugin(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Op
     };
     let is_enabled = current.get("Enabled").is_some_and(truthy);
     let env = plugin_env(current);
-    if !options.is_empty() && env != options {
+    // Only the options given are compared: the plugin has settings of its own besides them
+    // (pyinfra compares the whole `Settings.Env`, a list of `NAME=value` on a real engine, with
+    // the mapping, so it never matches).
+    let differs = options
+        .iter()
+        .any(|(k, v)| env.get(k).map(python_str) != Some(python_str(v)));
+    if differs {
         if is_enabled {
             out.shell(cmd("docker plugin disable", [q(&name)]));
         }
