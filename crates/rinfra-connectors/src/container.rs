@@ -112,6 +112,14 @@ pub trait ContainerEngine: Send + Sync {
     ) -> Result<CommandOutput, ConnectorError>;
 }
 
+/// `(binary, arguments)` of an argv.
+fn split_binary<'a, 'b>(argv: &'b [&'a str]) -> Result<(&'a str, &'b [&'a str]), ConnectorError> {
+    match argv.split_first() {
+        Some((bin, args)) => Ok((bin, args)),
+        None => Err(ConnectorError::Other("an empty command line".into())),
+    }
+}
+
 /// The container CLI on this machine, run as a local process.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LocalEngine;
@@ -128,7 +136,7 @@ impl ContainerEngine for LocalEngine {
         argv: &[&str],
         print_output: bool,
     ) -> Result<CommandOutput, ConnectorError> {
-        let (bin, args) = argv.split_first().expect("a binary");
+        let (bin, args) = split_binary(argv)?;
         run_local_process(
             host,
             bin,
@@ -148,7 +156,7 @@ impl ContainerEngine for LocalEngine {
         command: RawCommand<'_>,
     ) -> Result<CommandOutput, ConnectorError> {
         let raw = command.command.get_raw_value();
-        let (bin, args) = argv.split_first().expect("a binary");
+        let (bin, args) = split_binary(argv)?;
         let mut args = args.to_vec();
         args.extend(["sh", "-c", raw.as_str()]);
         run_local_process(
