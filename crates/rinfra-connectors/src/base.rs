@@ -149,6 +149,77 @@ impl FileSource {
     }
 }
 
+/// An upload, as [`Connector::put_file`] takes it (pyinfra's `put_file` arguments).
+///
+/// `PutFile::new(&src, "/etc/app.conf", &arguments)` is the common case; set the other fields
+/// with struct update syntax: `PutFile { print_output: true, ..PutFile::new(...) }`.
+#[derive(Clone, Copy, Debug)]
+pub struct PutFile<'a> {
+    /// What to upload.
+    pub src: &'a FileSource,
+    /// Where it goes on the target.
+    pub remote: &'a str,
+    /// The temp path on the target to stage it at (pyinfra's `remote_temp_filename`); `None`
+    /// lets the connector choose one under `_temp_dir`.
+    pub remote_temp: Option<&'a str>,
+    /// Report the transfer's output and a `file uploaded` notice.
+    pub print_output: bool,
+    /// Report the commands the transfer runs.
+    pub print_input: bool,
+    /// The operation's global arguments: `_sudo`, `_su_user`, `_temp_dir`, ...
+    pub arguments: &'a ConnectorArguments,
+}
+
+impl<'a> PutFile<'a> {
+    /// Upload `src` to `remote` with `arguments`, staged where the connector chooses, printing
+    /// nothing.
+    pub fn new(src: &'a FileSource, remote: &'a str, arguments: &'a ConnectorArguments) -> Self {
+        Self {
+            src,
+            remote,
+            remote_temp: None,
+            print_output: false,
+            print_input: false,
+            arguments,
+        }
+    }
+}
+
+/// A download, as [`Connector::get_file`] takes it (pyinfra's `get_file` arguments).
+///
+/// `GetFile::new("/etc/os-release", &local, &arguments)` is the common case.
+#[derive(Clone, Copy, Debug)]
+pub struct GetFile<'a> {
+    /// The file on the target.
+    pub remote: &'a str,
+    /// Where it goes on the controller (written through a temp file and a rename).
+    pub dst: &'a Path,
+    /// The temp path on the target to copy it to first (pyinfra's `remote_temp_filename`);
+    /// `None` lets the connector choose one under `_temp_dir`.
+    pub remote_temp: Option<&'a str>,
+    /// Report the transfer's output and a `file downloaded` notice.
+    pub print_output: bool,
+    /// Report the commands the transfer runs.
+    pub print_input: bool,
+    /// The operation's global arguments: `_sudo`, `_su_user`, `_temp_dir`, ...
+    pub arguments: &'a ConnectorArguments,
+}
+
+impl<'a> GetFile<'a> {
+    /// Download `remote` to `dst` with `arguments`, through a temp path the connector chooses,
+    /// printing nothing.
+    pub fn new(remote: &'a str, dst: &'a Path, arguments: &'a ConnectorArguments) -> Self {
+        Self {
+            remote,
+            dst,
+            remote_temp: None,
+            print_output: false,
+            print_input: false,
+            arguments,
+        }
+    }
+}
+
 /// A fully wrapped command, ready to be executed as is by [`Connector::execute`].
 #[derive(Clone, Copy, Debug)]
 pub struct RawCommand<'a> {
@@ -247,20 +318,13 @@ pub trait Connector: Send + Sync {
         crate::shell::run_shell_command(self, command, print_output, print_input, arguments).await
     }
 
-    /// Upload `src` to `remote` (pyinfra's `put_file`), honouring escalation arguments.
+    /// Upload `request.src` to `request.remote` (pyinfra's `put_file`), honouring the
+    /// escalation arguments.
     ///
     /// The file must appear at `remote` whole or not at all: write a temp file (`remote_temp`
     /// when given) and move it into place. Returns `Ok(false)` when the target refused (the
     /// reason was reported), `Err` when the transfer itself broke.
-    async fn put_file(
-        &self,
-        src: &FileSource,
-        remote: &str,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError>;
+    async fn put_file(&self, request: PutFile<'_>) -> Result<bool, ConnectorError>;
 
     /// A shell command that uploads `data` to `remote` as [`put_file`](Self::put_file) would,
     /// where a command costs less than a transfer: the engine then runs it in one exec with the
@@ -274,16 +338,9 @@ pub trait Connector: Send + Sync {
         None
     }
 
-    /// Download `remote` to the local path `dst` (pyinfra's `get_file`), through a temp file.
-    async fn get_file(
-        &self,
-        remote: &str,
-        dst: &Path,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError>;
+    /// Download `request.remote` to the local path `request.dst` (pyinfra's `get_file`),
+    /// through a temp file.
+    async fn get_file(&self, request: GetFile<'_>) -> Result<bool, ConnectorError>;
 
     /// Remove the askpass scripts this connector created on the host (pyinfra does this at
     /// disconnect). Call it before [`disconnect`](Self::disconnect).

@@ -24,8 +24,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::arguments::ConnectorArguments;
-use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameData, RawCommand};
+use crate::base::{
+    Connector, GetFile, HostContext, InventoryConnector, NameData, PutFile, RawCommand,
+};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
 use crate::output::CommandOutput;
 use crate::process::{run_local_process, LocalProcess};
@@ -181,46 +182,12 @@ impl Connector for ChrootConnector {
         Ok(output)
     }
 
-    async fn put_file(
-        &self,
-        src: &FileSource,
-        remote: &str,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
-        put_staged(
-            self,
-            src,
-            remote,
-            remote_temp,
-            print_output,
-            print_input,
-            arguments,
-        )
-        .await
+    async fn put_file(&self, request: PutFile<'_>) -> Result<bool, ConnectorError> {
+        put_staged(self, request).await
     }
 
-    async fn get_file(
-        &self,
-        remote: &str,
-        dst: &Path,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
-        get_staged(
-            self,
-            remote,
-            dst,
-            remote_temp,
-            print_output,
-            print_input,
-            arguments,
-        )
-        .await
+    async fn get_file(&self, request: GetFile<'_>) -> Result<bool, ConnectorError> {
+        get_staged(self, request).await
     }
 }
 

@@ -32,8 +32,9 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use serde::Deserialize;
 
-use crate::arguments::ConnectorArguments;
-use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameData, RawCommand};
+use crate::base::{
+    Connector, GetFile, HostContext, InventoryConnector, NameData, PutFile, RawCommand,
+};
 use crate::command::{quoted, Bit, StringCommand};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
 use crate::output::CommandOutput;
@@ -491,46 +492,12 @@ impl Connector for ExecTemplateHost {
         .await
     }
 
-    async fn put_file(
-        &self,
-        src: &FileSource,
-        remote: &str,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
-        put_staged(
-            self,
-            src,
-            remote,
-            remote_temp,
-            print_output,
-            print_input,
-            arguments,
-        )
-        .await
+    async fn put_file(&self, request: PutFile<'_>) -> Result<bool, ConnectorError> {
+        put_staged(self, request).await
     }
 
-    async fn get_file(
-        &self,
-        remote: &str,
-        dst: &Path,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
-        get_staged(
-            self,
-            remote,
-            dst,
-            remote_temp,
-            print_output,
-            print_input,
-            arguments,
-        )
-        .await
+    async fn get_file(&self, request: GetFile<'_>) -> Result<bool, ConnectorError> {
+        get_staged(self, request).await
     }
 }
 

@@ -36,8 +36,9 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use crate::arguments::ConnectorArguments;
-use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameData, RawCommand};
+use crate::base::{
+    Connector, GetFile, HostContext, InventoryConnector, NameData, PutFile, RawCommand,
+};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
 use crate::output::{CommandOutput, OutputLine, Stream};
 use crate::staged::{get_staged, put_staged, StagedTransfer};
@@ -700,46 +701,12 @@ impl Connector for ExternalConnector {
         Ok(output)
     }
 
-    async fn put_file(
-        &self,
-        src: &FileSource,
-        remote: &str,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
-        put_staged(
-            self,
-            src,
-            remote,
-            remote_temp,
-            print_output,
-            print_input,
-            arguments,
-        )
-        .await
+    async fn put_file(&self, request: PutFile<'_>) -> Result<bool, ConnectorError> {
+        put_staged(self, request).await
     }
 
-    async fn get_file(
-        &self,
-        remote: &str,
-        dst: &Path,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
-        get_staged(
-            self,
-            remote,
-            dst,
-            remote_temp,
-            print_output,
-            print_input,
-            arguments,
-        )
-        .await
+    async fn get_file(&self, request: GetFile<'_>) -> Result<bool, ConnectorError> {
+        get_staged(self, request).await
     }
 }
 

@@ -10,7 +10,6 @@
 //! command. `fake_delay` (seconds) delays every command; unlike pyinfra the default is 0, so
 //! test runs stay fast.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,7 +17,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::arguments::ConnectorArguments;
-use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameData, RawCommand};
+use crate::base::{
+    Connector, GetFile, HostContext, InventoryConnector, NameData, PutFile, RawCommand,
+};
 use crate::command::StringCommand;
 use crate::error::{ConnectError, ConnectorError, InventoryError};
 use crate::output::{CommandOutput, Stream};
@@ -207,15 +208,8 @@ impl Connector for FakeConnector {
         Ok((arguments.is_success(output.exit_code), output))
     }
 
-    async fn put_file(
-        &self,
-        src: &FileSource,
-        remote: &str,
-        _: Option<&str>,
-        _: bool,
-        _: bool,
-        _: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
+    async fn put_file(&self, request: PutFile<'_>) -> Result<bool, ConnectorError> {
+        let PutFile { src, remote, .. } = request;
         src.read()?;
         self.executed
             .lock()
@@ -224,15 +218,8 @@ impl Connector for FakeConnector {
         Ok(true)
     }
 
-    async fn get_file(
-        &self,
-        remote: &str,
-        dst: &Path,
-        _: Option<&str>,
-        _: bool,
-        _: bool,
-        _: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
+    async fn get_file(&self, request: GetFile<'_>) -> Result<bool, ConnectorError> {
+        let GetFile { remote, dst, .. } = request;
         self.executed
             .lock()
             .expect("not poisoned")

@@ -43,6 +43,7 @@ mod arguments;
 mod base;
 mod chroot;
 mod command;
+mod container;
 mod docker;
 mod error;
 mod exec_template;
@@ -63,12 +64,16 @@ mod wrap;
 
 pub use arguments::{ConnectorArguments, EnvValue};
 pub use base::{
-    Connector, FileSource, HostContext, HostData, InventoryConnector, NameData, RawCommand,
-    Reporter, SilentReporter,
+    Connector, FileSource, GetFile, HostContext, HostData, InventoryConnector, NameData, PutFile,
+    RawCommand, Reporter, SilentReporter,
 };
 pub use chroot::{ChrootConnector, ChrootData, ChrootInventory};
 pub use command::{quoted, Bit, StringCommand};
-pub use docker::{ContainerCli, DockerConnector, DockerData, DockerInventory};
+pub use container::{
+    exec_tty, ContainerCli, ContainerConnector, ContainerEngine, ContainerSource, LocalEngine,
+    RunOptions,
+};
+pub use docker::{DockerConnector, DockerData, DockerInventory};
 pub use error::{ConnectError, ConnectorError, InventoryError};
 pub use exec_template::{load_exec_templates, ExecTemplateConnector, ExecTemplateError};
 pub use external::{

@@ -8,13 +8,14 @@
 //! destination and are renamed into place. `_get_pty` is ignored, as in pyinfra.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::arguments::ConnectorArguments;
-use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameData, RawCommand};
+use crate::base::{
+    Connector, GetFile, HostContext, InventoryConnector, NameData, PutFile, RawCommand,
+};
 use crate::command::{quoted, Bit, StringCommand};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
 use crate::output::CommandOutput;
@@ -111,15 +112,15 @@ impl Connector for LocalConnector {
         .await
     }
 
-    async fn put_file(
-        &self,
-        src: &FileSource,
-        remote: &str,
-        _remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
+    async fn put_file(&self, request: PutFile<'_>) -> Result<bool, ConnectorError> {
+        let PutFile {
+            src,
+            remote,
+            print_output,
+            print_input,
+            arguments,
+            ..
+        } = request;
         let data = src.read()?;
         let dir = staging_dir(arguments, 0o711)?;
         let staged = dir.path().join("upload");
@@ -151,15 +152,15 @@ impl Connector for LocalConnector {
         Ok(true)
     }
 
-    async fn get_file(
-        &self,
-        remote: &str,
-        dst: &Path,
-        _remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
+    async fn get_file(&self, request: GetFile<'_>) -> Result<bool, ConnectorError> {
+        let GetFile {
+            remote,
+            dst,
+            print_output,
+            print_input,
+            arguments,
+            ..
+        } = request;
         let dir = staging_dir(arguments, 0o733)?;
         let staged = dir.path().join("download");
         let cmd = StringCommand::new([

@@ -12,7 +12,7 @@ use std::path::Path;
 use async_trait::async_trait;
 
 use crate::arguments::ConnectorArguments;
-use crate::base::{Connector, FileSource};
+use crate::base::{Connector, GetFile, PutFile};
 use crate::command::{quoted, Bit, StringCommand};
 use crate::error::ConnectorError;
 use crate::shell::DEFAULT_TEMP_DIR;
@@ -79,7 +79,7 @@ fn command_without_io(arguments: &ConnectorArguments) -> ConnectorArguments {
     }
 }
 
-/// Upload `src` to `remote`: stage it at a temp path inside the target ([`StagedTransfer::push`]),
+/// Upload `request.src` to `request.remote`: stage it at a temp path inside the target ([`StagedTransfer::push`]),
 /// then `cp` + `mv` it into place inside the target with the operation's escalation
 /// ([`install_command`]), then remove the staged copy.
 ///
@@ -87,13 +87,16 @@ fn command_without_io(arguments: &ConnectorArguments) -> ConnectorArguments {
 /// file gets the staged file's mode (0600, or 0644 with a target user) minus the umask.
 pub(crate) async fn put_staged<C: StagedTransfer + ?Sized>(
     conn: &C,
-    src: &FileSource,
-    remote: &str,
-    remote_temp: Option<&str>,
-    print_output: bool,
-    print_input: bool,
-    arguments: &ConnectorArguments,
+    request: PutFile<'_>,
 ) -> Result<bool, ConnectorError> {
+    let PutFile {
+        src,
+        remote,
+        remote_temp,
+        print_output,
+        print_input,
+        arguments,
+    } = request;
     let data = src.read()?;
     let (dir, mode) = local_staging(arguments)?;
     let local = dir.path().join("upload");
@@ -135,19 +138,22 @@ pub(crate) async fn put_staged<C: StagedTransfer + ?Sized>(
     Ok(true)
 }
 
-/// Download `remote` to `dst`: `cp` it to a temp path inside the target with the operation's
+/// Download `request.remote` to `request.dst`: `cp` it to a temp path inside the target with the operation's
 /// escalation, fetch that copy ([`StagedTransfer::pull`]), remove it, and write `dst` through a
 /// temp file and a rename. Copying inside the target first means `_sudo`/`_su_user` decide what
 /// may be read, and symlinks resolve inside the target, never on the controller.
 pub(crate) async fn get_staged<C: StagedTransfer + ?Sized>(
     conn: &C,
-    remote: &str,
-    dst: &Path,
-    remote_temp: Option<&str>,
-    print_output: bool,
-    print_input: bool,
-    arguments: &ConnectorArguments,
+    request: GetFile<'_>,
 ) -> Result<bool, ConnectorError> {
+    let GetFile {
+        remote,
+        dst,
+        remote_temp,
+        print_output,
+        print_input,
+        arguments,
+    } = request;
     let staged = staged_path(remote_temp, arguments);
     let args = command_without_io(arguments);
     let copy = StringCommand::new([Bit::from("cp"), quoted(remote), quoted(staged.as_str())]);

@@ -152,14 +152,11 @@ async fn chroot_refuses_temp_dir_leading_outside() {
         ..Default::default()
     };
     let err = conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"x".to_vec()),
             "/root/x",
-            None,
-            false,
-            false,
             &args,
-        )
+        ))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("outside the chroot"), "{err}");

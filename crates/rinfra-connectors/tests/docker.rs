@@ -355,14 +355,11 @@ async fn container_removed_mid_run(engine: Engine) {
     assert!(matches!(err, ConnectorError::ConnectionLost(_)), "{err:?}");
     assert!(err.to_string().contains("no longer exists"), "{err}");
     let err = conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"x".to_vec()),
             "/tmp/x",
-            None,
-            false,
-            false,
             &Default::default(),
-        )
+        ))
         .await
         .unwrap_err();
     assert!(matches!(err, ConnectorError::ConnectionLost(_)), "{err:?}");

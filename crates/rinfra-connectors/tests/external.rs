@@ -130,14 +130,11 @@ async fn put_and_get() {
     let dest = dir.path().join("it's a $(file)");
     let data: Vec<u8> = (0..=255u8).collect();
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(data.clone()),
             dest.to_str().unwrap(),
-            None,
-            false,
-            false,
-            &Default::default(),
-        )
+            &Default::default()
+        ))
         .await
         .unwrap());
     assert_eq!(std::fs::read(&dest).unwrap(), data);
@@ -148,14 +145,11 @@ async fn put_and_get() {
     // An existing file keeps its mode.
     std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o640)).unwrap();
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"new\n".to_vec()),
             dest.to_str().unwrap(),
-            None,
-            false,
-            false,
-            &Default::default(),
-        )
+            &Default::default()
+        ))
         .await
         .unwrap());
     assert_eq!(std::fs::read(&dest).unwrap(), b"new\n");
@@ -165,27 +159,17 @@ async fn put_and_get() {
     let back = dir.path().join("back");
     std::fs::write(&dest, &data).unwrap();
     assert!(conn
-        .get_file(
+        .get_file(GetFile::new(
             dest.to_str().unwrap(),
             &back,
-            None,
-            false,
-            false,
             &Default::default()
-        )
+        ))
         .await
         .unwrap());
     assert_eq!(std::fs::read(&back).unwrap(), data);
 
     let err = conn
-        .get_file(
-            "/no/such/file",
-            &back,
-            None,
-            false,
-            false,
-            &Default::default(),
-        )
+        .get_file(GetFile::new("/no/such/file", &back, &Default::default()))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("No such file"), "{err}");

@@ -164,14 +164,11 @@ async fn put_and_get_files_through_a_temp_file() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("it's a $(file)");
     let ok = conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"content\n".to_vec()),
             dest.to_str().unwrap(),
-            None,
-            false,
-            false,
             &Default::default(),
-        )
+        ))
         .await
         .unwrap();
     assert!(ok);
@@ -184,14 +181,11 @@ async fn put_and_get_files_through_a_temp_file() {
 
     let back = dir.path().join("back");
     assert!(conn
-        .get_file(
+        .get_file(GetFile::new(
             dest.to_str().unwrap(),
             &back,
-            None,
-            false,
-            false,
             &Default::default()
-        )
+        ))
         .await
         .unwrap());
     assert_eq!(std::fs::read_to_string(&back).unwrap(), "content\n");
@@ -203,21 +197,18 @@ async fn upload_errors_are_clear_and_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let missing = FileSource::Path(dir.path().join("no-such-file"));
     let err = conn
-        .put_file(&missing, "/tmp/x", None, false, false, &Default::default())
+        .put_file(PutFile::new(&missing, "/tmp/x", &Default::default()))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("cannot read local file"), "{err}");
 
     let into_missing_dir = dir.path().join("nodir/dest");
     let err = conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"x".to_vec()),
             into_missing_dir.to_str().unwrap(),
-            None,
-            false,
-            false,
             &Default::default(),
-        )
+        ))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("upload to"), "{err}");
@@ -265,14 +256,11 @@ async fn put_file_with_sudo_user_lands_owned_by_that_user() {
         ..Default::default()
     };
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"x".to_vec()),
             dest.to_str().unwrap(),
-            None,
-            false,
-            false,
             &args
-        )
+        ))
         .await
         .unwrap());
     let owner = std::process::Command::new("stat")

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rinfra_connectors::CommandOutput;
+use rinfra_connectors::{CommandOutput, GetFile, PutFile};
 use serde::Serialize;
 
 use crate::arguments::apply_overrides;
@@ -266,14 +266,12 @@ async fn run_command(
             remote_temp,
         } => host
             .connector
-            .put_file(
-                src,
-                dest,
-                remote_temp.as_deref(),
-                cfg.print_output,
-                cfg.print_input,
-                args,
-            )
+            .put_file(PutFile {
+                remote_temp: remote_temp.as_deref(),
+                print_output: cfg.print_output,
+                print_input: cfg.print_input,
+                ..PutFile::new(src, dest, args)
+            })
             .await
             .map_err(|e| (e.to_string(), None))
             .and_then(|ok| {
@@ -285,7 +283,11 @@ async fn run_command(
             }),
         OpCommand::Download { src, dest } => host
             .connector
-            .get_file(src, dest, None, cfg.print_output, cfg.print_input, args)
+            .get_file(GetFile {
+                print_output: cfg.print_output,
+                print_input: cfg.print_input,
+                ..GetFile::new(src, dest, args)
+            })
             .await
             .map_err(|e| (e.to_string(), None))
             .and_then(|ok| {

@@ -5,7 +5,6 @@
 //! and `disconnect` the engine calls. A built-in connector of the same name wins (pyinfra's
 //! own entry points name rinfra's built-ins).
 
-use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
@@ -13,8 +12,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rinfra_connectors::{
     Bit, CommandOutput, ConnectError, Connector, ConnectorArguments, ConnectorError, EnvValue,
-    FileSource, HostContext, InventoryConnector, InventoryError, NameData, RawCommand, Stream,
-    StringCommand,
+    FileSource, GetFile, HostContext, InventoryConnector, InventoryError, NameData, PutFile,
+    RawCommand, Stream, StringCommand,
 };
 use serde_json::Value;
 
@@ -358,15 +357,15 @@ impl Connector for PyConnector {
             .await
     }
 
-    async fn put_file(
-        &self,
-        src: &FileSource,
-        remote: &str,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
+    async fn put_file(&self, request: PutFile<'_>) -> Result<bool, ConnectorError> {
+        let PutFile {
+            src,
+            remote,
+            remote_temp,
+            print_output,
+            print_input,
+            arguments,
+        } = request;
         let (src, remote, temp, args) = (
             src.clone(),
             remote.to_string(),
@@ -393,15 +392,15 @@ impl Connector for PyConnector {
         .map_err(ConnectorError::Transfer)
     }
 
-    async fn get_file(
-        &self,
-        remote: &str,
-        dst: &Path,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
+    async fn get_file(&self, request: GetFile<'_>) -> Result<bool, ConnectorError> {
+        let GetFile {
+            remote,
+            dst,
+            remote_temp,
+            print_output,
+            print_input,
+            arguments,
+        } = request;
         let (remote, dst, temp, args) = (
             remote.to_string(),
             dst.display().to_string(),

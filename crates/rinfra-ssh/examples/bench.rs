@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rinfra_connectors::{
-    Connector, ConnectorArguments, FileSource, HostContext, InventoryConnector, SilentReporter,
-    StringCommand,
+    Connector, ConnectorArguments, FileSource, GetFile, HostContext, InventoryConnector, PutFile,
+    SilentReporter, StringCommand,
 };
 use rinfra_ssh::SshInventory;
 
@@ -175,14 +175,11 @@ async fn main() {
         let mut times = Vec::new();
         for i in 0..50 {
             let t = Instant::now();
-            c.put_file(
+            c.put_file(PutFile::new(
                 &FileSource::Bytes(format!("small file {i}\n").into_bytes()),
                 "/tmp/rinfra-bench-small",
-                None,
-                false,
-                false,
                 &args,
-            )
+            ))
             .await
             .unwrap();
             times.push(t.elapsed());
@@ -199,28 +196,18 @@ async fn main() {
         let c = connector(&hosts[0], &key, kh, protocol);
         let args = ConnectorArguments::default();
         let t = Instant::now();
-        c.put_file(
+        c.put_file(PutFile::new(
             &FileSource::Bytes(payload.clone()),
             "/tmp/rinfra-bench",
-            None,
-            false,
-            false,
             &args,
-        )
+        ))
         .await
         .unwrap();
         let up = t.elapsed();
         let t = Instant::now();
-        c.get_file(
-            "/tmp/rinfra-bench",
-            &dir.join("got"),
-            None,
-            false,
-            false,
-            &args,
-        )
-        .await
-        .unwrap();
+        c.get_file(GetFile::new("/tmp/rinfra-bench", &dir.join("got"), &args))
+            .await
+            .unwrap();
         let down = t.elapsed();
         assert_eq!(std::fs::read(dir.join("got")).unwrap().len(), size);
         let mbs = |d: Duration| size as f64 / 1048576.0 / d.as_secs_f64();

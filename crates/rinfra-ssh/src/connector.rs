@@ -1,14 +1,14 @@
 //! `@ssh`: the inventory connector and the per-host executing connector.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use rinfra_connectors::{
     install_command, move_into_place_command, quoted, temp_path_beside, Bit, CommandOutput,
-    ConnectError, Connector, ConnectorArguments, ConnectorError, FileSource, HostContext,
-    InventoryConnector, InventoryError, NameData, RawCommand, StringCommand, DEFAULT_TEMP_DIR,
+    ConnectError, Connector, ConnectorArguments, ConnectorError, GetFile, HostContext,
+    InventoryConnector, InventoryError, NameData, PutFile, RawCommand, StringCommand,
+    DEFAULT_TEMP_DIR,
 };
 
 use crate::data::{unknown_key_notices, SshData};
@@ -318,15 +318,15 @@ impl Connector for SshConnector {
         }
     }
 
-    async fn put_file(
-        &self,
-        src: &FileSource,
-        remote: &str,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
+    async fn put_file(&self, request: PutFile<'_>) -> Result<bool, ConnectorError> {
+        let PutFile {
+            src,
+            remote,
+            remote_temp,
+            print_output,
+            print_input,
+            arguments,
+        } = request;
         let data = src.read()?;
         let conn = self.live().await?;
         // (SFTP resolves a relative path from the home directory, commands from `_chdir`.)
@@ -392,15 +392,15 @@ impl Connector for SshConnector {
         Ok(true)
     }
 
-    async fn get_file(
-        &self,
-        remote: &str,
-        dst: &Path,
-        remote_temp: Option<&str>,
-        print_output: bool,
-        print_input: bool,
-        arguments: &ConnectorArguments,
-    ) -> Result<bool, ConnectorError> {
+    async fn get_file(&self, request: GetFile<'_>) -> Result<bool, ConnectorError> {
+        let GetFile {
+            remote,
+            dst,
+            remote_temp,
+            print_output,
+            print_input,
+            arguments,
+        } = request;
         let conn = self.live().await?;
         let data = if arguments.escalates() {
             let temp_dir = arguments.temp_dir.as_deref().unwrap_or(DEFAULT_TEMP_DIR);

@@ -22,8 +22,9 @@
 //!   `ssh_strict_host_key_checking` (`accept-new` by default, as pyinfra).
 //!
 //! * [`DockerSshInventory`] registers `@dockerssh/[USER@]HOST:IMAGE` and `@podmanssh/...`: a
-//!   container on a host reached over SSH ([`DockerSshConnector`] composes an [`SshConnector`]
-//!   and runs `docker run/exec/cp/commit` there).
+//!   container on a host reached over SSH ([`DockerSshConnector`] is `@docker`'s
+//!   [`ContainerConnector`](rinfra_connectors::ContainerConnector) with an [`SshEngine`]: an
+//!   [`SshConnector`] that runs `docker run/exec/cp/commit` there).
 //!
 //! Commands arrive already wrapped for `_sudo`/`_su_user`/`_env` (see
 //! [`rinfra_connectors::Connector::run_shell_command`]). Files move over SFTP, or `cat` over exec
@@ -72,7 +73,7 @@ pub use connector::{SshConnector, SshInventory};
 pub use data::{
     ssh_data_keys, unknown_key_notices, FileTransferProtocol, SshData, StrictHostKeyChecking,
 };
-pub use dockerssh::{DockerSshConnector, DockerSshData, DockerSshInventory};
+pub use dockerssh::{DockerSshConnector, DockerSshData, DockerSshInventory, SshEngine};
 pub use host_keys::{
     key_type_name, known_hosts_name, plain_key, verify_host_key, HostKeyPreferences, HostKeyStatus,
     HostKeyVerifier, KnownHostsVerifier,

@@ -179,14 +179,11 @@ async fn put(
     remote: &str,
     args: &ConnectorArguments,
 ) -> Result<bool, ConnectorError> {
-    conn.put_file(
+    conn.put_file(PutFile::new(
         &FileSource::Bytes(content.to_vec()),
         remote,
-        None,
-        false,
-        false,
         args,
-    )
+    ))
     .await
 }
 
@@ -249,7 +246,7 @@ pub(crate) async fn files(conn: &Arc<dyn Connector>) {
     let local = tempfile::tempdir().unwrap();
     let back = local.path().join("back");
     assert!(conn
-        .get_file(&dest, &back, None, false, false, &args)
+        .get_file(GetFile::new(&dest, &back, &args))
         .await
         .unwrap());
     assert_eq!(std::fs::read(&back).unwrap(), binary);
@@ -258,7 +255,7 @@ pub(crate) async fn files(conn: &Arc<dyn Connector>) {
     // A symlink is followed inside the target (/etc/os-release -> ../usr/lib/os-release).
     let os = local.path().join("os-release");
     assert!(conn
-        .get_file("/etc/os-release", &os, None, false, false, &args)
+        .get_file(GetFile::new("/etc/os-release", &os, &args))
         .await
         .unwrap());
     assert!(std::fs::read_to_string(&os).unwrap().contains("Debian"));
@@ -277,7 +274,7 @@ pub(crate) async fn files(conn: &Arc<dyn Connector>) {
         "tester\nmine"
     );
     let err = conn
-        .get_file("/etc/shadow", &back, None, false, false, &tester)
+        .get_file(GetFile::new("/etc/shadow", &back, &tester))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Permission denied"), "{err}");
@@ -311,7 +308,7 @@ pub(crate) async fn files(conn: &Arc<dyn Connector>) {
         .unwrap_err();
     assert!(err.to_string().contains("/no/such/dir/file"), "{err}");
     let err = conn
-        .get_file("/no/such/file", &back, None, false, false, &args)
+        .get_file(GetFile::new("/no/such/file", &back, &args))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("No such file"), "{err}");

@@ -53,7 +53,8 @@ fn first(v: &Value) -> Option<&Value> {
 
 define_op! {
     /// Create, (re)start, stop or remove a container. An existing container is recreated
-    /// only with `force` (its settings are not compared).
+    /// only with `force` (its settings are not compared, as in pyinfra). Unlike pyinfra,
+    /// `present=False` never starts anything, whatever `start` says.
     ///
     /// Deploy example: `docker.container(container="web", image="nginx:alpine", ports=["80:80"])`
     Container = "docker.container";
@@ -147,7 +148,10 @@ async fn container(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(),
         }
         out.shell(cmd("docker container create --name", bits));
     }
-    if start && (recreating || !running) {
+    // Only a container that should exist is started: pyinfra also starts one it has just
+    // removed (or that was never there) when `present=False` comes with the default
+    // `start=True`, which fails, so a removal could never run twice.
+    if present && start && (recreating || !running) {
         out.shell(cmd("docker container start", [q(&name)]));
     }
     if !start && !removing && running {
@@ -339,7 +343,9 @@ async fn volume(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Op
         bits.extend(repeated(a, "labels", "--label")?);
         bits.extend(repeated(a, "options", "--opt")?);
         out.shell(cmd("docker volume create", bits));
-    } else if existing.is_null() {
+    } else if !truthy(&existing) {
+        // `docker volume inspect` prints `[]` for a missing volume: pyinfra only takes None
+        // for missing and runs `docker volume rm` again, which fails.
         out.noop(format!("There is no {name} volume!"));
     } else {
         out.shell(cmd("docker volume rm", [q(&name)]));
@@ -378,7 +384,8 @@ async fn network(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
     )
     .await?;
     if !a.bool_or("present", true) {
-        if existing.is_null() {
+        // `docker network inspect` prints `[]` for a missing network (see `volume`).
+        if !truthy(&existing) {
             out.noop(format!("Network {name} does not exist!"));
         } else {
             out.shell(cmd("docker network rm", [q(&name)]));
@@ -517,7 +524,13 @@ async fn plugin(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Op
     };
     let is_enabled = current.get("Enabled").is_some_and(truthy);
     let env = plugin_env(current);
-    if !options.is_empty() && env != options {
+    // Only the options given are compared: the plugin has settings of its own besides them
+    // (pyinfra compares the whole `Settings.Env`, a list of `NAME=value` on a real engine, with
+    // the mapping, so it never matches).
+    let differs = options
+        .iter()
+        .any(|(k, v)| env.get(k).map(python_str) != Some(python_str(v)));
+    if differs {
         if is_enabled {
             out.shell(cmd("docker plugin disable", [q(&name)]));
         }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rinfra_connectors::{ConnectorArguments, FileSource};
+use rinfra_connectors::{ConnectorArguments, FileSource, PutFile};
 
 use serde_json::json;
 
@@ -411,14 +411,11 @@ async fn user_certificate_beside_the_key() {
         &format!("{}.pub", key.display()),
     ]);
     let root = connector(host, tb.data(host, "root", &kh));
-    root.put_file(
+    root.put_file(PutFile::new(
         &FileSource::Bytes(std::fs::read(format!("{}.pub", ca.display())).unwrap()),
         "/etc/ssh/rinfra_user_ca.pub",
-        None,
-        false,
-        false,
         &ConnectorArguments::default(),
-    )
+    ))
     .await
     .unwrap();
     ok(

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::*;
-use rinfra_connectors::{ConnectorArguments, FileSource};
+use rinfra_connectors::{ConnectorArguments, FileSource, GetFile, PutFile};
 use serde_json::json;
 
 fn keygen(args: &[&str]) {
@@ -163,14 +163,11 @@ async fn cert_sshd(tb: &Testbed, dir: &Path, principal: &str) -> CertSshd {
     .await;
     let args = ConnectorArguments::default();
     let host_pub = dir.join("host.pub");
-    conn.get_file(
+    conn.get_file(GetFile::new(
         "/etc/ssh/rinfra_t_ed25519.pub",
         &host_pub,
-        None,
-        false,
-        false,
         &args,
-    )
+    ))
     .await
     .unwrap();
     keygen(&[
@@ -187,14 +184,11 @@ async fn cert_sshd(tb: &Testbed, dir: &Path, principal: &str) -> CertSshd {
         host_pub.to_str().unwrap(),
     ]);
     let cert = std::fs::read(dir.join("host-cert.pub")).unwrap();
-    conn.put_file(
+    conn.put_file(PutFile::new(
         &FileSource::Bytes(cert),
         "/etc/ssh/rinfra_t_ed25519-cert.pub",
-        None,
-        false,
-        false,
         &args,
-    )
+    ))
     .await
     .unwrap();
     let rsa_pub = ok(&conn, "cat /etc/ssh/rinfra_t_rsa.pub").await;

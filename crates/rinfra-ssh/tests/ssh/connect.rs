@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rinfra_connectors::{ConnectorArguments, FileSource};
+use rinfra_connectors::{ConnectorArguments, FileSource, PutFile};
 use serde_json::json;
 
 use crate::common::*;
@@ -179,14 +179,11 @@ async fn proxy_jump_one_and_two_hops() {
     assert_eq!(ok(&conn, "hostname").await, ok_hostname(&tb, 2).await);
     // Files go through the hops too.
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"hop\n".to_vec()),
             "/tmp/rinfra-hop",
-            None,
-            false,
-            false,
             &ConnectorArguments::default()
-        )
+        ))
         .await
         .unwrap());
     assert_eq!(

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rinfra_connectors::{
-    Connector, ConnectorArguments, FileSource, HostContext, InventoryConnector, OutputLine,
-    Reporter, Secret,
+    Connector, ConnectorArguments, FileSource, GetFile, HostContext, InventoryConnector,
+    OutputLine, PutFile, Reporter, Secret,
 };
 use rinfra_ssh::DockerSshInventory;
 use serde_json::{json, Value};
@@ -455,20 +455,17 @@ async fn put_and_get_files() {
     let content: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let remote = "/root/rinfra put 'dockerssh'";
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(content.clone()),
             remote,
-            None,
-            false,
-            false,
             &args
-        )
+        ))
         .await
         .unwrap());
     assert_eq!(stat(remote), "600 root 100000");
     let got = dir.path().join("got");
     assert!(conn
-        .get_file(remote, &got, None, false, false, &args)
+        .get_file(GetFile::new(remote, &got, &args))
         .await
         .unwrap());
     assert_eq!(std::fs::read(&got).unwrap(), content);
@@ -480,14 +477,11 @@ async fn put_and_get_files() {
     )
     .await;
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"new\n".to_vec()),
             "/etc/dockerssh-mode",
-            None,
-            false,
-            false,
             &args
-        )
+        ))
         .await
         .unwrap());
     assert_eq!(stat("/etc/dockerssh-mode"), "751 root 4");
@@ -499,14 +493,11 @@ async fn put_and_get_files() {
         ..Default::default()
     };
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"mine\n".to_vec()),
             "/home/tester/by-su",
-            None,
-            false,
-            false,
             &su
-        )
+        ))
         .await
         .unwrap());
     assert_eq!(stat("/home/tester/by-su"), "644 tester 5");
@@ -516,27 +507,21 @@ async fn put_and_get_files() {
         ..Default::default()
     };
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"sudo\n".to_vec()),
             "/home/tester/by-sudo",
-            None,
-            false,
-            false,
             &sudo
-        )
+        ))
         .await
         .unwrap());
     assert_eq!(stat("/home/tester/by-sudo"), "644 tester 5");
     // tester may not write to /root: the upload fails and says so.
     let err = conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"x".to_vec()),
             "/root/not-allowed",
-            None,
-            false,
-            false,
             &su,
-        )
+        ))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("/root/not-allowed"), "{err}");
@@ -549,7 +534,7 @@ async fn put_and_get_files() {
     .await;
     let got2 = dir.path().join("got2");
     assert!(conn
-        .get_file("/root/private", &got2, None, false, false, &su)
+        .get_file(GetFile::new("/root/private", &got2, &su))
         .await
         .is_err());
     assert!(!got2.exists());
@@ -558,13 +543,13 @@ async fn put_and_get_files() {
         ..Default::default()
     };
     assert!(conn
-        .get_file("/root/private", &got2, None, false, false, &as_root)
+        .get_file(GetFile::new("/root/private", &got2, &as_root))
         .await
         .unwrap());
     assert_eq!(std::fs::read_to_string(&got2).unwrap(), "secret\n");
     let got3 = dir.path().join("got3");
     assert!(conn
-        .get_file("/nonexistent", &got3, None, false, false, &args)
+        .get_file(GetFile::new("/nonexistent", &got3, &args))
         .await
         .is_err());
 
@@ -738,14 +723,11 @@ async fn podmanssh_exec_files_commit_and_missing_image() {
 
     let args = ConnectorArguments::default();
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"via podman\n".to_vec()),
             "/home/tester/podman-file",
-            None,
-            false,
-            false,
             &su
-        )
+        ))
         .await
         .unwrap());
     let (_, stat, err) = podman(
@@ -762,7 +744,7 @@ async fn podmanssh_exec_files_commit_and_missing_image() {
     assert_eq!(stat, "644 tester 11", "{err}");
     let got = dir.path().join("got");
     assert!(conn
-        .get_file("/home/tester/podman-file", &got, None, false, false, &args)
+        .get_file(GetFile::new("/home/tester/podman-file", &got, &args))
         .await
         .unwrap());
     assert_eq!(std::fs::read_to_string(&got).unwrap(), "via podman\n");

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rinfra_connectors::{
-    ConnectorArguments, ConnectorError, FileSource, Secret, Stream, StringCommand,
+    ConnectorArguments, ConnectorError, FileSource, PutFile, Secret, Stream, StringCommand,
 };
 use serde_json::json;
 
@@ -206,14 +206,11 @@ async fn a_server_with_max_sessions_2_makes_commands_wait_not_fail() {
     let put = {
         let conn = conn.clone();
         tokio::spawn(async move {
-            conn.put_file(
+            conn.put_file(PutFile::new(
                 &FileSource::Bytes(b"during\n".to_vec()),
                 "/tmp/rinfra-max2",
-                None,
-                false,
-                false,
                 &ConnectorArguments::default(),
-            )
+            ))
             .await
         })
     };

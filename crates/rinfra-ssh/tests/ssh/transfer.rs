@@ -1,6 +1,6 @@
 //! File transfers: SFTP, `cat` over exec, escalation with sudo.
 
-use rinfra_connectors::{ConnectorArguments, FileSource};
+use rinfra_connectors::{ConnectorArguments, FileSource, GetFile, PutFile};
 use serde_json::json;
 
 use crate::common::*;
@@ -23,14 +23,11 @@ async fn put_get_roundtrip(protocol: &str) {
     )
     .await;
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(content.clone()),
             &remote,
-            None,
-            false,
-            false,
             &args
-        )
+        ))
         .await
         .unwrap());
     let q = rinfra_connectors::quote(&remote);
@@ -53,14 +50,11 @@ async fn put_get_roundtrip(protocol: &str) {
     // Existing file keeps its mode; no temp files are left behind.
     ok(&conn, &format!("chmod 600 {q}")).await;
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"second\n".to_vec()),
             &remote,
-            None,
-            false,
-            false,
             &args
-        )
+        ))
         .await
         .unwrap());
     assert_eq!(
@@ -76,7 +70,7 @@ async fn put_get_roundtrip(protocol: &str) {
     let local = dir.path().join("got");
     ok(&conn, &format!("head -c 100000 /dev/urandom > {q}")).await;
     assert!(conn
-        .get_file(&remote, &local, None, false, false, &args)
+        .get_file(GetFile::new(&remote, &local, &args))
         .await
         .unwrap());
     let sum_remote = ok(&conn, &format!("sha256sum < {q}")).await;
@@ -91,19 +85,16 @@ async fn put_get_roundtrip(protocol: &str) {
 
     // A missing remote file and an unwritable destination are errors that say so.
     let err = conn
-        .get_file("/nonexistent/x", &local, None, false, false, &args)
+        .get_file(GetFile::new("/nonexistent/x", &local, &args))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/x"), "{err}");
     let err = conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"x".to_vec()),
             "/nonexistent/dir/x",
-            None,
-            false,
-            false,
             &args,
-        )
+        ))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/dir/x"), "{err}");
@@ -134,14 +125,11 @@ async fn put_and_get_with_sudo_as_tester() {
     };
     let remote = "/root/rinfra-sudo-put";
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"secret\n".to_vec()),
             remote,
-            None,
-            false,
-            false,
             &sudo
-        )
+        ))
         .await
         .unwrap());
     let (success, out) = sh_args(
@@ -154,14 +142,11 @@ async fn put_and_get_with_sudo_as_tester() {
     assert_eq!(out.stdout(), "root 644\nsecret");
     // Without sudo the same upload is refused, with the target's reason.
     let err = conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"x".to_vec()),
             remote,
-            None,
-            false,
-            false,
             &ConnectorArguments::default(),
-        )
+        ))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("ermission denied"), "{err}");
@@ -170,7 +155,7 @@ async fn put_and_get_with_sudo_as_tester() {
     sh_args(&conn, &format!("chmod 600 {remote}"), &sudo).await;
     let local = dir.path().join("got");
     assert!(conn
-        .get_file(remote, &local, None, false, false, &sudo)
+        .get_file(GetFile::new(remote, &local, &sudo))
         .await
         .unwrap());
     assert_eq!(std::fs::read(&local).unwrap(), b"secret\n");
@@ -182,14 +167,11 @@ async fn put_and_get_with_sudo_as_tester() {
         ..Default::default()
     };
     assert!(conn
-        .put_file(
+        .put_file(PutFile::new(
             &FileSource::Bytes(b"n\n".to_vec()),
             "/tmp/rinfra-nobody-file",
-            None,
-            false,
-            false,
             &as_nobody
-        )
+        ))
         .await
         .unwrap());
     assert_eq!(
