@@ -28,7 +28,10 @@ use crate::arguments::ConnectorArguments;
 use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameData, RawCommand};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
 use crate::output::CommandOutput;
-use crate::process::{run_local_process, LocalProcess};
+use crate::process::{
+    run_local_process, run_local_process_with_env, LocalProcess, COMMAND_ENV_VAR,
+    SH_COMMAND_FROM_ENV,
+};
 use crate::staged::{get_staged, put_staged, StagedTransfer};
 
 /// Host data of `@chroot` hosts (pyinfra's name).
@@ -151,15 +154,17 @@ impl Connector for ChrootConnector {
 
     async fn execute(&self, command: RawCommand<'_>) -> Result<CommandOutput, ConnectorError> {
         let raw = command.command.get_raw_value();
-        let output = run_local_process(
+        // The command goes through the environment, never argv (see `SH_COMMAND_FROM_ENV`).
+        let output = run_local_process_with_env(
             &self.host,
             "chroot",
             &[
                 self.root.as_os_str(),
                 "sh".as_ref(),
                 "-c".as_ref(),
-                raw.as_ref(),
+                SH_COMMAND_FROM_ENV.as_ref(),
             ],
+            &[(COMMAND_ENV_VAR, raw.as_str())],
             LocalProcess {
                 stdin: command.stdin,
                 stdin_bytes: None,

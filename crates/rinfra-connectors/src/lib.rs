@@ -78,7 +78,10 @@ pub use external::{
 pub use fake::{FakeConnector, FakeInventory};
 pub use local::{LocalConnector, LocalInventory};
 pub use output::{CommandOutput, OutputLine, Stream};
-pub use process::{run_local_process, LocalProcess};
+pub use process::{
+    run_local_process, run_local_process_with_env, LocalProcess, COMMAND_ENV_VAR,
+    SH_COMMAND_FROM_ENV,
+};
 pub use quote::quote;
 pub use registry::{ConnectorRegistry, HostName, SSH};
 pub use secret::{Secret, MASKED};

@@ -18,7 +18,9 @@ use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameDa
 use crate::command::{quoted, Bit, StringCommand};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
 use crate::output::CommandOutput;
-use crate::process::{run_local_process, LocalProcess};
+use crate::process::{
+    run_local_process_with_env, LocalProcess, COMMAND_ENV_VAR, SH_COMMAND_FROM_ENV,
+};
 use crate::transfer::{install_command, write_local_atomically};
 
 /// The `@local` inventory connector.
@@ -97,10 +99,12 @@ impl Connector for LocalConnector {
 
     async fn execute(&self, command: RawCommand<'_>) -> Result<CommandOutput, ConnectorError> {
         let raw = command.command.get_raw_value();
-        run_local_process(
+        // The command goes through the environment, never argv (see `SH_COMMAND_FROM_ENV`).
+        run_local_process_with_env(
             &self.host,
             "sh",
-            &["-c", raw.as_str()],
+            &["-c", SH_COMMAND_FROM_ENV],
+            &[(COMMAND_ENV_VAR, raw.as_str())],
             LocalProcess {
                 stdin: command.stdin,
                 stdin_bytes: None,

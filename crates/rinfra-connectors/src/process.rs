@@ -26,6 +26,18 @@ pub struct LocalProcess<'a> {
     pub print_output: bool,
 }
 
+/// The environment variable that carries a shell command to `sh` (see [`SH_COMMAND_FROM_ENV`]).
+pub const COMMAND_ENV_VAR: &str = "RINFRA_COMMAND";
+
+/// `sh -c` text that runs the command held in `$RINFRA_COMMAND`.
+///
+/// A command's argv is public: every user of the controller reads it in `/proc/PID/cmdline`
+/// (`ps`), and commands carry secrets (database passwords, hidden `_env` values). A process's
+/// environment is readable only by its own user and root, so the command travels there instead
+/// of in `sh -c COMMAND`. It is unset before it runs, so the command's own children do not
+/// inherit it.
+pub const SH_COMMAND_FROM_ENV: &str = "c=$RINFRA_COMMAND; unset RINFRA_COMMAND; eval \"$c\"";
+
 /// Run `program args...` locally and collect its output.
 ///
 /// The process gets its own process group, so a timeout kills everything it started (pyinfra
@@ -36,8 +48,20 @@ pub async fn run_local_process<S: AsRef<OsStr>>(
     args: &[S],
     opts: LocalProcess<'_>,
 ) -> Result<CommandOutput, ConnectorError> {
+    run_local_process_with_env(host, program, args, &[], opts).await
+}
+
+/// [`run_local_process`] with `env` added to the process's environment.
+pub async fn run_local_process_with_env<S: AsRef<OsStr>>(
+    host: &HostContext,
+    program: &str,
+    args: &[S],
+    env: &[(&str, &str)],
+    opts: LocalProcess<'_>,
+) -> Result<CommandOutput, ConnectorError> {
     let mut cmd = Command::new(program);
     cmd.args(args)
+        .envs(env.iter().copied())
         .stdin(if opts.stdin.is_some() || opts.stdin_bytes.is_some() {
             Stdio::piped()
         } else {

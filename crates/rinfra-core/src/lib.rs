@@ -24,6 +24,7 @@ mod order;
 mod plan;
 mod prefetch;
 mod pyrepr;
+mod secret_args;
 mod state;
 
 pub use arguments::{
@@ -50,4 +51,5 @@ pub use plan::{
     build_plan, detect_changes, HostPlan, Plan, PlanError, PlanJson, PlanOpJson, PlannedOp,
 };
 pub use pyrepr::{py_repr, py_str};
+pub use secret_args::{is_secret_argument, shown_argument, shown_arguments_json};
 pub use state::State;
