@@ -33,8 +33,8 @@ fn docker(args: &[&str]) -> (bool, String) {
         .env("DOCKER_HOST", env("RINFRA_TB_DOCKER_HOST"))
         .output()
         .unwrap_or_else(|e| panic!("cannot run docker (install docker.io): {e}"));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 
@@ -175,7 +175,10 @@ fn iptables_chain_and_policy() {
     ns.twice(&["iptables.chain", "chain=RINFRA_E2E_IN"]);
     ns.twice(&["iptables.chain", "chain=RINFRA_E2E_NAT", "table=nat"]);
     assert_eq!(lines(&ns.check("iptables -S")), ["-N RINFRA_E2E_IN"]);
-    assert_eq!(lines(&ns.check("iptables -t nat -S")), ["-N RINFRA_E2E_NAT"]);
+    assert_eq!(
+        lines(&ns.check("iptables -t nat -S")),
+        ["-N RINFRA_E2E_NAT"]
+    );
 
     // a built-in chain's policy (only this container's namespace: it has no network anyway)
     ns.twice(&["iptables.chain", "chain=FORWARD", "policy=DROP"]);

@@ -148,7 +148,9 @@ fn mysql_user_with_password_limits_and_privileges() {
     ]);
     // the password works (over the socket, as that user)
     assert_eq!(
-        t.check(&format!("mysql -NB -u{user} -p'{password}' -e 'SELECT CURRENT_USER()'")),
+        t.check(&format!(
+            "mysql -NB -u{user} -p'{password}' -e 'SELECT CURRENT_USER()'"
+        )),
         format!("{user}@localhost")
     );
     assert_eq!(
@@ -176,7 +178,11 @@ fn mysql_user_with_password_limits_and_privileges() {
     let me = &users[format!("{user}@localhost")];
     assert_eq!(me["max_user_connections"], 7, "{me}");
     assert_eq!(me["max_questions"], 100, "{me}");
-    assert_eq!(me["privileges"], serde_json::json!(["Process", "Select"]), "{me}");
+    assert_eq!(
+        me["privileges"],
+        serde_json::json!(["Process", "Select"]),
+        "{me}"
+    );
     let grants = fact(
         &t,
         "mysql.MysqlUserGrants",
@@ -201,7 +207,10 @@ fn mysql_user_with_password_limits_and_privileges() {
 
     t.twice(&["mysql.user", &format!("user={user}"), "present=false"]);
     assert_eq!(
-        sql(&t, &format!("SELECT COUNT(*) FROM mysql.user WHERE User = '{user}';")),
+        sql(
+            &t,
+            &format!("SELECT COUNT(*) FROM mysql.user WHERE User = '{user}';")
+        ),
         "0"
     );
 }
@@ -281,7 +290,10 @@ fn mysql_sql_dump_and_load() {
     let db = "rinfra_e2e_my_dump";
     let base = t.fresh_dir("mysql-dump");
     t.check(&format!("mkdir -p {base}"));
-    sql(&t, &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};"));
+    sql(
+        &t,
+        &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};"),
+    );
     let dir = TestDir::new();
     t.changes(
         &dir,
@@ -312,7 +324,11 @@ fn mysql_sql_dump_and_load() {
     for _ in 0..2 {
         t.changes(
             &dir,
-            &["mysql.dump", &format!("dest={dump}"), &format!("database={db}")],
+            &[
+                "mysql.dump",
+                &format!("dest={dump}"),
+                &format!("database={db}"),
+            ],
         );
         let text = t.check(&format!("cat {dump}"));
         assert!(
@@ -326,13 +342,21 @@ fn mysql_sql_dump_and_load() {
     sql(&t, &format!("DROP TABLE {db}.notes;"));
     t.changes(
         &dir,
-        &["mysql.load", &format!("src={dump}"), &format!("database={db}")],
+        &[
+            "mysql.load",
+            &format!("src={dump}"),
+            &format!("database={db}"),
+        ],
     );
     assert_eq!(sql(&t, &format!("SELECT COUNT(*) FROM {db}.notes;")), "3");
     // loading again re-creates the table from the dump (it starts with DROP TABLE IF EXISTS)
     t.changes(
         &dir,
-        &["mysql.load", &format!("src={dump}"), &format!("database={db}")],
+        &[
+            "mysql.load",
+            &format!("src={dump}"),
+            &format!("database={db}"),
+        ],
     );
     assert_eq!(sql(&t, &format!("SELECT COUNT(*) FROM {db}.notes;")), "3");
     sql(&t, &format!("DROP DATABASE {db};"));
@@ -368,7 +392,9 @@ fn mysql_operations_with_connection_arguments() {
     ));
     assert!(sql(&t, &format!("SHOW GRANTS FOR '{user}'@'localhost';"))
         .contains(&format!("GRANT SELECT ON `{db}`.* TO `{user}`@`localhost`")));
-    t.check(&format!("mysql -u{user} -p'e2e-Conn-pw-1177' {db} -e 'SELECT 1'"));
+    t.check(&format!(
+        "mysql -u{user} -p'e2e-Conn-pw-1177' {db} -e 'SELECT 1'"
+    ));
 
     let dir = TestDir::new();
     t.changes(
@@ -411,7 +437,9 @@ fn mysql_operations_with_connection_arguments() {
 
     // the facts with the same arguments
     let conn_refs: Vec<&str> = conn.iter().map(String::as_str).collect();
-    assert!(fact(&t, "mysql.MysqlDatabases", &conn_refs).get(db).is_some());
+    assert!(fact(&t, "mysql.MysqlDatabases", &conn_refs)
+        .get(db)
+        .is_some());
     assert!(fact(&t, "mysql.MysqlUsers", &conn_refs)
         .get(format!("{user}@localhost"))
         .is_some());
@@ -434,10 +462,19 @@ fn mysql_operations_with_connection_arguments() {
             }
         })
         .collect();
-    let r = t.rinfra(&dir, &with(&["mysql.database", "database=rinfra_e2e_my_x"], &bad));
+    let r = t.rinfra(
+        &dir,
+        &with(&["mysql.database", "database=rinfra_e2e_my_x"], &bad),
+    );
     util::target::assert_host_error(&r, &t.addr, &["Access denied"]);
 
-    t.twice(&with(&["mysql.user", &format!("user={user}"), "present=false"], &conn));
-    t.twice(&with(&["mysql.database", &format!("database={db}"), "present=false"], &conn));
+    t.twice(&with(
+        &["mysql.user", &format!("user={user}"), "present=false"],
+        &conn,
+    ));
+    t.twice(&with(
+        &["mysql.database", &format!("database={db}"), "present=false"],
+        &conn,
+    ));
     assert_eq!(sql(&t, &format!("SHOW DATABASES LIKE '{db}';")), "");
 }

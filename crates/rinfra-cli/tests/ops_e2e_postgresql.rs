@@ -150,7 +150,10 @@ fn postgres_role_and_database_as_the_postgres_user() {
         assert_eq!(roles[role]["canlogin"], true, "{name}: {roles}");
         assert_eq!(roles[role]["connlimit"], 5, "{name}: {roles}");
     }
-    for name in ["postgres.PostgresDatabases", "postgresql.PostgresqlDatabases"] {
+    for name in [
+        "postgres.PostgresDatabases",
+        "postgresql.PostgresqlDatabases",
+    ] {
         let databases = fact(&t, name, &["--sudo", "--sudo-user", "postgres"]);
         assert_eq!(databases[db]["owner"], role, "{name}: {databases}");
         assert_eq!(databases[db]["encoding"], "UTF8", "{name}: {databases}");
@@ -158,7 +161,10 @@ fn postgres_role_and_database_as_the_postgres_user() {
     }
 
     // a changed owner is altered
-    pg(&t, "DROP ROLE IF EXISTS rinfra_e2e_pg_owner2; CREATE ROLE rinfra_e2e_pg_owner2;");
+    pg(
+        &t,
+        "DROP ROLE IF EXISTS rinfra_e2e_pg_owner2; CREATE ROLE rinfra_e2e_pg_owner2;",
+    );
     t.twice(&with(
         &[
             "postgres.database",
@@ -176,7 +182,11 @@ fn postgres_role_and_database_as_the_postgres_user() {
     );
 
     t.twice(&with(
-        &["postgres.database", &format!("database={db}"), "present=false"],
+        &[
+            "postgres.database",
+            &format!("database={db}"),
+            "present=false",
+        ],
         &AS_POSTGRES,
     ));
     t.twice(&with(
@@ -239,7 +249,10 @@ fn postgres_operations_with_connection_arguments() {
         &conn,
     ));
     assert_eq!(
-        pg(&t, &format!("SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}';")),
+        pg(
+            &t,
+            &format!("SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}';")
+        ),
         "f"
     );
     t.twice(&with(
@@ -279,13 +292,19 @@ fn postgres_operations_with_connection_arguments() {
         ),
     );
     assert_eq!(
-        pg(&t, &format!("\\c {db}\nSELECT id, body FROM notes ORDER BY id;")),
+        pg(
+            &t,
+            &format!("\\c {db}\nSELECT id, body FROM notes ORDER BY id;")
+        ),
         "1|first\n2|second"
     );
     let base = dump_dir(&t, "pg-conn");
     let dump = format!("{base}/{db}.sql");
     for _ in 0..2 {
-        t.changes(&dir, &with(&["postgres.dump", &format!("dest={dump}")], &in_db));
+        t.changes(
+            &dir,
+            &with(&["postgres.dump", &format!("dest={dump}")], &in_db),
+        );
         let text = t.check(&format!("cat {dump}"));
         assert!(
             text.contains("CREATE TABLE public.notes") && text.contains("2\tsecond"),
@@ -293,7 +312,10 @@ fn postgres_operations_with_connection_arguments() {
         );
     }
     pg(&t, &format!("\\c {db}\nDROP TABLE notes;"));
-    t.changes(&dir, &with(&["postgres.load", &format!("src={dump}")], &in_db));
+    t.changes(
+        &dir,
+        &with(&["postgres.load", &format!("src={dump}")], &in_db),
+    );
     assert_eq!(
         pg(&t, &format!("\\c {db}\nSELECT COUNT(*) FROM notes;")),
         "2"
@@ -316,11 +338,18 @@ fn postgres_operations_with_connection_arguments() {
             }
         })
         .collect();
-    let r = t.rinfra(&dir, &with(&["postgres.role", "role=rinfra_e2e_pg_x"], &bad));
+    let r = t.rinfra(
+        &dir,
+        &with(&["postgres.role", "role=rinfra_e2e_pg_x"], &bad),
+    );
     util::target::assert_host_error(&r, &t.addr, &["password authentication failed"]);
 
     t.twice(&with(
-        &["postgres.database", &format!("database={db}"), "present=false"],
+        &[
+            "postgres.database",
+            &format!("database={db}"),
+            "present=false",
+        ],
         &conn,
     ));
     t.twice(&with(
@@ -328,7 +357,10 @@ fn postgres_operations_with_connection_arguments() {
         &conn,
     ));
     assert_eq!(
-        pg(&t, &format!("SELECT COUNT(*) FROM pg_roles WHERE rolname = '{role}';")),
+        pg(
+            &t,
+            &format!("SELECT COUNT(*) FROM pg_roles WHERE rolname = '{role}';")
+        ),
         "0"
     );
 }
@@ -344,7 +376,10 @@ fn postgresql_deprecated_names() {
         &AS_POSTGRES,
     ));
     assert_eq!(
-        pg(&t, &format!("SELECT rolsuper FROM pg_roles WHERE rolname = '{role}';")),
+        pg(
+            &t,
+            &format!("SELECT rolsuper FROM pg_roles WHERE rolname = '{role}';")
+        ),
         "t"
     );
     t.twice(&with(
@@ -360,16 +395,32 @@ fn postgresql_deprecated_names() {
     let dir = TestDir::new();
     t.changes(
         &dir,
-        &with(&["postgresql.sql", "sql=CREATE TABLE t (v int); INSERT INTO t VALUES (7)"], &in_db),
+        &with(
+            &[
+                "postgresql.sql",
+                "sql=CREATE TABLE t (v int); INSERT INTO t VALUES (7)",
+            ],
+            &in_db,
+        ),
     );
     let base = dump_dir(&t, "pg-old");
     let dump = format!("{base}/{db}.sql");
-    t.changes(&dir, &with(&["postgresql.dump", &format!("dest={dump}")], &in_db));
+    t.changes(
+        &dir,
+        &with(&["postgresql.dump", &format!("dest={dump}")], &in_db),
+    );
     pg(&t, &format!("\\c {db}\nDROP TABLE t;"));
-    t.changes(&dir, &with(&["postgresql.load", &format!("src={dump}")], &in_db));
+    t.changes(
+        &dir,
+        &with(&["postgresql.load", &format!("src={dump}")], &in_db),
+    );
     assert_eq!(pg(&t, &format!("\\c {db}\nSELECT v FROM t;")), "7");
     t.twice(&with(
-        &["postgresql.database", &format!("database={db}"), "present=false"],
+        &[
+            "postgresql.database",
+            &format!("database={db}"),
+            "present=false",
+        ],
         &AS_POSTGRES,
     ));
     t.twice(&with(

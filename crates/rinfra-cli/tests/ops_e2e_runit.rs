@@ -124,7 +124,10 @@ fn runit_service_started_stopped_enabled_and_restarted() {
     let pid = || t.check(&format!("cat {SVDIR}/{name}/supervise/pid"));
     let before = pid();
     let dir = TestDir::new();
-    t.changes(&dir, &op(&["runit.service", &service, "restarted=true"], &dirs));
+    t.changes(
+        &dir,
+        &op(&["runit.service", &service, "restarted=true"], &dirs),
+    );
     assert_eq!(status(&t, name), "run");
     assert_ne!(pid(), before, "restarted: a new process");
 
@@ -132,7 +135,11 @@ fn runit_service_started_stopped_enabled_and_restarted() {
     let quiet = "rinfra-e2e-service-quiet";
     define(&t, quiet);
     t.twice(&op(
-        &["runit.service", &format!("service={quiet}"), "running=false"],
+        &[
+            "runit.service",
+            &format!("service={quiet}"),
+            "running=false",
+        ],
         &dirs,
     ));
     assert_eq!(status(&t, quiet), "down");
@@ -173,7 +180,9 @@ fn runit_manage_and_wait_runsv() {
 
     let managed = fact(&t, "runit.RunitManaged", &[&dirs[0]]);
     assert!(
-        managed.as_array().is_some_and(|m| m.contains(&Value::from(name))),
+        managed
+            .as_array()
+            .is_some_and(|m| m.contains(&Value::from(name))),
         "{managed}"
     );
     let one = fact(&t, "runit.RunitManaged", &[&service, &dirs[0]]);

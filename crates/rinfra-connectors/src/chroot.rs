@@ -27,11 +27,9 @@ use serde::Deserialize;
 use crate::arguments::ConnectorArguments;
 use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameData, RawCommand};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
+use crate::local_shell::run_local_shell;
 use crate::output::CommandOutput;
-use crate::process::{
-    run_local_process, run_local_process_with_env, LocalProcess, COMMAND_ENV_VAR,
-    SH_COMMAND_FROM_ENV,
-};
+use crate::process::{run_local_process, LocalProcess};
 use crate::staged::{get_staged, put_staged, StagedTransfer};
 
 /// Host data of `@chroot` hosts (pyinfra's name).
@@ -153,18 +151,11 @@ impl Connector for ChrootConnector {
     }
 
     async fn execute(&self, command: RawCommand<'_>) -> Result<CommandOutput, ConnectorError> {
-        let raw = command.command.get_raw_value();
-        // The command goes through the environment, never argv (see `SH_COMMAND_FROM_ENV`).
-        let output = run_local_process_with_env(
+        // The command goes through the environment, never argv (see `local_shell`).
+        let output = run_local_shell(
             &self.host,
-            "chroot",
-            &[
-                self.root.as_os_str(),
-                "sh".as_ref(),
-                "-c".as_ref(),
-                SH_COMMAND_FROM_ENV.as_ref(),
-            ],
-            &[(COMMAND_ENV_VAR, raw.as_str())],
+            &["chroot".as_ref(), self.root.as_os_str()],
+            command.command,
             LocalProcess {
                 stdin: command.stdin,
                 stdin_bytes: None,

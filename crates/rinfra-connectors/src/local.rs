@@ -17,10 +17,9 @@ use crate::arguments::ConnectorArguments;
 use crate::base::{Connector, FileSource, HostContext, InventoryConnector, NameData, RawCommand};
 use crate::command::{quoted, Bit, StringCommand};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
+use crate::local_shell::run_local_shell;
 use crate::output::CommandOutput;
-use crate::process::{
-    run_local_process_with_env, LocalProcess, COMMAND_ENV_VAR, SH_COMMAND_FROM_ENV,
-};
+use crate::process::LocalProcess;
 use crate::transfer::{install_command, write_local_atomically};
 
 /// The `@local` inventory connector.
@@ -98,13 +97,11 @@ impl Connector for LocalConnector {
     }
 
     async fn execute(&self, command: RawCommand<'_>) -> Result<CommandOutput, ConnectorError> {
-        let raw = command.command.get_raw_value();
-        // The command goes through the environment, never argv (see `SH_COMMAND_FROM_ENV`).
-        run_local_process_with_env(
+        // The command goes through the environment, never argv (see `local_shell`).
+        run_local_shell(
             &self.host,
-            "sh",
-            &["-c", SH_COMMAND_FROM_ENV],
-            &[(COMMAND_ENV_VAR, raw.as_str())],
+            &[],
+            command.command,
             LocalProcess {
                 stdin: command.stdin,
                 stdin_bytes: None,

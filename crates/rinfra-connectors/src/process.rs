@@ -26,18 +26,6 @@ pub struct LocalProcess<'a> {
     pub print_output: bool,
 }
 
-/// The environment variable that carries a shell command to `sh` (see [`SH_COMMAND_FROM_ENV`]).
-pub const COMMAND_ENV_VAR: &str = "RINFRA_COMMAND";
-
-/// `sh -c` text that runs the command held in `$RINFRA_COMMAND`.
-///
-/// A command's argv is public: every user of the controller reads it in `/proc/PID/cmdline`
-/// (`ps`), and commands carry secrets (database passwords, hidden `_env` values). A process's
-/// environment is readable only by its own user and root, so the command travels there instead
-/// of in `sh -c COMMAND`. It is unset before it runs, so the command's own children do not
-/// inherit it.
-pub const SH_COMMAND_FROM_ENV: &str = "c=$RINFRA_COMMAND; unset RINFRA_COMMAND; eval \"$c\"";
-
 /// Run `program args...` locally and collect its output.
 ///
 /// The process gets its own process group, so a timeout kills everything it started (pyinfra

@@ -40,7 +40,8 @@ mod tests {
 
     #[test]
     fn password_arguments_are_masked_and_others_kept() {
-        let args = json!({"mysql_user": "app", "mysql_password": "s3cret", "password": None::<String>});
+        let args =
+            json!({"mysql_user": "app", "mysql_password": "s3cret", "password": None::<String>});
         let text = shown_arguments_json(args.as_object().unwrap());
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("\"mysql_password\":\"*MASKED*\""), "{text}");

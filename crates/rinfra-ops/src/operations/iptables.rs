@@ -278,9 +278,7 @@ fn uses_protocol_match(protocol: &str, extras: &[String]) -> bool {
         "icmpv6" | "ipv6-icmp" => &["--icmpv6-type"],
         _ => &[],
     };
-    extras
-        .iter()
-        .any(|e| options.contains(&e.as_str()))
+    extras.iter().any(|e| options.contains(&e.as_str()))
 }
 
 /// Rule equality with `extras` compared as sets.
