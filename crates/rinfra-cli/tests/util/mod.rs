@@ -3,7 +3,6 @@
 
 //! Running the built `rinfra` binary in a fresh directory, as a user would.
 
-pub mod data_servers;
 pub mod target;
 
 use std::path::{Path, PathBuf};

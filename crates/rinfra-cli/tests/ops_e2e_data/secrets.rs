@@ -4,7 +4,7 @@
 //! errors, and not in the argv of any process rinfra starts on the controller.
 //!
 //! Output: each operation and fact runs through the `rinfra` binary against the real servers of
-//! `util/data_servers.rs` (so commands really run and print), at each verbosity, from the
+//! `servers.rs` (so commands really run and print), at each verbosity, from the
 //! command line and from a deploy file, and a failing run (a wrong password) too; the password
 //! must not appear in stdout or stderr, and the operation must really have used it.
 //!
@@ -15,17 +15,13 @@
 //! the password in its argv (pyinfra's `-p<password>`, the target-side command: the real client
 //! overwrites it at start), which shows that the sampling sees passwords where they are; every
 //! other process under `rinfra` (the shell running the command) must not have it.
-//!
-//! Needs the project testbed (`scripts/testbed up`, then `. /tmp/rinfra-testbed/env`).
-
-mod util;
 
 use std::path::Path;
 use std::process::Stdio;
 
-use util::data_servers::{mariadb, postgresql};
-use util::target::Target;
-use util::{Run, TestDir};
+use crate::servers::{mariadb, postgresql};
+use crate::util::target::Target;
+use crate::util::{Run, TestDir};
 
 const MY_ADMIN: &str = "rinfra_e2e_sec_myadmin";
 const MY_ADMIN_PASSWORD: &str = "SecretMy-4kq9Zt";
@@ -139,7 +135,7 @@ fn mysql_passwords_hidden_at_every_verbosity() {
             "-vvv",
         ],
     );
-    util::target::assert_host_error(&r, &t.addr, &["Access denied"]);
+    crate::util::target::assert_host_error(&r, &t.addr, &["Access denied"]);
     assert_hidden(&r, "a failing mysql operation");
     t.check(&format!(
         "mysql -e \"DROP USER IF EXISTS '{user}'@'localhost'\""
@@ -199,7 +195,7 @@ fn postgres_passwords_hidden_at_every_verbosity() {
             "--debug",
         ],
     );
-    util::target::assert_host_error(&r, &t.addr, &["password authentication failed"]);
+    crate::util::target::assert_host_error(&r, &t.addr, &["password authentication failed"]);
     assert_hidden(&r, "a failing postgres operation");
     t.check(&format!(
         "cd /tmp && runuser -u postgres -- psql -qX -c 'DROP ROLE IF EXISTS {role}'"

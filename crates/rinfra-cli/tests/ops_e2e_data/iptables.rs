@@ -12,17 +12,13 @@
 //! the nf_tables backend), made once per test binary when missing: `apt-get install` in a
 //! `--network host` container from `rinfra-deb` (Debian's registry only), then `docker commit`.
 //! Nothing is ever pulled.
-//!
-//! Needs the project testbed (`scripts/testbed up`, then `. /tmp/rinfra-testbed/env`).
-
-mod util;
 
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::util::target::env;
+use crate::util::{Run, TestDir};
 use serde_json::Value;
-use util::target::env;
-use util::{Run, TestDir};
 
 /// The image with iptables, made from the testbed's `rinfra-deb`.
 const IMAGE: &str = "rinfra-e2e-iptables";

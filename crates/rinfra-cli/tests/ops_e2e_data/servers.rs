@@ -1,5 +1,5 @@
-//! Real database servers for the data-store suites (`ops_e2e_mysql.rs`, `ops_e2e_postgresql.rs`,
-//! `ops_e2e_secrets.rs`): Debian's `mariadb-server` and `postgresql` (15), installed into one
+//! Real database servers for the data-store suites (`mysql`, `postgresql`, `runit` and
+//! `secrets`): Debian's `mariadb-server` and `postgresql` (15), installed into one
 //! testbed SSH host and started by hand, once per test binary (`OnceLock`) and only when they
 //! are not already there (the host keeps them until the testbed goes down).
 //!
@@ -14,17 +14,17 @@
 
 use std::sync::OnceLock;
 
-use super::target::{apt_lock, ssh_host_from_end, Target};
+use crate::util::target::{apt_lock, ssh_host_from_end, Target};
 
 /// The host running both servers.
-pub fn data_host() -> Target {
+pub(crate) fn data_host() -> Target {
     ssh_host_from_end(3)
 }
 
 /// Install Debian packages on `t` over plain ssh (daemons not started), under the apt lock.
 ///
 /// dpkg's own lock is waited for too: another test binary (or a developer) may hold it.
-pub fn apt_install(t: &Target, packages: &str) {
+pub(crate) fn apt_install(t: &Target, packages: &str) {
     let _apt = apt_lock();
     t.check(&format!(
         "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \
@@ -35,7 +35,7 @@ pub fn apt_install(t: &Target, packages: &str) {
 }
 
 /// MariaDB running on [`data_host`], listening on its address; root logs in by unix socket.
-pub fn mariadb() -> Target {
+pub(crate) fn mariadb() -> Target {
     static READY: OnceLock<()> = OnceLock::new();
     let t = data_host();
     READY.get_or_init(|| {
@@ -59,7 +59,7 @@ pub fn mariadb() -> Target {
 
 /// PostgreSQL 15 (cluster `15/main`) running on [`data_host`], listening on its address and
 /// the unix socket; `postgres` logs in by peer authentication, other roles with a password.
-pub fn postgresql() -> Target {
+pub(crate) fn postgresql() -> Target {
     static READY: OnceLock<()> = OnceLock::new();
     let t = data_host();
     READY.get_or_init(|| {

@@ -1,5 +1,5 @@
 //! pyinfra's `mysql` module end to end against a real MariaDB server (Debian 12's
-//! `mariadb-server`, see `util/data_servers.rs` for where and how it runs): the `rinfra` binary
+//! `mariadb-server`, see `servers.rs` for where and how it runs): the `rinfra` binary
 //! runs each operation twice (a change, then `No changes`; `mysql.sql`, `dump` and `load` are not
 //! idempotent in pyinfra and run again), and the server's state is checked with the plain
 //! `mysql` client over ssh. The facts (`MysqlDatabases`, `MysqlUsers`, `MysqlUserGrants`) are
@@ -9,15 +9,11 @@
 //! arguments: Debian's root logs in by `unix_socket`), and with `mysql_user`/`mysql_password`
 //! plus `mysql_host`/`mysql_port` (TCP to the server's address) as an admin with a password.
 //! Every name starts with `rinfra_e2e_my_` and is dropped before the test.
-//!
-//! Needs the project testbed (`scripts/testbed up`, then `. /tmp/rinfra-testbed/env`).
 
-mod util;
-
-use serde_json::Value;
-use util::data_servers::mariadb;
-use util::target::Target;
-use util::TestDir;
+use crate::fact;
+use crate::servers::mariadb;
+use crate::util::target::Target;
+use crate::util::TestDir;
 
 /// The admin the connection-argument tests log in as (made by [`admin`]).
 const ADMIN: &str = "rinfra_e2e_my_admin";
@@ -54,18 +50,6 @@ fn with<'a>(args: &'a [&'a str], more: &'a [String]) -> Vec<&'a str> {
     let mut all = args.to_vec();
     all.extend(more.iter().map(String::as_str));
     all
-}
-
-/// `rinfra ADDR fact NAME ARGS... --json`: the fact's value on the host.
-fn fact(t: &Target, name: &str, args: &[&str]) -> Value {
-    let dir = TestDir::new();
-    let mut all = vec!["fact", name];
-    all.extend_from_slice(args);
-    all.push("--json");
-    let r = t.rinfra(&dir, &all);
-    assert_eq!(r.code, 0, "fact {name}: {r:?}");
-    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
-    v[name][&t.addr].clone()
 }
 
 fn drop_user(t: &Target, user: &str) {
@@ -466,7 +450,7 @@ fn mysql_operations_with_connection_arguments() {
         &dir,
         &with(&["mysql.database", "database=rinfra_e2e_my_x"], &bad),
     );
-    util::target::assert_host_error(&r, &t.addr, &["Access denied"]);
+    crate::util::target::assert_host_error(&r, &t.addr, &["Access denied"]);
 
     t.twice(&with(
         &["mysql.user", &format!("user={user}"), "present=false"],

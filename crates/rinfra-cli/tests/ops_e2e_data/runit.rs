@@ -4,22 +4,19 @@
 //! checked with plain `sv status`, `readlink` and `test -e` over ssh; the facts (`RunitStatus`,
 //! `RunitManaged`) are compared with them.
 //!
-//! Where: the SSH host that also runs the database servers (`util/data_servers.rs`). SSH hosts
+//! Where: the SSH host that also runs the database servers (`servers.rs`). SSH hosts
 //! have no init, so the test installs `runit` there when missing and starts a `runsvdir` of its
 //! own on a service directory of its own (`/srv/rinfra-e2e-runit/service`, services defined in
 //! `/srv/rinfra-e2e-runit/sv`), once per test binary; the operations get them as `svdir` and
 //! `sourcedir`. Each test uses services named after it, and stops and unlinks them at the end.
-//!
-//! Needs the project testbed (`scripts/testbed up`, then `. /tmp/rinfra-testbed/env`).
-
-mod util;
 
 use std::sync::OnceLock;
 
+use crate::fact;
+use crate::servers::{apt_install, data_host};
+use crate::util::target::Target;
+use crate::util::TestDir;
 use serde_json::Value;
-use util::data_servers::{apt_install, data_host};
-use util::target::Target;
-use util::TestDir;
 
 const SVDIR: &str = "/srv/rinfra-e2e-runit/service";
 const SOURCEDIR: &str = "/srv/rinfra-e2e-runit/sv";
@@ -74,17 +71,6 @@ fn op<'a>(args: &[&'a str], dirs: &'a [String; 2]) -> Vec<&'a str> {
     let mut all = args.to_vec();
     all.extend(dirs.iter().map(String::as_str));
     all
-}
-
-fn fact(t: &Target, name: &str, args: &[&str]) -> Value {
-    let dir = TestDir::new();
-    let mut all = vec!["fact", name];
-    all.extend_from_slice(args);
-    all.push("--json");
-    let r = t.rinfra(&dir, &all);
-    assert_eq!(r.code, 0, "fact {name}: {r:?}");
-    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
-    v[name][&t.addr].clone()
 }
 
 #[test]

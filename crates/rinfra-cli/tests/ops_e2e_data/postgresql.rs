@@ -1,5 +1,5 @@
 //! pyinfra's `postgres` module (and its deprecated `postgresql` names) end to end against a real
-//! PostgreSQL 15 server (Debian 12's `postgresql`, see `util/data_servers.rs` for where and how
+//! PostgreSQL 15 server (Debian 12's `postgresql`, see `servers.rs` for where and how
 //! it runs): the `rinfra` binary runs each operation twice (a change, then `No changes`;
 //! `sql`, `dump` and `load` are not idempotent in pyinfra, and `role` with a `password` always
 //! sets it again, as pyinfra documents), and the server's state is checked with plain `psql`
@@ -11,15 +11,11 @@
 //! `psql_user`/`psql_password` (plus `psql_host`/`psql_port`: TCP to the server's address) as an
 //! admin role with a password. Every name starts with `rinfra_e2e_pg_` and is dropped before
 //! the test.
-//!
-//! Needs the project testbed (`scripts/testbed up`, then `. /tmp/rinfra-testbed/env`).
 
-mod util;
-
-use serde_json::Value;
-use util::data_servers::postgresql;
-use util::target::Target;
-use util::TestDir;
+use crate::fact;
+use crate::servers::postgresql;
+use crate::util::target::Target;
+use crate::util::TestDir;
 
 /// The admin role the connection-argument tests log in as (made by [`admin`]).
 const ADMIN: &str = "rinfra_e2e_pg_admin";
@@ -67,18 +63,6 @@ fn with<'a>(args: &'a [&'a str], more: &'a [&'a str]) -> Vec<&'a str> {
 
 fn refs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
-}
-
-/// `rinfra ADDR fact NAME ARGS... --json`: the fact's value on the host.
-fn fact(t: &Target, name: &str, args: &[&str]) -> Value {
-    let dir = TestDir::new();
-    let mut all = vec!["fact", name];
-    all.extend_from_slice(args);
-    all.push("--json");
-    let r = t.rinfra(&dir, &all);
-    assert_eq!(r.code, 0, "fact {name}: {r:?}");
-    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
-    v[name][&t.addr].clone()
 }
 
 fn drop_database_and_role(t: &Target, database: &str, role: &str) {
@@ -342,7 +326,7 @@ fn postgres_operations_with_connection_arguments() {
         &dir,
         &with(&["postgres.role", "role=rinfra_e2e_pg_x"], &bad),
     );
-    util::target::assert_host_error(&r, &t.addr, &["password authentication failed"]);
+    crate::util::target::assert_host_error(&r, &t.addr, &["password authentication failed"]);
 
     t.twice(&with(
         &[
