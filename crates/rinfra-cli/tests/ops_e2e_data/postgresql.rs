@@ -191,6 +191,42 @@ fn postgres_role_and_database_as_the_postgres_user() {
 }
 
 #[test]
+fn postgres_role_the_way_pyinfras_docs_show() {
+    // pyinfra's docs: `postgres.role(role=..., superuser=True, login=True,
+    // _sudo_user="postgres")` in a run with sudo on (`--sudo`): `_sudo_user` only picks the user
+    // sudo switches to (alone, as root, psql runs as root and is refused, as in pyinfra)
+    let t = postgresql();
+    let role = "rinfra_e2e_pg_docs";
+    drop_database_and_role(&t, "rinfra_e2e_pg_none", role);
+    t.twice(&[
+        "--sudo",
+        "postgres.role",
+        &format!("role={role}"),
+        "superuser=true",
+        "login=true",
+        "_sudo_user=postgres",
+    ]);
+    assert_eq!(
+        pg(
+            &t,
+            &format!("SELECT rolsuper, rolcanlogin FROM pg_roles WHERE rolname = '{role}';")
+        ),
+        "t|t"
+    );
+    let dir = TestDir::new();
+    let alone = t.rinfra(
+        &dir,
+        &[
+            "postgres.role",
+            "role=rinfra_e2e_pg_never",
+            "_sudo_user=postgres",
+        ],
+    );
+    crate::util::target::assert_host_error(&alone, &t.addr, &["postgres.PostgresRoles"]);
+    pg(&t, &format!("DROP ROLE {role};"));
+}
+
+#[test]
 fn postgres_role_with_a_password_logs_in() {
     let t = postgresql();
     let role = "rinfra_e2e_pg_login";
