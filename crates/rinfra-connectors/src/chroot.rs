@@ -28,6 +28,7 @@ use crate::base::{
     Connector, GetFile, HostContext, InventoryConnector, NameData, PutFile, RawCommand,
 };
 use crate::error::{ConnectError, ConnectorError, InventoryError};
+use crate::local_shell::run_local_shell;
 use crate::output::CommandOutput;
 use crate::process::{run_local_process, LocalProcess};
 use crate::staged::{get_staged, put_staged, StagedTransfer};
@@ -151,16 +152,11 @@ impl Connector for ChrootConnector {
     }
 
     async fn execute(&self, command: RawCommand<'_>) -> Result<CommandOutput, ConnectorError> {
-        let raw = command.command.get_raw_value();
-        let output = run_local_process(
+        // The command goes through the environment, never argv (see `local_shell`).
+        let output = run_local_shell(
             &self.host,
-            "chroot",
-            &[
-                self.root.as_os_str(),
-                "sh".as_ref(),
-                "-c".as_ref(),
-                raw.as_ref(),
-            ],
+            &["chroot".as_ref(), self.root.as_os_str()],
+            command.command,
             LocalProcess {
                 stdin: command.stdin,
                 stdin_bytes: None,

@@ -50,6 +50,7 @@ mod exec_template;
 mod external;
 mod fake;
 mod local;
+mod local_shell;
 mod output;
 mod process;
 mod quote;
@@ -82,8 +83,9 @@ pub use external::{
 };
 pub use fake::{FakeConnector, FakeInventory};
 pub use local::{LocalConnector, LocalInventory};
+pub use local_shell::{run_local_shell, shell_and_command, COMMAND_ENV_VAR, SH_COMMAND_FROM_ENV};
 pub use output::{CommandOutput, OutputLine, Stream};
-pub use process::{run_local_process, LocalProcess};
+pub use process::{run_local_process, run_local_process_with_env, LocalProcess};
 pub use quote::quote;
 pub use registry::{ConnectorRegistry, HostName, SSH};
 pub use secret::{Secret, MASKED};

@@ -18,8 +18,9 @@ use crate::base::{
 };
 use crate::command::{quoted, Bit, StringCommand};
 use crate::error::{ConnectError, ConnectorError, InventoryError};
+use crate::local_shell::run_local_shell;
 use crate::output::CommandOutput;
-use crate::process::{run_local_process, LocalProcess};
+use crate::process::LocalProcess;
 use crate::transfer::{install_command, write_local_atomically};
 
 /// The `@local` inventory connector.
@@ -97,11 +98,11 @@ impl Connector for LocalConnector {
     }
 
     async fn execute(&self, command: RawCommand<'_>) -> Result<CommandOutput, ConnectorError> {
-        let raw = command.command.get_raw_value();
-        run_local_process(
+        // The command goes through the environment, never argv (see `local_shell`).
+        run_local_shell(
             &self.host,
-            "sh",
-            &["-c", raw.as_str()],
+            &[],
+            command.command,
             LocalProcess {
                 stdin: command.stdin,
                 stdin_bytes: None,

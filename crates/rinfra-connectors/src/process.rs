@@ -36,8 +36,20 @@ pub async fn run_local_process<S: AsRef<OsStr>>(
     args: &[S],
     opts: LocalProcess<'_>,
 ) -> Result<CommandOutput, ConnectorError> {
+    run_local_process_with_env(host, program, args, &[], opts).await
+}
+
+/// [`run_local_process`] with `env` added to the process's environment.
+pub async fn run_local_process_with_env<S: AsRef<OsStr>>(
+    host: &HostContext,
+    program: &str,
+    args: &[S],
+    env: &[(&str, &str)],
+    opts: LocalProcess<'_>,
+) -> Result<CommandOutput, ConnectorError> {
     let mut cmd = Command::new(program);
     cmd.args(args)
+        .envs(env.iter().copied())
         .stdin(if opts.stdin.is_some() || opts.stdin_bytes.is_some() {
             Stdio::piped()
         } else {

@@ -345,7 +345,7 @@ fn describe(v: &Value, secret: bool) -> String {
 }
 
 fn err(name: &str, expected: &'static str, v: &Value) -> ArgumentError {
-    let secret = name.ends_with("password");
+    let secret = crate::is_secret_argument(name);
     ArgumentError {
         name: name.into(),
         expected,

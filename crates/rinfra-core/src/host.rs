@@ -284,7 +284,7 @@ impl Host {
             stdout,
             &stderr,
         )?;
-        loaded(&args_text);
+        loaded(&crate::shown_arguments_json(args));
         self.facts
             .lock()
             .expect("not poisoned")
@@ -388,11 +388,11 @@ impl Host {
         }
         let mut cache = self.facts.lock().expect("not poisoned");
         for (t, exit, stdout, stderr) in results {
-            let (fact, args, args_text, key, _) = &todo[t];
+            let (fact, args, _, key, _) = &todo[t];
             if let Ok(value) =
                 Self::fact_value(*fact, args, connector_args, Some(exit), stdout, &stderr)
             {
-                loaded(fact.name(), args_text);
+                loaded(fact.name(), &crate::shown_arguments_json(args));
                 cache.insert(key.clone(), Cached::new(*fact, args, value));
             }
         }

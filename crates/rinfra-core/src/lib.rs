@@ -25,6 +25,7 @@ mod order;
 mod plan;
 mod prefetch;
 mod pyrepr;
+mod secret_args;
 mod state;
 
 pub use arguments::{
@@ -51,4 +52,5 @@ pub use plan::{
     build_plan, detect_changes, HostPlan, Plan, PlanError, PlanJson, PlanOpJson, PlannedOp,
 };
 pub use pyrepr::{py_repr, py_str};
+pub use secret_args::{is_secret_argument, shown_argument, shown_arguments_json};
 pub use state::State;

@@ -183,7 +183,7 @@ fn op_args_display(op: &PlannedOp) -> Vec<String> {
     let mut out = Vec::new();
     for h in &op.hosts {
         for (k, v) in &h.call.args {
-            let s = format!("{k}={}", py_str(v));
+            let s = format!("{k}={}", py_str(&crate::shown_argument(k, v)));
             if seen.insert(s.clone()) {
                 out.push(s);
             }

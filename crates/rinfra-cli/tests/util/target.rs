@@ -56,6 +56,11 @@ pub fn second_ssh_host() -> Target {
     from_last("RINFRA_TB_SSH_HOSTS", 1)
 }
 
+/// The testbed SSH host `back` places before the last one (`0` is [`ssh_host`]).
+pub fn ssh_host_from_end(back: usize) -> Target {
+    from_last("RINFRA_TB_SSH_HOSTS", back)
+}
+
 /// The last systemd-nspawn host (runs systemd as PID 1).
 pub fn nspawn_host() -> Target {
     from_last("RINFRA_TB_NSPAWN_HOSTS", 0)

@@ -182,8 +182,10 @@ define_fact! {
     process: |lines, _| {
         let mut grants: Map<String, Value> = Map::new();
         for line in lines {
+            // Any quoted name (pyinfra's pattern only knows lowercase letters and `_`, so a
+            // database such as `app2` was never seen as granted and re-granted on every run).
             let Some(m) = re_match(
-                r"GRANT ([A-Z,\s]+) ON ((?:\*|`[a-z_\\]+`)\.(?:\*|`[a-z_]+`)) TO `[A-Z0-9a-z_\-]+`@`(?:%|[A-Z0-9a-z_\.\-]+)`(.*)",
+                r"GRANT ([A-Z,\s]+) ON ((?:\*|`(?:[^`]|``)+`)\.(?:\*|`(?:[^`]|``)+`)) TO `(?:[^`]|``)+`@`(?:[^`]|``)+`(.*)",
                 line,
             ) else {
                 continue;

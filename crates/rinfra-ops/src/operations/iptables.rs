@@ -118,8 +118,13 @@ async fn rule(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
     let mut extras_set: Vec<String> = extras.split_whitespace().map(String::from).collect();
     let protocol = opt("protocol").map(|p| p.to_lowercase());
     match &protocol {
-        // iptables adds `-m <protocol>` by itself, as iptables-save shows
-        Some(p) => extras_set.extend(["-m".to_string(), p.clone()]),
+        // iptables adds `-m <protocol>` by itself when an option of that match is used, as
+        // iptables-save shows; pyinfra expects it for every protocol, so a rule such as
+        // `-p udp -j ACCEPT` never matched and was added again on every run
+        Some(p) if uses_protocol_match(p, &extras_set) => {
+            extras_set.extend(["-m".to_string(), p.clone()])
+        }
+        Some(_) => {}
         None if dport.is_some() || sport.is_some() => {
             return Err(OperationError::Other(
                 "iptables cannot filter by destination_port/source_port without a protocol".into(),
@@ -245,6 +250,35 @@ async fn rule(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), Oper
     }
     out.shell(StringCommand::new(bits));
     Ok(())
+}
+
+/// Whether `extras` use an option of the protocol's own match module (`--dport` of `tcp`...),
+/// which makes iptables add `-m <protocol>` to the rule.
+fn uses_protocol_match(protocol: &str, extras: &[String]) -> bool {
+    let options: &[&str] = match protocol {
+        "tcp" => &[
+            "--dport",
+            "--sport",
+            "--destination-port",
+            "--source-port",
+            "--tcp-flags",
+            "--syn",
+            "--tcp-option",
+        ],
+        "udp" | "udplite" | "dccp" | "sctp" => &[
+            "--dport",
+            "--sport",
+            "--destination-port",
+            "--source-port",
+            "--chunk-types",
+            "--dccp-types",
+            "--dccp-option",
+        ],
+        "icmp" => &["--icmp-type"],
+        "icmpv6" | "ipv6-icmp" => &["--icmpv6-type"],
+        _ => &[],
+    };
+    extras.iter().any(|e| options.contains(&e.as_str()))
 }
 
 /// Rule equality with `extras` compared as sets.

@@ -137,12 +137,19 @@ pub(crate) async fn service(
     if !managed {
         return Ok(());
     }
-    let status = fact(
-        host,
-        &crate::facts::runit::RunitStatus,
-        &[("service", json!(name)), ("svdir", json!(svdir))],
-    )
-    .await?;
+    let status = if was_managed {
+        fact(
+            host,
+            &crate::facts::runit::RunitStatus,
+            &[("service", json!(name)), ("svdir", json!(svdir))],
+        )
+        .await?
+    } else {
+        // Not supervised before this run: `sv status` cannot answer yet (it fails), and the
+        // service is linked while its `down` file exists (made above, or already there), so
+        // `runsv` starts it down. pyinfra reads the status after linking and gets the same.
+        json!({ name.as_str(): false })
+    };
     let cmd = |action: &str| {
         formatted(
             "SVDIR={0} sv {1} {2}",

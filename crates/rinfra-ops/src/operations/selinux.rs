@@ -177,15 +177,13 @@ define_op! {
 }
 
 async fn port(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), OperationError> {
+    // `Protocol.TCP` (the enum, as a deploy passes it) or the name; any other text is passed
+    // on quoted, as pyinfra does, and `semanage` refuses it on the host
     let protocol = a.str("protocol")?;
     let protocol = protocol
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
+        .strip_prefix("Protocol.")
+        .unwrap_or(&protocol)
         .to_lowercase();
-    if !matches!(protocol.as_str(), "tcp" | "udp" | "dccp" | "sctp") {
-        return Err(a.invalid("protocol", format!("unknown protocol `{protocol}`")));
-    }
     let port = a.int_or("port_num", -1)?;
     if !(0..=65535).contains(&port) {
         return Err(a.invalid("port_num", "must be a port number"));
