@@ -482,7 +482,7 @@ fn pipx_packages_upgrade_all_and_ensure_path() {
     always_changes(&t, &dir, &["deploy.py"]);
     let bin = format!("{home}/.local/bin");
     assert!(
-        t.check(&format!("cat {home}/.bashrc {home}/.profile 2>/dev/null"))
+        t.check(&format!("cat {home}/.bashrc {home}/.profile 2>/dev/null; true"))
             .contains(&bin),
         "pipx ensurepath should add {bin}"
     );
@@ -546,8 +546,9 @@ fn uv_tools() {
     assert_ne!(t.ssh(&format!("test -e {bin}/pycowsay")).0, 0);
 
     // `tools_update_shell` in a home of the test's own: uv adds its bin directory to the
-    // shell's startup files, which a command run over ssh does not read, so it runs again;
-    // with uv's tool directory on PATH (what pyinfra compares) there is nothing to do
+    // shell's startup files, which a command run over ssh does not read, so pyinfra runs it
+    // again, and uv then fails; with uv's tool directory on PATH (what pyinfra compares, not
+    // the bin directory) there is nothing to do
     let home = format!("{base}/home");
     t.check(&format!("mkdir -p {home}"));
     let update = |path: &str| {
@@ -556,9 +557,16 @@ fn uv_tools() {
              uv.tools_update_shell(_env=dict({UV_ENV}, HOME={home:?}{path}))\n"
         )
     };
-    always_changes(&t, &deploy(&update("")), &["deploy.py"]);
+    let dir = deploy(&update(""));
+    t.changes(&dir, &["deploy.py"]);
+    let again = t.rinfra(&dir, &["deploy.py"]);
+    assert_host_error(
+        &again,
+        &t.addr,
+        &["is not in PATH, but the Bash configuration files are already up-to-date"],
+    );
     assert!(
-        t.check(&format!("cat {home}/.bashrc {home}/.profile 2>/dev/null"))
+        t.check(&format!("cat {home}/.bashrc {home}/.profile 2>/dev/null; true"))
             .contains(&format!("{home}/.local/bin")),
         "uv tool update-shell should add {home}/.local/bin"
     );
@@ -649,7 +657,7 @@ fn uv_venv_packages_and_pythons() {
     assert_eq!(six(), "1.16.0");
     deploy_twice(
         &t,
-        &packages("['six'], present=False, extra_args='--no-progress'"),
+        &packages("['six'], present=False, extra_args='--quiet'"),
     );
     assert_ne!(
         t.ssh(&format!("{venv}/bin/python -c 'import six'")).0,
