@@ -9,7 +9,7 @@
 //! installed from PyPI the way the pipx documentation installs a tool for every user,
 //! `PIPX_HOME=/opt/pipx PIPX_BIN_DIR=/usr/local/bin pipx install uv==<pinned>`. Installs are
 //! small and pinned, from the registries only: npm `is-number` (npm registry), PyPI `six` and
-//! `pycowsay` (0.0.0.1, then 0.0.0.2 for the upgrades), the crate `hello-rust` (crates.io,
+//! `pycowsay` (0.0.0.1, then the newest for the upgrades), the crate `hello-rust` (crates.io,
 //! through its sparse index: Debian 12's cargo 1.65 would clone the git index from GitHub
 //! unless told, so the cargo deploys set `RUSTC_BOOTSTRAP=1` and
 //! `CARGO_UNSTABLE_SPARSE_REGISTRY=true`, cargo's own switch for it before 1.68). uv is given
@@ -27,8 +27,17 @@
 //! - `uv.venv(path)` creates the environment at `path` but checks for `path/.venv`: a second run
 //!   repeats `uv venv path`, which this uv refuses for an existing environment unless
 //!   `allow_existing`/`clear_existing`; `present=False` removes `path/.venv`;
-//! - `uv.pythons` can only be checked where nothing is to be downloaded (Python builds come
-//!   from GitHub, which tests must not reach): present system Pythons, absent managed ones.
+//! - `uv.tools_update_shell` compares uv's *tool* directory with `PATH` and runs
+//!   `uv tool update-shell` again, which fails once the startup files are up to date;
+//! - `pip.venv` runs `python -m venv` unless given `python`, and Debian has no `python`.
+//!
+//! rinfra differs in one place these runs found: npm prints its tree in ASCII (`` `-- ``)
+//! where the locale is not UTF-8 (a plain command over ssh to this Debian host), which
+//! pyinfra's `npm.NpmPackages` does not read (no packages: installs on every run); rinfra reads
+//! both (see rinfra-ops' DIFFERENCES.md).
+//!
+//! `uv.pythons` can only be checked where nothing is to be downloaded (Python builds come
+//! from GitHub, which tests must not reach): present system Pythons, absent managed ones.
 //!
 //! gem, go, snap, flatpak, brew and choco are checked by pyinfra's vectors only
 //! (`cargo test -p rinfra-ops --test vectors`): their registries (rubygems.org, the Go module
@@ -51,7 +60,8 @@ use util::{Run, TestDir};
 const UV_VERSION: &str = "0.13.9";
 
 /// The environment every uv operation is given (see the module comment).
-const UV_ENV: &str = r#"{"UV_PYTHON_DOWNLOADS": "never", "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"}"#;
+const UV_ENV: &str =
+    r#"{"UV_PYTHON_DOWNLOADS": "never", "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"}"#;
 
 /// The environment every cargo operation is given: the sparse index of crates.io.
 const CARGO_ENV: &str = r#"{"RUSTC_BOOTSTRAP": "1", "CARGO_UNSTABLE_SPARSE_REGISTRY": "true"}"#;
@@ -226,9 +236,13 @@ fn npm_packages_global_and_in_a_directory() {
     t.changes(&dir, &["npm.packages", "packages=is-number@6.0.0"]);
     assert_eq!(npm_version(&t, NPM_ROOT), "6.0.0");
     unchanged(&t, &dir, &["npm.packages", "packages=is-number"]);
-    let r = always_changes(&t, &dir, &["npm.packages", "packages=is-number", "latest=true"]);
+    let r = always_changes(
+        &t,
+        &dir,
+        &["npm.packages", "packages=is-number", "latest=true"],
+    );
     assert!(!r.stderr.contains("No changes"), "{r:?}");
-    assert_eq!(npm_version(&t, NPM_ROOT), "7.0.0");
+    assert_ne!(npm_version(&t, NPM_ROOT), "6.0.0", "updated to the newest");
 
     t.twice(&["npm.packages", "packages=is-number", "present=false"]);
     assert_ne!(t.ssh(&format!("test -e {NPM_ROOT}/is-number")).0, 0);
@@ -347,7 +361,11 @@ fn pip_packages_in_a_virtualenv() {
     // names compare case-insensitively (PEP 426)
     let dir = TestDir::new();
     let in_venv = format!("virtualenv={venv}");
-    unchanged(&t, &dir, &["pip.packages", "packages=SIX==1.16.0", &in_venv]);
+    unchanged(
+        &t,
+        &dir,
+        &["pip.packages", "packages=SIX==1.16.0", &in_venv],
+    );
 
     // the facts, against what the interpreter itself finds
     let pip = format!("pip={venv}/bin/pip");
@@ -431,9 +449,7 @@ fn pipx_packages_upgrade_all_and_ensure_path() {
         "extra_args=--python python3",
     ]);
     assert_eq!(pycowsay_version(&t, &venv), "0.0.0.1");
-    assert!(t
-        .check("/root/.local/bin/pycowsay moo")
-        .contains("< moo >"));
+    assert!(t.check("/root/.local/bin/pycowsay moo").contains("< moo >"));
 
     // the facts, against the target's pipx directories
     let apps = t.check(&format!(
@@ -458,9 +474,13 @@ fn pipx_packages_upgrade_all_and_ensure_path() {
         &dir,
         &["pipx.packages", "packages=pycowsay", "latest=true"],
     );
-    assert_eq!(pycowsay_version(&t, &venv), "0.0.0.2");
+    assert_ne!(
+        pycowsay_version(&t, &venv),
+        "0.0.0.1",
+        "upgraded to the newest"
+    );
     always_changes(&t, &dir, &["pipx.upgrade_all"]);
-    assert_eq!(pycowsay_version(&t, &venv), "0.0.0.2");
+    assert_ne!(pycowsay_version(&t, &venv), "0.0.0.1");
 
     t.twice(&["pipx.packages", "packages=pycowsay", "present=false"]);
     assert_ne!(t.ssh(&format!("test -e {venv}")).0, 0);
@@ -482,8 +502,10 @@ fn pipx_packages_upgrade_all_and_ensure_path() {
     always_changes(&t, &dir, &["deploy.py"]);
     let bin = format!("{home}/.local/bin");
     assert!(
-        t.check(&format!("cat {home}/.bashrc {home}/.profile 2>/dev/null; true"))
-            .contains(&bin),
+        t.check(&format!(
+            "cat {home}/.bashrc {home}/.profile 2>/dev/null; true"
+        ))
+        .contains(&bin),
         "pipx ensurepath should add {bin}"
     );
     let on_path = format!(", 'PATH': '{bin}:/usr/local/bin:/usr/bin:/bin'");
@@ -506,12 +528,14 @@ fn uv_tools() {
     t.check(&format!(
         "UV_TOOL_BIN_DIR={bin} uv tool uninstall pycowsay >/dev/null 2>&1; true"
     ));
-    let tools = |args: &str| {
-        format!("from pyinfra.operations import uv\nuv.tools({args}, _env={env})\n")
-    };
+    let tools =
+        |args: &str| format!("from pyinfra.operations import uv\nuv.tools({args}, _env={env})\n");
 
     deploy_twice(&t, &tools("['pycowsay==0.0.0.1']"));
-    assert_eq!(pycowsay_version(&t, &format!("{UV_TOOLS}/pycowsay")), "0.0.0.1");
+    assert_eq!(
+        pycowsay_version(&t, &format!("{UV_TOOLS}/pycowsay")),
+        "0.0.0.1"
+    );
     assert!(t.check(&format!("{bin}/pycowsay moo")).contains("< moo >"));
 
     // the facts, against uv's directories
@@ -535,9 +559,14 @@ fn uv_tools() {
     unchanged(&t, &deploy(&tools("'PyCowSay'")), &["deploy.py"]);
     let dir = deploy(&tools("'pycowsay', latest=True"));
     always_changes(&t, &dir, &["deploy.py"]);
-    assert_eq!(pycowsay_version(&t, &format!("{UV_TOOLS}/pycowsay")), "0.0.0.2");
+    assert_ne!(
+        pycowsay_version(&t, &format!("{UV_TOOLS}/pycowsay")),
+        "0.0.0.1",
+        "upgraded to the newest"
+    );
     let dir = deploy(&format!(
-        "from pyinfra.operations import uv\nuv.tools_upgrade_all(extra_args=['--no-progress'], _env={env})\n"
+        "from pyinfra.operations import uv\n\
+         uv.tools_upgrade_all(extra_args=['--no-progress'], _env={env})\n"
     ));
     always_changes(&t, &dir, &["deploy.py"]);
 
@@ -566,8 +595,10 @@ fn uv_tools() {
         &["is not in PATH, but the Bash configuration files are already up-to-date"],
     );
     assert!(
-        t.check(&format!("cat {home}/.bashrc {home}/.profile 2>/dev/null; true"))
-            .contains(&format!("{home}/.local/bin")),
+        t.check(&format!(
+            "cat {home}/.bashrc {home}/.profile 2>/dev/null; true"
+        ))
+        .contains(&format!("{home}/.local/bin")),
         "uv tool update-shell should add {home}/.local/bin"
     );
     let tool_dir = format!("{home}/.local/share/uv/tools");
@@ -589,7 +620,9 @@ fn uv_venv_packages_and_pythons() {
         format!("{base}/proj")
     )));
     always_changes(&t, &dir, &["deploy.py"]);
-    t.check(&format!("test -f {base}/proj/bin/activate && test -x {base}/proj/bin/pip"));
+    t.check(&format!(
+        "test -f {base}/proj/bin/activate && test -x {base}/proj/bin/pip"
+    ));
     let dir = deploy(&op(&format!(
         "uv.venv({:?}, _env={UV_ENV})",
         format!("{base}/proj")
@@ -647,12 +680,18 @@ fn uv_venv_packages_and_pythons() {
     for (name, version) in got.as_object().unwrap() {
         assert_eq!(&have[name], version, "{name} in {have}");
     }
-    assert_eq!(got.as_object().unwrap().len(), have.as_object().unwrap().len());
+    assert_eq!(
+        got.as_object().unwrap().len(),
+        have.as_object().unwrap().len()
+    );
 
     always_changes(&t, &deploy(&packages("'six', latest=True")), &["deploy.py"]);
     assert_ne!(six(), "1.16.0");
     write_remote(&t, &format!("{base}/requirements.txt"), "six==1.16.0\n");
-    let requirements = format!("None, requirements={:?}", format!("{base}/requirements.txt"));
+    let requirements = format!(
+        "None, requirements={:?}",
+        format!("{base}/requirements.txt")
+    );
     always_changes(&t, &deploy(&packages(&requirements)), &["deploy.py"]);
     assert_eq!(six(), "1.16.0");
     deploy_twice(
@@ -724,7 +763,11 @@ fn cargo_packages() {
 
     // `latest` runs `cargo install` again on every run (cargo finds it up to date)
     unchanged(&t, &deploy(&op("'hello-rust'")), &["deploy.py"]);
-    always_changes(&t, &deploy(&op("'hello-rust', latest=True")), &["deploy.py"]);
+    always_changes(
+        &t,
+        &deploy(&op("'hello-rust', latest=True")),
+        &["deploy.py"],
+    );
     assert_eq!(t.check("/root/.cargo/bin/hello-rust"), "Hello, world!");
 
     deploy_twice(&t, &op("'hello-rust', present=False"));
