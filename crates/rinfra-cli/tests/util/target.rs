@@ -61,6 +61,12 @@ pub fn ssh_host_from_end(back: usize) -> Target {
     from_last("RINFRA_TB_SSH_HOSTS", back)
 }
 
+/// The third testbed SSH host from the end: the language package managers' suite
+/// (`ops_e2e_langs.rs`) installs npm, pipx, uv and cargo there, away from the other suites.
+pub fn langs_ssh_host() -> Target {
+    from_last("RINFRA_TB_SSH_HOSTS", 2)
+}
+
 /// The last systemd-nspawn host (runs systemd as PID 1).
 pub fn nspawn_host() -> Target {
     from_last("RINFRA_TB_NSPAWN_HOSTS", 0)
@@ -124,9 +130,13 @@ impl Target {
 
     /// Run an operation twice: the first run changes the host, the second changes nothing.
     pub fn twice(&self, args: &[&str]) {
-        let dir = TestDir::new();
-        self.changes(&dir, args);
-        let second = self.rinfra(&dir, args);
+        self.twice_in(&TestDir::new(), args);
+    }
+
+    /// [`Target::twice`] in `dir` (which holds the deploy file `args` names, say).
+    pub fn twice_in(&self, dir: &TestDir, args: &[&str]) {
+        self.changes(dir, args);
+        let second = self.rinfra(dir, args);
         assert_eq!(second.code, 0, "second run of {args:?}: {second:?}");
         let unchanged = format!("[{}] No changes", self.addr);
         assert!(

@@ -16,7 +16,12 @@ define_fact! {
             &[rinfra_connectors::quoted(d.as_str())],
         ),
     });
-    process: |lines, _| Ok(parse_packages(r"^[└├]──\s([a-zA-Z0-9\-]+)@([0-9\.]+)$", lines));
+    // npm draws the tree with `├──`/`└──` under a UTF-8 locale and with `+--`/`` `-- ``
+    // otherwise (a plain `ssh host cmd` on a Debian host without a locale set): both are
+    // read, where pyinfra reads only the first and finds no packages at all.
+    process: |lines, _| {
+        Ok(parse_packages(r"^(?:[└├]──|[+`]--)\s([a-zA-Z0-9\-]+)@([0-9\.]+)$", lines))
+    };
     default: || json!({});
     requires: |_| Some("npm".into());
 }
