@@ -34,23 +34,15 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            output::error(&format!("cannot start the async runtime: {e}"));
+            output::print_error(&CliError::run_failed("cannot start the async runtime").caused_by(e));
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(run(args)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            output::error(&e.message);
-            if let Some(d) = &e.details {
-                for l in d.lines() {
-                    output::line(&format!("    {l}"));
-                }
-            }
-            if let Some(h) = &e.hint {
-                output::line(&format!("    hint: {h}"));
-            }
-            ExitCode::from(e.code)
+            output::print_error(&e);
+            ExitCode::from(e.code())
         }
     }
 }
@@ -67,7 +59,10 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     // paths are then relative to it).
     if let Some(dir) = &args.chdir {
         std::env::set_current_dir(dir)
-            .map_err(|e| CliError::usage(format!("--chdir `{dir}`: {e}")))?;
+            .map_err(|e| {
+                CliError::usage(format!("cannot change to the directory `{dir}` (`--chdir`)"))
+                    .caused_by(e)
+            })?;
     }
     if args.ssh_password_prompt {
         let pw = prompt::read_secret("SSH password: ")
@@ -124,7 +119,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
 
     section("Loading config...");
     let cwd = std::env::current_dir()
-        .map_err(|e| CliError::usage(format!("no working directory: {e}")))?;
+        .map_err(|e| CliError::usage("the working directory is not readable").caused_by(e))?;
     let deploy_files: Vec<String> = if first.ends_with(".py") {
         args.operations
             .iter()
@@ -220,6 +215,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         calls
     };
     let mut deploy_loaded = None;
+    let mut fact_requests = Vec::new();
     let calls = if is_exec {
         if rest.is_empty() {
             return Err(
@@ -228,6 +224,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         }
         Some(with_config(commands::exec::calls(&state, &rest.join(" "))))
     } else if first == "fact" {
+        fact_requests = commands::fact::requests(&state, rest)?;
         None
     } else if !deploy_files.is_empty() {
         section("Preparing operations...");
@@ -255,10 +252,10 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     section("Connecting to hosts...");
     state.connect_all().await;
     if state.active_hosts().is_empty() {
-        output::error("No hosts remaining!");
         section("Disconnecting from hosts...");
         state.disconnect_all().await;
-        return Ok(1);
+        return Err(CliError::run_failed("No hosts remaining!")
+            .with_hint("check the hosts' addresses and credentials: each `Could not connect` above says why"));
     }
     // As pyinfra without -y (and not --json): hosts that failed to connect stop the run
     // unless the operator goes on. Without a terminal the others go on, as before.
@@ -274,7 +271,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     }
     let work = async {
         match calls {
-            None => commands::fact::run(&state, rest, args.json).await,
+            None => commands::fact::run(&state, fact_requests, args.json).await,
             Some(mut calls) => {
                 if let Some(deploy) = deploy_loaded.take() {
                     calls = commands::deploy::evaluate(
@@ -286,8 +283,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
                     )
                     .await?;
                     if state.active_hosts().is_empty() {
-                        output::error("No hosts remaining!");
-                        return Ok(1);
+                        return Err(CliError::run_failed("No hosts remaining!"));
                     }
                 }
                 let mode = commands::run::RunMode {
@@ -369,7 +365,7 @@ fn print_support() {
     let (facts, ops) = registries::facts_and_ops();
     let python = python::start(&ops, &facts, 0, false)
         .and_then(|()| rinfra_python::python_version().map_err(python::python_error))
-        .unwrap_or_else(|e| format!("unavailable ({})", e.message));
+        .unwrap_or_else(|e| format!("unavailable ({})", e.one_line()));
     output::line(&format!(
         "    Python (embedded): {}",
         python.replace('\n', " ")
@@ -405,7 +401,10 @@ fn load_config(
         .chain(std::iter::once(cwd.join("config.py")));
     for c in candidates {
         if c.is_file() {
-            let map = rinfra_python::load_config_file(&c).map_err(python::python_error)?;
+            let shown = c.strip_prefix(cwd).unwrap_or(&c).display().to_string();
+            let map = rinfra_python::load_config_file(&c).map_err(python::python_cause(
+                format!("cannot load the config file `{shown}`"),
+            ))?;
             return Ok((map, Some(c)));
         }
     }

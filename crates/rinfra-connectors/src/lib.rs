@@ -48,6 +48,7 @@ mod error;
 mod exec_template;
 mod external;
 mod fake;
+mod hint;
 mod local;
 mod output;
 mod process;
@@ -76,6 +77,7 @@ pub use external::{
     EXTERNAL_CONNECTOR_PREFIX, EXTERNAL_PROTOCOL_VERSION,
 };
 pub use fake::{FakeConnector, FakeInventory};
+pub use hint::Hint;
 pub use local::{LocalConnector, LocalInventory};
 pub use output::{CommandOutput, OutputLine, Stream};
 pub use process::{run_local_process, LocalProcess};

@@ -1,10 +1,17 @@
 //! "Did you mean" for names the user mistyped (operation arguments, global arguments, config
 //! names).
 
-/// The closest candidate within a small edit distance.
+/// The closest candidate within a small edit distance that starts like `word` (the same first
+/// letter, ignoring case and leading underscores: `sudo` → `_sudo`, `dset` → `dest`). Typos
+/// keep the first letter far more often than not, while two different names of one operation
+/// or config often differ by a letter or two at the start (`mode` is no typo of `node`).
 pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let first = |s: &str| s.trim_start_matches('_').chars().next().map(|c| c.to_ascii_lowercase());
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
+        if first(word).is_none() || first(word) != first(c) {
+            continue;
+        }
         let d = edit_distance(word, c);
         let limit = (word.len().max(c.len()) / 3).max(1);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
@@ -124,6 +131,13 @@ mod tests {
             Some("dest")
         );
         assert_eq!(did_you_mean("zzzzzz", ["src", "dest"].into_iter()), None);
+        assert_eq!(did_you_mean("pth", ["path", "user"].into_iter()), Some("path"));
+        assert_eq!(did_you_mean("SUDOO", ["SUDO", "SU_USER"].into_iter()), Some("SUDO"));
+        assert_eq!(did_you_mean("_sudo_usr", ["_sudo_user"].into_iter()), Some("_sudo_user"));
+        // One letter apart, but not at the start: another name, not a typo.
+        assert_eq!(did_you_mean("node", ["mode", "user"].into_iter()), None);
+        assert_eq!(did_you_mean("sum", ["yum"].into_iter()), None);
+        assert_eq!(did_you_mean("_", ["_sudo"].into_iter()), None);
     }
 
     #[test]

@@ -9,8 +9,9 @@ use crate::error::CliError;
 use crate::output;
 use crate::settings::parse_key_value;
 
-/// Gather each requested fact on every active host; returns the exit code.
-pub(crate) async fn run(state: &Arc<State>, raw: &[String], json: bool) -> Result<u8, CliError> {
+/// The facts asked for on the command line, with their bound arguments, checked before
+/// connecting to any host: `key=value` binds to the fact before it.
+pub(crate) fn requests(state: &State, raw: &[String]) -> Result<Vec<(String, FactArgs)>, CliError> {
     // `key=value` binds to the fact before it.
     let mut requests: Vec<(String, FactArgs)> = Vec::new();
     for item in raw {
@@ -29,14 +30,23 @@ pub(crate) async fn run(state: &Arc<State>, raw: &[String], json: bool) -> Resul
             CliError::usage("no fact given").with_hint("e.g. rinfra @local fact server.Hostname")
         );
     }
-    let globals = GlobalArguments::resolve(&[&state.config.global_defaults])
-        .map_err(|e| CliError::usage(e.to_string()))?;
     let mut bound = Vec::new();
     for (name, args) in requests {
         let fact = state.facts.get(&name).map_err(|e| {
             let err = CliError::usage(e.to_string());
+            let module = name.rsplit_once('.').map(|(m, _)| m);
+            let in_module: Vec<&str> = state
+                .facts
+                .names()
+                .filter(|n| module.is_some_and(|m| n.rsplit_once('.').is_some_and(|(o, _)| o == m)))
+                .collect();
             match rinfra_python::did_you_mean_name(&name, state.facts.names()) {
                 Some(best) => err.with_hint(format!("did you mean `{best}`?")),
+                None if !in_module.is_empty() => err.with_hint(format!(
+                    "facts in `{}`: {}",
+                    module.unwrap_or_default(),
+                    in_module.join(", ")
+                )),
                 None => err
                     .with_hint("facts are written module.Name, e.g. server.Hostname or files.File"),
             }
@@ -45,6 +55,18 @@ pub(crate) async fn run(state: &Arc<State>, raw: &[String], json: bool) -> Resul
             .map_err(|e| CliError::usage(e.to_string()))?;
         bound.push((name, args));
     }
+    Ok(bound)
+}
+
+/// Gather each requested fact on every active host; returns the exit code.
+pub(crate) async fn run(
+    state: &Arc<State>,
+    bound: Vec<(String, FactArgs)>,
+    json: bool,
+) -> Result<u8, CliError> {
+    let globals = GlobalArguments::resolve(&[&state.config.global_defaults]).map_err(|e| {
+        CliError::usage("invalid global arguments for the facts").caused_by(e)
+    })?;
 
     output::section("Gathering facts...");
     let mut all = Map::new();

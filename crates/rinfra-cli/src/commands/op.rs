@@ -23,10 +23,17 @@ pub(crate) fn calls(
         let err = CliError::usage(format!("unknown operation `{name}`"));
         if let Some(best) = rinfra_python::did_you_mean_name(name, ops.names()) {
             err.with_hint(format!("did you mean `{best}`?"))
-        } else if similar.is_empty() {
+        } else if !name.contains('.') {
             err.with_hint(
                 "operations are written module.name, e.g. files.directory or server.shell",
             )
+        } else if similar.is_empty() {
+            let mut modules: Vec<&str> = ops.names().filter_map(|n| n.split('.').next()).collect();
+            modules.dedup();
+            err.with_hint(format!(
+                "`{module}` is not an operation module; modules: {}",
+                modules.join(", ")
+            ))
         } else {
             err.with_hint(format!("operations in `{module}`: {}", similar.join(", ")))
         }
@@ -58,6 +65,22 @@ pub(crate) fn calls(
             positional += 1;
         }
     }
+    let valid: Vec<&str> = op.params().iter().map(|p| p.name).collect();
+    if let Some(unknown) = args
+        .keys()
+        .find(|k| !op.accepts_extra_kwargs() && !valid.contains(&k.as_str()))
+    {
+        let err = CliError::usage(format!("unknown argument `{unknown}` for `{name}`"));
+        let candidates = valid
+            .iter()
+            .copied()
+            .chain(rinfra_core::all_global_arguments());
+        return Err(match rinfra_python::did_you_mean(unknown, candidates) {
+            Some(best) => err.with_hint(format!("did you mean `{best}`?")),
+            None => err.with_hint(format!("arguments of `{name}`: {}", valid.join(", "))),
+        });
+    }
+    // What is left: required arguments that are missing (the message names them).
     rinfra_core::validate_op_args(op.as_ref(), &args)
         .map_err(|e| CliError::usage(e.to_string()))?;
     Ok(state

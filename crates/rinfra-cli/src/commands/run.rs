@@ -26,7 +26,8 @@ pub(crate) async fn run_calls(
     calls: Vec<Vec<OpCall>>,
     mode: RunMode,
 ) -> Result<u8, CliError> {
-    let mut plan = build_plan(state, calls).map_err(|e| CliError::usage(e.to_string()))?;
+    let mut plan = build_plan(state, calls)
+        .map_err(|e| CliError::usage("cannot prepare the operations").caused_by(e))?;
 
     if !mode.exec && (!mode.yes || mode.dry) {
         detect_changes(state, &mut plan).await;

@@ -2,6 +2,7 @@
 //! `--json` and nothing else, so it can be piped.
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
+mod diagnostic;
 mod style;
 mod table;
 
@@ -11,6 +12,7 @@ use std::sync::Mutex;
 use rinfra_connectors::{CommandOutput, OutputLine, Reporter, Secret, Stream};
 use rinfra_core::{Events, FileDiff, HostOpStatus, Plan, Results, State};
 
+pub(crate) use diagnostic::{error, print_error};
 pub(crate) use style::{bold, red};
 
 /// Verbosity and modes that change what is printed.
@@ -71,11 +73,6 @@ pub(crate) fn finish_progress() {
 /// A `--> Title` section header.
 pub(crate) fn section(title: &str) {
     line(&format!("--> {}", bold(title)));
-}
-
-/// An error line for the operator: `--> rinfra error: ...`.
-pub(crate) fn error(msg: &str) {
-    line(&format!("--> {} {msg}", red("rinfra error:")));
 }
 
 /// Write JSON to stdout.
