@@ -434,7 +434,8 @@ fn connect_timeout(
         });
         return Err(CliError::usage(format!(
             "{file}: CONNECT_TIMEOUT must be a number of seconds, not {v}"
-        )));
+        ))
+        .with_hint("e.g. `CONNECT_TIMEOUT = 10`, or `None` for the connector's default"));
     };
     Ok((args.connect_timeout.is_none() && seconds > 0.0).then_some(seconds))
 }

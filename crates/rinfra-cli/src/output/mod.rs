@@ -170,7 +170,9 @@ impl Events for Printer {
         } else {
             "Will create"
         };
-        line(&format!("    [{host}] {verb} {}", style::bold(&d.path)));
+        // One write for the whole block: hosts detect changes in parallel, and two hosts'
+        // diffs must not interleave. A blank line ends it, as in pyinfra.
+        let mut block = format!("    [{host}] {verb} {}", style::bold(&d.path));
         for l in crate::diff::unified(d.old.as_deref().unwrap_or(""), &d.new) {
             let painted = if l.starts_with('+') {
                 style::green(&l)
@@ -181,8 +183,10 @@ impl Events for Printer {
             } else {
                 l
             };
-            line(&format!("    {painted}"));
+            block.push_str(&format!("\n    {painted}"));
         }
+        block.push('\n');
+        line(&block);
     }
 
     fn host_prepare_error(&self, host: &str, op: &str, message: &str) {
