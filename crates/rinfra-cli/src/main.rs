@@ -251,6 +251,8 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
 
     section("Connecting to hosts...");
     state.connect_all().await;
+    // As pyinfra: a blank line ends the hosts' connection lines.
+    output::line("");
     if state.active_hosts().is_empty() {
         section("Disconnecting from hosts...");
         state.disconnect_all().await;

@@ -104,7 +104,8 @@ impl Snap {
 /// `text` with each run of consecutive host blocks ordered by host name, stably: hosts run in
 /// parallel and report in the order they finish, while one host's lines (an error, then its
 /// output) keep their order. A host block is a line of a host (`    [name] ...`) and the
-/// indented lines after it up to a blank line (a `--diff` under `[name] Will modify ...`).
+/// indented lines after it, up to and with a blank line (a `--diff` under `[name] Will modify
+/// ...`).
 fn in_host_order(text: &str) -> String {
     fn host(line: &str) -> Option<&str> {
         let rest = line.trim_start().strip_prefix('[')?;
@@ -126,10 +127,13 @@ fn in_host_order(text: &str) -> String {
             run.push((h, vec![line]));
             continue;
         }
-        let continues = line.starts_with(' ') || line.is_empty();
         match run.last_mut() {
-            // A blank line ends the block it belongs to.
-            Some((_, lines)) if continues && lines.last().is_none_or(|l| !l.is_empty()) => {
+            Some((_, lines))
+                if line.starts_with(' ')
+                    // A blank line ends a block of several lines (after a diff); after
+                    // one-line blocks it ends the run.
+                    || (line.is_empty() && lines.len() > 1 && lines.last() != Some(&"")) =>
+            {
                 lines.push(line);
             }
             _ => {
@@ -514,11 +518,11 @@ fn ad_hoc_operation_ssh() {
 
 #[test]
 fn host_blocks_are_put_in_host_order() {
-    let text = "--> Start\n    [b] Will modify f\n    -x\n    +y\n\n    [a] Success\n\
-                [a] output\nerror: stop\n    table\n";
+    let text = "--> Start\n    [b] Connected\n    [a] Connected\n\n    [b] Will modify f\n\
+                \x20   -x\n    +y\n\n    [a] Success\n[a] output\nerror: stop\n    table\n";
     assert_eq!(
         in_host_order(text),
-        "--> Start\n    [a] Success\n[a] output\n    [b] Will modify f\n    -x\n    +y\n\n\
-         error: stop\n    table\n"
+        "--> Start\n    [a] Connected\n    [b] Connected\n\n    [a] Success\n[a] output\n\
+         \x20   [b] Will modify f\n    -x\n    +y\n\nerror: stop\n    table\n"
     );
 }

@@ -29,6 +29,11 @@ pub(crate) struct Printer {
 
 static LOCK: Mutex<()> = Mutex::new(());
 
+/// Whether an operation has started printing (the blank line that ends its host lines is
+/// printed when the next one starts, or before the results).
+static OPERATION_STARTED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// The one aggregate progress bar of the execute phase, on a terminal only (one bar for the
 /// whole run, not one per host: many bars flicker and cost CPU at 1,000 hosts).
 static PROGRESS: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
@@ -194,6 +199,10 @@ impl Events for Printer {
     }
 
     fn op_start(&self, op: &str) {
+        // As pyinfra: a blank line after each operation's host lines.
+        if OPERATION_STARTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            line("");
+        }
         section(&format!("Starting operation: {op}"));
     }
 
@@ -276,6 +285,9 @@ pub(crate) fn print_plan(state: &State, plan: &Plan) {
 
 /// The "Results" table.
 pub(crate) fn print_results(results: &Results) {
+    if OPERATION_STARTED.load(std::sync::atomic::Ordering::Relaxed) {
+        line("");
+    }
     section("Results:");
     let mut rows = vec![vec![
         "Operation".into(),
@@ -319,4 +331,5 @@ pub(crate) fn print_results(results: &Results) {
         dash(tn),
     ]);
     eprint!("{}", table::render(&rows));
+    line("");
 }
