@@ -355,6 +355,11 @@ fn error_unknown_operation() {
         "error_unknown_operation_suggested",
         &s.run(&["@local", "server.shel", "commands=true"]),
     );
+    // Another tool's word for the same thing.
+    s.assert(
+        "error_unknown_operation_same_meaning",
+        &s.run(&["@local", "apt.install", "packages=vim"]),
+    );
     // Spelt like `yum.packages` / `apt.deb`, but other tools: no suggestion.
     s.assert(
         "error_unknown_operation_module",

@@ -21,8 +21,27 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -
     best.map(|(_, c)| c)
 }
 
+/// Words for what an operation does that users bring from other tools (package managers,
+/// Ansible, the shell), and pyinfra's name for it: `apt.install` means `apt.packages`. Only
+/// suggested when the module has that operation.
+const MEANINGS: &[(&str, &str)] = &[
+    ("install", "packages"),
+    ("package", "packages"),
+    ("pkg", "packages"),
+    ("command", "shell"),
+    ("cmd", "shell"),
+    ("run", "shell"),
+    ("exec", "shell"),
+    ("mkdir", "directory"),
+    ("dir", "directory"),
+    ("upload", "put"),
+    ("useradd", "user"),
+    ("groupadd", "group"),
+];
+
 /// A suggestion for a mistyped operation or fact name (`module.name`), only when it is close
-/// in meaning and not just in spelling: a name of the same module that starts alike
+/// in meaning and not just in spelling: pyinfra's name for a word of the same meaning
+/// ([`MEANINGS`]: `apt.install` → `apt.packages`); a name of the same module that starts alike
 /// (`server.shel` → `server.shell`, `server.hostname` → `server.Hostname`); for an unknown
 /// module, a module spelled alike that starts alike and is not a short tool name (`sever.shell`
 /// → `server.shell`, never `yum` for `sum`); for a bare name, the one name of any module
@@ -58,6 +77,17 @@ pub fn did_you_mean_name<'a>(
         }
         best?.1.to_string()
     };
+    let meaning = MEANINGS
+        .iter()
+        .find(|(w, _)| w.eq_ignore_ascii_case(name))
+        .and_then(|(_, n)| {
+            candidates
+                .iter()
+                .find(|(_, m, cn)| *m == module && cn == n)
+        });
+    if let Some((c, _, _)) = meaning {
+        return Some(c);
+    }
     let mut best: Option<(usize, &str)> = None;
     for (c, m, n) in &candidates {
         if *m != module {
@@ -158,6 +188,14 @@ mod tests {
         assert_eq!(s("sever.shell"), Some("server.shell"));
         assert_eq!(s("files.directroy"), Some("files.directory"));
         assert_eq!(s("hostname"), Some("server.Hostname"));
+        // The same meaning in other tools' words.
+        assert_eq!(s("apt.install"), Some("apt.packages"));
+        assert_eq!(s("yum.install"), Some("yum.packages"));
+        assert_eq!(s("server.command"), Some("server.shell"));
+        assert_eq!(s("files.mkdir"), Some("files.directory"));
+        assert_eq!(s("sever.run"), Some("server.shell"));
+        // Only where the module has that operation.
+        assert_eq!(s("files.install"), None);
         // Spelt alike, different in meaning.
         assert_eq!(s("sum.packages"), None);
         assert_eq!(s("apt.hex"), None);
