@@ -49,11 +49,9 @@ pub(crate) fn make_hosts(
         .into_iter()
         .map(|h| {
             let ctx = HostContext::new(h.name.clone(), h.data.clone(), Arc::clone(&reporter));
-            let connector = registry
-                .new_connector(&h.connector, ctx)
-                .map_err(|e| {
-                    CliError::usage(format!("cannot set up the host `{}`", h.name)).caused_by(e)
-                })?;
+            let connector = registry.new_connector(&h.connector, ctx).map_err(|e| {
+                CliError::usage(format!("cannot set up the host `{}`", h.name)).caused_by(e)
+            })?;
             Ok(Arc::new(Host::new(h.name, h.groups, h.data, connector)))
         })
         .collect()
@@ -77,9 +75,9 @@ pub(crate) fn load(
 ) -> Result<LoadedInventory, CliError> {
     let path = std::path::Path::new(arg);
     let (mut spec, file) = if path.is_file() {
-        let spec = rinfra_python::load_inventory_file(path).map_err(crate::python::python_cause(
-            format!("cannot load the inventory file `{arg}`"),
-        ))?;
+        let spec = rinfra_python::load_inventory_file(path).map_err(
+            crate::python::python_cause(format!("cannot load the inventory file `{arg}`")),
+        )?;
         (spec, Some(path))
     } else if let Some(spec) = crate::python::may_be_inventory_function(arg)
         .then(|| rinfra_python::load_inventory_function(arg, cwd))
@@ -172,7 +170,10 @@ mod tests {
         );
         assert!(list("a,,b").is_err());
         let e = list("@nope/x").unwrap_err();
-        assert_eq!(e.one_line(), "invalid inventory `@nope/x`: unknown connector `@nope`");
+        assert_eq!(
+            e.one_line(),
+            "invalid inventory `@nope/x`: unknown connector `@nope`"
+        );
         assert!(e.hints()[0].starts_with("known connectors: "), "{e:?}");
     }
 }

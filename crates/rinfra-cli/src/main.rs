@@ -34,7 +34,9 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            output::print_error(&CliError::run_failed("cannot start the async runtime").caused_by(e));
+            output::print_error(
+                &CliError::run_failed("cannot start the async runtime").caused_by(e),
+            );
             return ExitCode::from(1);
         }
     };
@@ -58,11 +60,12 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     // pyinfra's --chdir: the local working directory, first (inventory, deploy and config
     // paths are then relative to it).
     if let Some(dir) = &args.chdir {
-        std::env::set_current_dir(dir)
-            .map_err(|e| {
-                CliError::usage(format!("cannot change to the directory `{dir}` (`--chdir`)"))
-                    .caused_by(e)
-            })?;
+        std::env::set_current_dir(dir).map_err(|e| {
+            CliError::usage(format!(
+                "cannot change to the directory `{dir}` (`--chdir`)"
+            ))
+            .caused_by(e)
+        })?;
     }
     if args.ssh_password_prompt {
         let pw = prompt::read_secret("SSH password: ")
@@ -256,8 +259,9 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     if state.active_hosts().is_empty() {
         section("Disconnecting from hosts...");
         state.disconnect_all().await;
-        return Err(CliError::run_failed("No hosts remaining!")
-            .with_hint("check the hosts' addresses and credentials: each `Could not connect` above says why"));
+        return Err(CliError::run_failed("No hosts remaining!").with_hint(
+            "check the hosts' addresses and credentials: each `Could not connect` above says why",
+        ));
     }
     // As pyinfra without -y (and not --json): hosts that failed to connect stop the run
     // unless the operator goes on. Without a terminal the others go on, as before.

@@ -431,7 +431,7 @@ fn require_packages_checks_installed_distributions_and_their_dependencies() {
     }
     assert!(
         r.stderr
-            .contains("config.py: REQUIRE_PACKAGES: Deploy requirements (['fakepkg>=1.0']) not met: missing otherfake>=2"),
+            .contains("error: cannot load the config file `config.py`\n  Caused by: PyinfraError: REQUIRE_PACKAGES: Deploy requirements (['fakepkg>=1.0']) not met: missing otherfake>=2"),
         "{r:?}"
     );
     dir.write(

@@ -183,7 +183,10 @@ fn deploy_local() {
     let s = Snap::new();
     s.write("deploy.py", LOCAL_DEPLOY);
     s.assert("deploy_local_first", &s.run(&["@local", "deploy.py", "-y"]));
-    s.assert("deploy_local_second", &s.run(&["@local", "deploy.py", "-y"]));
+    s.assert(
+        "deploy_local_second",
+        &s.run(&["@local", "deploy.py", "-y"]),
+    );
     assert!(s.path().join("made").is_dir());
 }
 
@@ -191,7 +194,10 @@ fn deploy_local() {
 fn deploy_local_dry() {
     let s = Snap::new();
     s.write("deploy.py", LOCAL_DEPLOY);
-    s.assert("deploy_local_dry", &s.run(&["@local", "deploy.py", "--dry"]));
+    s.assert(
+        "deploy_local_dry",
+        &s.run(&["@local", "deploy.py", "--dry"]),
+    );
     assert!(!s.path().join("made").exists(), "--dry changed nothing");
 }
 
@@ -320,7 +326,10 @@ fn error_deploy_code() {
         "syntax.py",
         "from pyinfra.operations import server\n\nserver.shell(commands=[\"true\"]\n",
     );
-    s.assert("error_deploy_syntax", &s.run(&["@local", "syntax.py", "-y"]));
+    s.assert(
+        "error_deploy_syntax",
+        &s.run(&["@local", "syntax.py", "-y"]),
+    );
     s.write(
         "raises.py",
         "from pyinfra.operations import server\n\n\
@@ -431,6 +440,14 @@ fn error_bad_config() {
     s.write("config.py", "SUDOO = True\n");
     s.assert(
         "error_config_name",
+        &s.run(&["@local", "exec", "--", "true"]),
+    );
+    s.write(
+        "config.py",
+        "from pyinfra import config\n\nconfig.REQUIRE_PYINFRA_VERSION = \">=4\"\n",
+    );
+    s.assert(
+        "error_config_requires_pyinfra_version",
         &s.run(&["@local", "exec", "--", "true"]),
     );
     s.write("config.py", "CONNECT_TIMEOUT = \"soon\"\n");

@@ -6,7 +6,12 @@
 /// keep the first letter far more often than not, while two different names of one operation
 /// or config often differ by a letter or two at the start (`mode` is no typo of `node`).
 pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let first = |s: &str| s.trim_start_matches('_').chars().next().map(|c| c.to_ascii_lowercase());
+    let first = |s: &str| {
+        s.trim_start_matches('_')
+            .chars()
+            .next()
+            .map(|c| c.to_ascii_lowercase())
+    };
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         if first(word).is_none() || first(word) != first(c) {
@@ -80,11 +85,7 @@ pub fn did_you_mean_name<'a>(
     let meaning = MEANINGS
         .iter()
         .find(|(w, _)| w.eq_ignore_ascii_case(name))
-        .and_then(|(_, n)| {
-            candidates
-                .iter()
-                .find(|(_, m, cn)| *m == module && cn == n)
-        });
+        .and_then(|(_, n)| candidates.iter().find(|(_, m, cn)| *m == module && cn == n));
     if let Some((c, _, _)) = meaning {
         return Some(c);
     }
@@ -161,9 +162,18 @@ mod tests {
             Some("dest")
         );
         assert_eq!(did_you_mean("zzzzzz", ["src", "dest"].into_iter()), None);
-        assert_eq!(did_you_mean("pth", ["path", "user"].into_iter()), Some("path"));
-        assert_eq!(did_you_mean("SUDOO", ["SUDO", "SU_USER"].into_iter()), Some("SUDO"));
-        assert_eq!(did_you_mean("_sudo_usr", ["_sudo_user"].into_iter()), Some("_sudo_user"));
+        assert_eq!(
+            did_you_mean("pth", ["path", "user"].into_iter()),
+            Some("path")
+        );
+        assert_eq!(
+            did_you_mean("SUDOO", ["SUDO", "SU_USER"].into_iter()),
+            Some("SUDO")
+        );
+        assert_eq!(
+            did_you_mean("_sudo_usr", ["_sudo_user"].into_iter()),
+            Some("_sudo_user")
+        );
         // One letter apart, but not at the start: another name, not a typo.
         assert_eq!(did_you_mean("node", ["mode", "user"].into_iter()), None);
         assert_eq!(did_you_mean("sum", ["yum"].into_iter()), None);

@@ -99,8 +99,9 @@ pub(crate) async fn evaluate(
         .iter()
         .map(|(g, members)| (g.clone(), members.clone()))
         .collect();
-    Deploy::setup(&hosts, &groups, cwd, config)
-        .map_err(python_cause("cannot set up the deploy's inventory and config"))?;
+    Deploy::setup(&hosts, &groups, cwd, config).map_err(python_cause(
+        "cannot set up the deploy's inventory and config",
+    ))?;
 
     let limit = Arc::new(tokio::sync::Semaphore::new(
         state.parallel().min(MAX_PARALLEL_EVALUATIONS),

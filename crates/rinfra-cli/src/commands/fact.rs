@@ -64,9 +64,8 @@ pub(crate) async fn run(
     bound: Vec<(String, FactArgs)>,
     json: bool,
 ) -> Result<u8, CliError> {
-    let globals = GlobalArguments::resolve(&[&state.config.global_defaults]).map_err(|e| {
-        CliError::usage("invalid global arguments for the facts").caused_by(e)
-    })?;
+    let globals = GlobalArguments::resolve(&[&state.config.global_defaults])
+        .map_err(|e| CliError::usage("invalid global arguments for the facts").caused_by(e))?;
 
     output::section("Gathering facts...");
     let mut all = Map::new();

@@ -31,8 +31,7 @@ static LOCK: Mutex<()> = Mutex::new(());
 
 /// Whether an operation has started printing (the blank line that ends its host lines is
 /// printed when the next one starts, or before the results).
-static OPERATION_STARTED: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
+static OPERATION_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The one aggregate progress bar of the execute phase, on a terminal only (one bar for the
 /// whole run, not one per host: many bars flicker and cost CPU at 1,000 hosts).
