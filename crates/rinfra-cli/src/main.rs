@@ -219,19 +219,22 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     };
     let mut deploy_loaded = None;
     let mut fact_requests = Vec::new();
+    let mut preparing = commands::prepare::Preparing::func(&first);
     let calls = if is_exec {
         if rest.is_empty() {
             return Err(
                 CliError::usage("exec needs a command").with_hint("rinfra @local exec -- uname -a")
             );
         }
+        preparing = commands::prepare::Preparing::Exec;
         Some(with_config(commands::exec::calls(&state, &rest.join(" "))))
     } else if first == "fact" {
         fact_requests = commands::fact::requests(&state, rest)?;
         None
     } else if !deploy_files.is_empty() {
-        section("Preparing operations...");
+        // Compiled before connecting: a syntax error must not touch any host.
         deploy_loaded = Some(commands::deploy::load_files(&deploy_files)?);
+        preparing = commands::prepare::Preparing::Files(deploy_files.clone());
         Some(Vec::new())
     } else if state.ops.get(&first).is_none() && (first.contains('.') || first.contains(':')) {
         // Not one of rinfra's operations: a deploy function (`tasks.install`), as pyinfra
@@ -279,6 +282,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         match calls {
             None => commands::fact::run(&state, fact_requests, args.json).await,
             Some(mut calls) => {
+                preparing.start();
                 if let Some(deploy) = deploy_loaded.take() {
                     calls = commands::deploy::evaluate(
                         &state,
@@ -292,6 +296,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
                         return Err(CliError::run_failed("No hosts remaining!"));
                     }
                 }
+                preparing.finish(&state);
                 let mode = commands::run::RunMode {
                     exec: is_exec,
                     dry: args.dry,

@@ -79,6 +79,15 @@ pub(crate) fn section(title: &str) {
     line(&format!("--> {}", bold(title)));
 }
 
+/// `    [host] Ready: name`: pyinfra's line once a host's operations are prepared.
+pub(crate) fn ready(host: &str, name: &str) {
+    line(&format!(
+        "    [{host}] {} {}",
+        style::green("Ready:"),
+        style::bold(name)
+    ));
+}
+
 /// Write JSON to stdout.
 pub(crate) fn json_stdout(v: &serde_json::Value) {
     let mut out = std::io::stdout().lock();
