@@ -246,13 +246,16 @@ impl Events for Printer {
                 )
             }
         };
-        line(&format!("    [{host}] {text}"));
-        // Without -vvv the output was not streamed: show the failed command's output.
+        // Without -vvv the output was not streamed: show the failed command's output, before
+        // the status as pyinfra does, in one write so another host's lines cannot come between.
+        let mut block = String::new();
         if let (Some(out), false) = (output, self.streams_output) {
             for l in &out.combined_lines {
-                line(&format!("    [{host}] {}", red(&l.line)));
+                block.push_str(&format!("    [{host}] {}\n", red(&l.line)));
             }
         }
+        block.push_str(&format!("    [{host}] {text}"));
+        line(&block);
     }
 
     fn progress(&self, done: usize, total: usize) {
