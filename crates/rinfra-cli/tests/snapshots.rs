@@ -496,6 +496,25 @@ fn deploy_ssh() {
 }
 
 #[test]
+fn error_operation_fails_on_one_ssh_host() {
+    let (a, _, inventory) = ssh_inventory();
+    let s = Snap::new();
+    let h = a.check("hostname");
+    s.write(
+        "deploy.py",
+        &format!(
+            "from pyinfra.operations import server\n\n\
+             server.shell(\n    name=\"Only {h} passes\",\n    \
+             commands=['[ \"$(hostname)\" = {h} ] || {{ echo \"this is $(hostname)\" >&2; exit 1; }}'],\n)\n\
+             server.shell(name=\"The others go on\", commands=[\"true\"])\n"
+        ),
+    );
+    let mut args = strs(&inventory);
+    args.extend(["deploy.py", "-y"]);
+    s.assert("error_operation_fails_on_one_ssh_host", &s.run(&args));
+}
+
+#[test]
 fn exec_and_facts_ssh() {
     let (_, _, inventory) = ssh_inventory();
     let s = Snap::new();
