@@ -96,6 +96,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         verbose: args.verbose,
         streams_output: args.verbose >= 3 || is_exec,
         ask_on_failure: !args.yes && !args.json,
+        print_fact_info: args.operations.first().is_some_and(|o| o == "fact"),
     };
     let inventory_arg = args.inventory.clone().unwrap_or_default();
     let Some(first) = args.operations.first().cloned() else {

@@ -522,7 +522,13 @@ fn exec_and_facts_ssh() {
     args.extend(["exec", "--", "echo", "hello from $(hostname)"]);
     s.assert("exec_ssh", &s.run(&args));
     let mut args = strs(&inventory);
-    args.extend(["fact", "server.Hostname"]);
+    args.extend([
+        "fact",
+        "server.Hostname",
+        "files.FindInFile",
+        "path=/etc/hostname",
+        "pattern=^h",
+    ]);
     s.assert("fact_ssh", &s.run(&args));
     let mut args = strs(&inventory);
     args.extend([

@@ -68,6 +68,9 @@ pub(crate) async fn run(
         .map_err(|e| CliError::usage("invalid global arguments for the facts").caused_by(e))?;
 
     output::section("Gathering facts...");
+    // As pyinfra: every fact loads (`[host] Loaded fact ...`), then each is printed, keyed by
+    // its name and arguments (`files.File (path=/etc/hosts)`: the same fact with other
+    // arguments is another entry).
     let mut all = Map::new();
     let mut failed = false;
     for (name, args) in &bound {
@@ -100,15 +103,22 @@ pub(crate) async fn run(
             .into_iter()
             .map(|(i, v)| (state.hosts[i].name.clone(), v))
             .collect();
-        let text = serde_json::to_string_pretty(&obj).unwrap_or_default();
-        output::section(&format!("Fact data for: {name}"));
-        for l in text.lines() {
-            output::line(l);
-        }
-        all.insert(name.clone(), Value::Object(obj));
+        let key = if args.is_empty() {
+            name.clone()
+        } else {
+            format!("{name} ({})", output::kwargs_str(args))
+        };
+        all.insert(key, Value::Object(obj));
     }
     if json {
         output::json_stdout(&Value::Object(all));
+    } else {
+        for (key, obj) in &all {
+            output::line("");
+            output::section(&format!("Fact data for: {}", output::bold(key)));
+            output::line(&output::json_indented(obj));
+        }
+        output::line("");
     }
     Ok(if failed || !state.failed_hosts().is_empty() {
         1

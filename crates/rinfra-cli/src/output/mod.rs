@@ -25,6 +25,9 @@ pub(crate) struct Printer {
     /// Ask whether to go on when hosts fail during execution (no `-y`, no `--json`; on a
     /// terminal), as pyinfra does.
     pub(crate) ask_on_failure: bool,
+    /// Show each fact as it loads without `-v` (the `fact` command, as pyinfra's
+    /// `print_fact_info`).
+    pub(crate) print_fact_info: bool,
 }
 
 static LOCK: Mutex<()> = Mutex::new(());
@@ -86,6 +89,29 @@ pub(crate) fn ready(host: &str, name: &str) {
         style::green("Ready:"),
         style::bold(name)
     ));
+}
+
+/// pyinfra's `get_kwargs_str`: `key=value` sorted by key, each value as Python's `str`.
+pub(crate) fn kwargs_str(args: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut items: Vec<(&String, &serde_json::Value)> = args.iter().collect();
+    items.sort_by_key(|(k, _)| *k);
+    items
+        .iter()
+        .map(|(k, v)| format!("{k}={}", rinfra_core::py_str(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// JSON indented by four spaces, as pyinfra prints data for people.
+pub(crate) fn json_indented(v: &serde_json::Value) -> String {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    match v.serialize(&mut ser) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(_) => v.to_string(),
+    }
 }
 
 /// Write JSON to stdout.
@@ -161,13 +187,14 @@ impl Events for Printer {
     }
 
     fn fact_loaded(&self, host: &str, fact: &str, args: &str) {
-        if self.verbose >= 1 {
-            let args = if args == "{}" {
-                String::new()
-            } else {
-                format!(" ({args})")
+        if self.verbose >= 1 || self.print_fact_info {
+            let args = match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(args)
+            {
+                Ok(map) if map.is_empty() => String::new(),
+                Ok(map) => format!(" ({})", kwargs_str(&map)),
+                Err(_) => format!(" ({args})"),
             };
-            line(&format!("    [{host}] Loaded fact {fact}{args}"));
+            line(&format!("    [{host}] Loaded fact {}{args}", style::bold(fact)));
         }
     }
 
