@@ -270,7 +270,6 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     // As pyinfra without -y (and not --json): hosts that failed to connect stop the run
     // unless the operator goes on. Without a terminal the others go on, as before.
     if !args.yes && !args.json && !state.failed_hosts().is_empty() && prompt::has_terminal() {
-        output::line("");
         output::line("    One or more hosts failed to connect, continue?");
         if let prompt::Answer::Other(v) = prompt::press_enter("    Press enter to continue...") {
             output::line(&format!("    Unexpected user input: {v}"));
