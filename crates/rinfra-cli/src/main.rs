@@ -355,9 +355,9 @@ fn deploy_file_under_chdir(file: &str, chdir: Option<&str>) -> String {
     file.to_string()
 }
 
-/// `--support`: what a bug report needs (pyinfra's `--support`, with rinfra's versions).
+/// `--support`: what a bug report needs, on stdout in pyinfra's layout (with rinfra's version,
+/// the version of pyinfra's API it implements and the embedded Python).
 fn print_support() {
-    section("Support information:");
     let uname = |flag: &str| {
         std::process::Command::new("uname")
             .arg(flag)
@@ -366,21 +366,32 @@ fn print_support() {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default()
     };
-    output::line("    If you are having issues with rinfra, include the following in the report:");
-    output::line(&format!("    System: {}", uname("-s")));
-    output::line(&format!("      Release: {}", uname("-r")));
-    output::line(&format!("      Machine: {}", uname("-m")));
-    output::line(&format!("    rinfra: v{}", env!("CARGO_PKG_VERSION")));
-    let exe = std::env::args().next().unwrap_or_default();
-    output::line(&format!("    Executable: {exe}"));
     let (facts, ops) = registries::facts_and_ops();
     let python = python::start(&ops, &facts, 0, false)
-        .and_then(|()| rinfra_python::python_version().map_err(python::python_error))
-        .unwrap_or_else(|e| format!("unavailable ({})", e.one_line()));
-    output::line(&format!(
-        "    Python (embedded): {}",
-        python.replace('\n', " ")
-    ));
+        .and_then(|()| rinfra_python::support_info().map_err(python::python_error));
+    let unavailable = |e: &CliError| format!("unavailable ({})", e.one_line().replace('\n', " "));
+    let mut text = String::from(
+        "\n    If you are having issues with rinfra or wish to make feature requests, please\n    \
+         include the following in the report:\n\n",
+    );
+    text.push_str(&format!("    System: {}\n", uname("-s")));
+    if let Ok(info) = &python {
+        text.push_str(&format!("      Platform: {}\n", info.platform));
+    }
+    text.push_str(&format!("      Release: {}\n", uname("-r")));
+    text.push_str(&format!("      Machine: {}\n", uname("-m")));
+    text.push_str(&format!("    rinfra: v{}\n", env!("CARGO_PKG_VERSION")));
+    match &python {
+        Ok(info) => text.push_str(&format!("      pyinfra API: v{}\n", info.pyinfra_api)),
+        Err(e) => text.push_str(&format!("      pyinfra API: {}\n", unavailable(e))),
+    }
+    let exe = std::env::args().next().unwrap_or_default();
+    text.push_str(&format!("    Executable: {exe}\n"));
+    match &python {
+        Ok(info) => text.push_str(&format!("    Python (embedded): {}", info.python)),
+        Err(e) => text.push_str(&format!("    Python (embedded): {}", unavailable(e))),
+    }
+    output::stdout(&text);
 }
 
 /// `--config FILE`, else `config.py` next to the first deploy file, else in the working

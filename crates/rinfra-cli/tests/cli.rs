@@ -215,14 +215,16 @@ fn dzdo_and_dzdo_user_wrap_commands() {
 fn support_prints_versions_and_exits() {
     let r = TestDir::new().run(&["--support"]);
     assert_eq!(r.code, 0, "{r:?}");
+    // On stdout, as pyinfra's: it is the data asked for.
     assert!(
-        r.stderr
+        r.stdout
             .contains(&format!("rinfra: v{}", env!("CARGO_PKG_VERSION"))),
         "{r:?}"
     );
-    assert!(r.stderr.contains("Python (embedded): 3."), "{r:?}");
-    assert!(r.stderr.contains("System: Linux"), "{r:?}");
-    assert!(r.stderr.contains("Machine: "), "{r:?}");
+    assert!(r.stdout.contains("Python (embedded): 3."), "{r:?}");
+    assert!(r.stdout.contains("pyinfra API: v3."), "{r:?}");
+    assert!(r.stdout.contains("System: Linux"), "{r:?}");
+    assert!(r.stdout.contains("Machine: "), "{r:?}");
 }
 
 const TOUCH_DEPLOY: &str = "from pyinfra.operations import server\n\

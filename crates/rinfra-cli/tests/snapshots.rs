@@ -291,6 +291,7 @@ fn support() {
     let rendered = s.run(&["--support"]);
     let mut settings = insta::Settings::clone_current();
     // What the machine and the build are: kernel, architecture, versions.
+    settings.add_filter(r"Platform: .+", "Platform: [PLATFORM]");
     settings.add_filter(r"Release: .+", "Release: [KERNEL]");
     settings.add_filter(r"Machine: .+", "Machine: [ARCH]");
     settings.add_filter(r"rinfra: v\S+", "rinfra: v[VERSION]");

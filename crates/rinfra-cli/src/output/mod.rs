@@ -114,6 +114,12 @@ pub(crate) fn json_indented(v: &serde_json::Value) -> String {
     }
 }
 
+/// Write text (data, not progress) to stdout.
+pub(crate) fn stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+}
+
 /// Write JSON to stdout.
 pub(crate) fn json_stdout(v: &serde_json::Value) {
     let mut out = std::io::stdout().lock();
@@ -188,13 +194,16 @@ impl Events for Printer {
 
     fn fact_loaded(&self, host: &str, fact: &str, args: &str) {
         if self.verbose >= 1 || self.print_fact_info {
-            let args = match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(args)
-            {
-                Ok(map) if map.is_empty() => String::new(),
-                Ok(map) => format!(" ({})", kwargs_str(&map)),
-                Err(_) => format!(" ({args})"),
-            };
-            line(&format!("    [{host}] Loaded fact {}{args}", style::bold(fact)));
+            let args =
+                match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(args) {
+                    Ok(map) if map.is_empty() => String::new(),
+                    Ok(map) => format!(" ({})", kwargs_str(&map)),
+                    Err(_) => format!(" ({args})"),
+                };
+            line(&format!(
+                "    [{host}] Loaded fact {}{args}",
+                style::bold(fact)
+            ));
         }
     }
 
