@@ -12,6 +12,7 @@ mod prompt;
 mod python;
 mod registries;
 mod settings;
+mod unknown_name;
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -33,23 +33,12 @@ pub(crate) fn requests(state: &State, raw: &[String]) -> Result<Vec<(String, Fac
     let mut bound = Vec::new();
     for (name, args) in requests {
         let fact = state.facts.get(&name).map_err(|e| {
-            let err = CliError::usage(e.to_string());
-            let module = name.rsplit_once('.').map(|(m, _)| m);
-            let in_module: Vec<&str> = state
-                .facts
-                .names()
-                .filter(|n| module.is_some_and(|m| n.rsplit_once('.').is_some_and(|(o, _)| o == m)))
-                .collect();
-            match rinfra_python::did_you_mean_name(&name, state.facts.names()) {
-                Some(best) => err.with_hint(format!("did you mean `{best}`?")),
-                None if !in_module.is_empty() => err.with_hint(format!(
-                    "facts in `{}`: {}",
-                    module.unwrap_or_default(),
-                    in_module.join(", ")
-                )),
-                None => err
-                    .with_hint("facts are written module.Name, e.g. server.Hostname or files.File"),
-            }
+            CliError::usage(e.to_string()).with_hint(crate::unknown_name::hint(
+                "fact",
+                "server.Hostname or files.File",
+                &name,
+                &state.facts.names().collect::<Vec<_>>(),
+            ))
         })?;
         let args = bind_fact_args(fact.as_ref(), &[], &args)
             .map_err(|e| CliError::usage(e.to_string()))?;

@@ -15,28 +15,12 @@ pub(crate) fn calls(
     raw: &[String],
 ) -> Result<Vec<Vec<OpCall>>, CliError> {
     let op = ops.get(name).ok_or_else(|| {
-        let module = name.split('.').next().unwrap_or("");
-        let similar: Vec<&str> = ops
-            .names()
-            .filter(|n| n.starts_with(&format!("{module}.")))
-            .collect();
-        let err = CliError::usage(format!("unknown operation `{name}`"));
-        if let Some(best) = rinfra_python::did_you_mean_name(name, ops.names()) {
-            err.with_hint(format!("did you mean `{best}`?"))
-        } else if !name.contains('.') {
-            err.with_hint(
-                "operations are written module.name, e.g. files.directory or server.shell",
-            )
-        } else if similar.is_empty() {
-            let mut modules: Vec<&str> = ops.names().filter_map(|n| n.split('.').next()).collect();
-            modules.dedup();
-            err.with_hint(format!(
-                "`{module}` is not an operation module; modules: {}",
-                modules.join(", ")
-            ))
-        } else {
-            err.with_hint(format!("operations in `{module}`: {}", similar.join(", ")))
-        }
+        CliError::usage(format!("unknown operation `{name}`")).with_hint(crate::unknown_name::hint(
+            "operation",
+            "files.directory or server.shell",
+            name,
+            &ops.names().collect::<Vec<_>>(),
+        ))
     })?;
     let mut args = Map::new();
     let mut globals = Map::new();
