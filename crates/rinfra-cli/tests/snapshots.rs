@@ -128,11 +128,12 @@ fn in_host_order(text: &str) -> String {
             continue;
         }
         match run.last_mut() {
+            // Indented lines continue a block until a blank line ends it; the blank line
+            // belongs to a block of several lines (a diff), after one-line blocks it ends the
+            // run.
             Some((_, lines))
-                if line.starts_with(' ')
-                    // A blank line ends a block of several lines (after a diff); after
-                    // one-line blocks it ends the run.
-                    || (line.is_empty() && lines.len() > 1 && lines.last() != Some(&"")) =>
+                if lines.last() != Some(&"")
+                    && (line.starts_with(' ') || (line.is_empty() && lines.len() > 1)) =>
             {
                 lines.push(line);
             }
