@@ -102,7 +102,8 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     let inventory_arg = args.inventory.clone().unwrap_or_default();
     let Some(first) = args.operations.first().cloned() else {
         return Err(CliError::usage("no operations given").with_hint(
-            "e.g. `rinfra @local exec -- uname -a` or `rinfra inventory.py deploy.py`",
+            "add what to run after the inventory: deploy files, an operation, `exec -- COMMAND`, \
+             `fact NAME` or `debug-inventory` (e.g. `rinfra @local exec -- uname -a`)",
         ));
     };
 
@@ -136,7 +137,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     if let Some(bad) = deploy_files.iter().find(|f| !f.ends_with(".py")) {
         return Err(
             CliError::usage(format!("`{bad}`: deploy files must all end in .py"))
-                .with_hint("run deploy files, or one operation, or exec/fact, not a mix"),
+                .with_hint("run deploy files, or one operation, or `exec`/`fact`, not a mix"),
         );
     }
     let (config_map, config_file) =
@@ -181,8 +182,9 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         }
     }
     if hosts.is_empty() {
-        return Err(CliError::usage("no hosts selected")
-            .with_hint("check the inventory and --limit/--exclude"));
+        return Err(CliError::usage("no hosts selected").with_hint(
+            "check that `--limit`/`--exclude` match host or group names of the inventory",
+        ));
     }
 
     if is_exec {
@@ -224,9 +226,8 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     let mut preparing = commands::prepare::Preparing::func(&first);
     let calls = if is_exec {
         if rest.is_empty() {
-            return Err(
-                CliError::usage("exec needs a command").with_hint("rinfra @local exec -- uname -a")
-            );
+            return Err(CliError::usage("exec needs a command")
+                .with_hint("give the command after `--`, e.g. `rinfra @local exec -- uname -a`"));
         }
         preparing = commands::prepare::Preparing::Exec;
         Some(with_config(commands::exec::calls(&state, &rest.join(" "))))

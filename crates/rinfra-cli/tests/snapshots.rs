@@ -391,6 +391,23 @@ fn error_unknown_operation() {
 }
 
 #[test]
+fn error_usage() {
+    let s = Snap::new();
+    s.assert("error_no_operations", &s.run(&["@local"]));
+    s.assert("error_exec_without_command", &s.run(&["@local", "exec", "--"]));
+    s.assert(
+        "error_no_host_selected",
+        &s.run(&["@local", "--limit", "web", "exec", "--", "true"]),
+    );
+    // Changes to confirm, and no terminal to confirm on.
+    s.assert(
+        "error_no_terminal_to_confirm",
+        &s.run(&["@local", "files.directory", "path=made"]),
+    );
+    assert!(!s.path().join("made").exists());
+}
+
+#[test]
 fn error_unknown_option() {
     let s = Snap::new();
     s.assert(

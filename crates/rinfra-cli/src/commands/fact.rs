@@ -26,9 +26,8 @@ pub(crate) fn requests(state: &State, raw: &[String]) -> Result<Vec<(String, Fac
         }
     }
     if requests.is_empty() {
-        return Err(
-            CliError::usage("no fact given").with_hint("e.g. rinfra @local fact server.Hostname")
-        );
+        return Err(CliError::usage("no fact given")
+            .with_hint("name one or more facts, e.g. `rinfra @local fact server.Hostname`"));
     }
     let mut bound = Vec::new();
     for (name, args) in requests {

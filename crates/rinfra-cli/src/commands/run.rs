@@ -76,8 +76,9 @@ pub(crate) async fn run_calls(
                 });
             }
             crate::prompt::Answer::NoTerminal => {
-                return Err(CliError::usage("no terminal to confirm on")
-                    .with_hint("pass -y to execute without confirming"));
+                return Err(CliError::usage("no terminal to confirm on").with_hint(
+                    "pass `-y` to execute without confirming, or `--dry` to only see the changes",
+                ));
             }
         }
     }
