@@ -394,7 +394,10 @@ fn error_unknown_operation() {
 fn error_usage() {
     let s = Snap::new();
     s.assert("error_no_operations", &s.run(&["@local"]));
-    s.assert("error_exec_without_command", &s.run(&["@local", "exec", "--"]));
+    s.assert(
+        "error_exec_without_command",
+        &s.run(&["@local", "exec", "--"]),
+    );
     s.assert(
         "error_no_host_selected",
         &s.run(&["@local", "--limit", "web", "exec", "--", "true"]),
