@@ -19,7 +19,19 @@ pub(crate) struct InventoryHost {
 }
 
 fn inventory_error(name: &str, e: InventoryError) -> CliError {
-    CliError::usage(format!("invalid inventory `{name}`")).caused_by_hinted(e)
+    let err = CliError::usage(format!("invalid inventory `{name}`"));
+    // A mistyped connector: the one spelt alike, else the error's own hint (the list).
+    let best = match &e {
+        InventoryError::UnknownConnector { name, known } => {
+            rinfra_python::did_you_mean(name, known.iter().map(String::as_str))
+                .map(|b| format!("did you mean `@{b}`?"))
+        }
+        _ => None,
+    };
+    match best {
+        Some(hint) => err.with_hint(hint).caused_by(e),
+        None => err.caused_by_hinted(e),
+    }
 }
 
 fn selects(pattern: &str, host: &InventoryHost) -> bool {

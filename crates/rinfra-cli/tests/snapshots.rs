@@ -311,6 +311,10 @@ fn error_bad_inventory() {
         &s.run(&["@nope/x", "exec", "--", "true"]),
     );
     s.assert(
+        "error_unknown_connector_suggested",
+        &s.run(&["@dokcer/app", "exec", "--", "true"]),
+    );
+    s.assert(
         "error_inventory_file_not_found",
         &s.run(&["inventory.py", "exec", "--", "true"]),
     );
