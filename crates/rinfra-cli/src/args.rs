@@ -45,8 +45,11 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) diff: bool,
 
-    /// Execute without change detection or confirmation (also `PYINFRA_YES=1`).
-    #[arg(short = 'y', long = "yes", env = "RINFRA_YES")]
+    /// Execute without change detection or confirmation (also `RINFRA_YES=1` or
+    /// `PYINFRA_YES=1`).
+    // The variables are read as click reads `PYINFRA_YES` (`main.rs`), not by clap, whose
+    // flags refuse `0` and an empty value.
+    #[arg(short = 'y', long = "yes")]
     pub(crate) yes: bool,
 
     /// Write the plan and results as JSON on stdout.

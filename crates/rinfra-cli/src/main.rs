@@ -56,7 +56,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         return Ok(0);
     }
     if !args.yes {
-        args.yes = env_flag("PYINFRA_YES")?;
+        args.yes = env_flag("RINFRA_YES")? || env_flag("PYINFRA_YES")?;
     }
     // pyinfra's --chdir: the local working directory, first (inventory, deploy and config
     // paths are then relative to it).
@@ -326,7 +326,8 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     result
 }
 
-/// A boolean environment variable as click reads one (`PYINFRA_YES`): unset or empty is false.
+/// A boolean environment variable as click reads one (`PYINFRA_YES`, and `RINFRA_YES` the same
+/// way): unset or empty is false.
 fn env_flag(name: &str) -> Result<bool, CliError> {
     let Ok(v) = std::env::var(name) else {
         return Ok(false);

@@ -313,6 +313,24 @@ fn pyinfra_yes_environment_variable() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(dir.join("made").exists());
+    // RINFRA_YES reads the same values (clap's own parsing refused `0` and ``).
+    std::fs::remove_file(dir.join("made")).unwrap();
+    for (value, runs) in [
+        ("0", false),
+        ("", false),
+        ("no", false),
+        ("1", true),
+        ("yes", true),
+    ] {
+        let out = dir
+            .cmd(&["@local", "deploy.py"])
+            .env("RINFRA_YES", value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.success(), runs, "RINFRA_YES={value:?}: {out:?}");
+        assert_eq!(dir.join("made").exists(), runs, "RINFRA_YES={value:?}");
+        let _ = std::fs::remove_file(dir.join("made"));
+    }
 }
 
 #[test]
