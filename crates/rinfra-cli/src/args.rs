@@ -13,11 +13,16 @@ use clap::Parser;
 ///   fact NAME [key=value...]...    print facts, e.g. fact server.Hostname files.File path=/etc/hosts
 ///   debug-inventory                print hosts, groups and data
 #[derive(Parser, Debug)]
+// `term_width = 0`: the help as written, never wrapped to the terminal. clap wraps only with
+// its `wrap_help` feature, which a workspace build turns on (through divan, a bench
+// dependency) and a build of this package alone does not: the same binary would print two
+// different helps.
 #[command(
     name = "rinfra",
     version,
     verbatim_doc_comment,
-    arg_required_else_help = true
+    arg_required_else_help = true,
+    term_width = 0
 )]
 pub(crate) struct Args {
     /// Inventory: a file (inventory.py), `@local`, `@connector/arg`, or a comma list of hosts.
@@ -40,8 +45,11 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) diff: bool,
 
-    /// Execute without change detection or confirmation (also `PYINFRA_YES=1`).
-    #[arg(short = 'y', long = "yes", env = "RINFRA_YES")]
+    /// Execute without change detection or confirmation (also `RINFRA_YES=1` or
+    /// `PYINFRA_YES=1`).
+    // The variables are read as click reads `PYINFRA_YES` (`main.rs`), not by clap, whose
+    // flags refuse `0` and an empty value.
+    #[arg(short = 'y', long = "yes")]
     pub(crate) yes: bool,
 
     /// Write the plan and results as JSON on stdout.

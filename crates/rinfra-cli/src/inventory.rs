@@ -19,24 +19,18 @@ pub(crate) struct InventoryHost {
 }
 
 fn inventory_error(name: &str, e: InventoryError) -> CliError {
-    let hint = match &e {
-        InventoryError::UnknownConnector { known, .. } => Some(format!(
-            "known connectors: {}; or put an executable `rinfra-connector-NAME` on PATH",
-            known
-                .iter()
-                .map(|k| format!("@{k}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        InventoryError::NotAvailable(_) => {
-            Some("use `@local`, `@fake/NAME` or another `@connector/arg` host".to_string())
+    let err = CliError::usage(format!("invalid inventory `{name}`"));
+    // A mistyped connector: the one spelt alike, else the error's own hint (the list).
+    let best = match &e {
+        InventoryError::UnknownConnector { name, known } => {
+            rinfra_python::did_you_mean(name, known.iter().map(String::as_str))
+                .map(|b| format!("did you mean `@{b}`?"))
         }
         _ => None,
     };
-    let err = CliError::usage(format!("invalid inventory `{name}`: {e}"));
-    match hint {
-        Some(h) => err.with_hint(h),
-        None => err,
+    match best {
+        Some(hint) => err.with_hint(hint).caused_by(e),
+        None => err.caused_by_hinted(e),
     }
 }
 
@@ -67,9 +61,9 @@ pub(crate) fn make_hosts(
         .into_iter()
         .map(|h| {
             let ctx = HostContext::new(h.name.clone(), h.data.clone(), Arc::clone(&reporter));
-            let connector = registry
-                .new_connector(&h.connector, ctx)
-                .map_err(|e| CliError::usage(format!("host {}: {e}", h.name)))?;
+            let connector = registry.new_connector(&h.connector, ctx).map_err(|e| {
+                CliError::usage(format!("cannot set up the host `{}`", h.name)).caused_by(e)
+            })?;
             Ok(Arc::new(Host::new(h.name, h.groups, h.data, connector)))
         })
         .collect()
@@ -93,12 +87,16 @@ pub(crate) fn load(
 ) -> Result<LoadedInventory, CliError> {
     let path = std::path::Path::new(arg);
     let (mut spec, file) = if path.is_file() {
-        let spec = rinfra_python::load_inventory_file(path).map_err(crate::python::python_error)?;
+        let spec = rinfra_python::load_inventory_file(path).map_err(
+            crate::python::python_cause(format!("cannot load the inventory file `{arg}`")),
+        )?;
         (spec, Some(path))
     } else if let Some(spec) = crate::python::may_be_inventory_function(arg)
         .then(|| rinfra_python::load_inventory_function(arg, cwd))
         .transpose()
-        .map_err(crate::python::python_error)?
+        .map_err(crate::python::python_cause(format!(
+            "cannot load the inventory `{arg}`"
+        )))?
         .flatten()
     {
         (spec, None)
@@ -184,10 +182,10 @@ mod tests {
         );
         assert!(list("a,,b").is_err());
         let e = list("@nope/x").unwrap_err();
-        assert!(
-            e.message.contains("unknown connector `@nope`"),
-            "{}",
-            e.message
+        assert_eq!(
+            e.one_line(),
+            "invalid inventory `@nope/x`: unknown connector `@nope`"
         );
+        assert!(e.hints()[0].starts_with("known connectors: "), "{e:?}");
     }
 }

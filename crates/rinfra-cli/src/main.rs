@@ -12,6 +12,7 @@ mod prompt;
 mod python;
 mod registries;
 mod settings;
+mod unknown_name;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -34,23 +35,17 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            output::error(&format!("cannot start the async runtime: {e}"));
+            output::print_error(
+                &CliError::run_failed("cannot start the async runtime").caused_by(e),
+            );
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(run(args)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            output::error(&e.message);
-            if let Some(d) = &e.details {
-                for l in d.lines() {
-                    output::line(&format!("    {l}"));
-                }
-            }
-            if let Some(h) = &e.hint {
-                output::line(&format!("    hint: {h}"));
-            }
-            ExitCode::from(e.code)
+            output::print_error(&e);
+            ExitCode::from(e.code())
         }
     }
 }
@@ -61,13 +56,17 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         return Ok(0);
     }
     if !args.yes {
-        args.yes = env_flag("PYINFRA_YES")?;
+        args.yes = env_flag("RINFRA_YES")? || env_flag("PYINFRA_YES")?;
     }
     // pyinfra's --chdir: the local working directory, first (inventory, deploy and config
     // paths are then relative to it).
     if let Some(dir) = &args.chdir {
-        std::env::set_current_dir(dir)
-            .map_err(|e| CliError::usage(format!("--chdir `{dir}`: {e}")))?;
+        std::env::set_current_dir(dir).map_err(|e| {
+            CliError::usage(format!(
+                "cannot change to the directory `{dir}` (`--chdir`)"
+            ))
+            .caused_by(e)
+        })?;
     }
     if args.ssh_password_prompt {
         let pw = prompt::read_secret("SSH password: ")
@@ -98,11 +97,13 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         verbose: args.verbose,
         streams_output: args.verbose >= 3 || is_exec,
         ask_on_failure: !args.yes && !args.json,
+        print_fact_info: args.operations.first().is_some_and(|o| o == "fact"),
     };
     let inventory_arg = args.inventory.clone().unwrap_or_default();
     let Some(first) = args.operations.first().cloned() else {
         return Err(CliError::usage("no operations given").with_hint(
-            "e.g. `rinfra @local exec -- uname -a` or `rinfra inventory.py deploy.py`",
+            "add what to run after the inventory: deploy files, an operation, `exec -- COMMAND`, \
+             `fact NAME` or `debug-inventory` (e.g. `rinfra @local exec -- uname -a`)",
         ));
     };
 
@@ -124,7 +125,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
 
     section("Loading config...");
     let cwd = std::env::current_dir()
-        .map_err(|e| CliError::usage(format!("no working directory: {e}")))?;
+        .map_err(|e| CliError::usage("the working directory is not readable").caused_by(e))?;
     let deploy_files: Vec<String> = if first.ends_with(".py") {
         args.operations
             .iter()
@@ -136,7 +137,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     if let Some(bad) = deploy_files.iter().find(|f| !f.ends_with(".py")) {
         return Err(
             CliError::usage(format!("`{bad}`: deploy files must all end in .py"))
-                .with_hint("run deploy files, or one operation, or exec/fact, not a mix"),
+                .with_hint("run deploy files, or one operation, or `exec`/`fact`, not a mix"),
         );
     }
     let (config_map, config_file) =
@@ -181,8 +182,9 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         }
     }
     if hosts.is_empty() {
-        return Err(CliError::usage("no hosts selected")
-            .with_hint("check the inventory and --limit/--exclude"));
+        return Err(CliError::usage("no hosts selected").with_hint(
+            "check that `--limit`/`--exclude` match host or group names of the inventory",
+        ));
     }
 
     if is_exec {
@@ -220,18 +222,22 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         calls
     };
     let mut deploy_loaded = None;
+    let mut fact_requests = Vec::new();
+    let mut preparing = commands::prepare::Preparing::func(&first);
     let calls = if is_exec {
         if rest.is_empty() {
-            return Err(
-                CliError::usage("exec needs a command").with_hint("rinfra @local exec -- uname -a")
-            );
+            return Err(CliError::usage("exec needs a command")
+                .with_hint("give the command after `--`, e.g. `rinfra @local exec -- uname -a`"));
         }
+        preparing = commands::prepare::Preparing::Exec;
         Some(with_config(commands::exec::calls(&state, &rest.join(" "))))
     } else if first == "fact" {
+        fact_requests = commands::fact::requests(&state, rest)?;
         None
     } else if !deploy_files.is_empty() {
-        section("Preparing operations...");
+        // Compiled before connecting: a syntax error must not touch any host.
         deploy_loaded = Some(commands::deploy::load_files(&deploy_files)?);
+        preparing = commands::prepare::Preparing::Files(deploy_files.clone());
         Some(Vec::new())
     } else if state.ops.get(&first).is_none() && (first.contains('.') || first.contains(':')) {
         // Not one of rinfra's operations: a deploy function (`tasks.install`), as pyinfra
@@ -254,16 +260,18 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
 
     section("Connecting to hosts...");
     state.connect_all().await;
+    // As pyinfra: a blank line ends the hosts' connection lines.
+    output::line("");
     if state.active_hosts().is_empty() {
-        output::error("No hosts remaining!");
         section("Disconnecting from hosts...");
         state.disconnect_all().await;
-        return Ok(1);
+        return Err(CliError::run_failed("No hosts remaining!").with_hint(
+            "check the hosts' addresses and credentials: each `Could not connect` above says why",
+        ));
     }
     // As pyinfra without -y (and not --json): hosts that failed to connect stop the run
     // unless the operator goes on. Without a terminal the others go on, as before.
     if !args.yes && !args.json && !state.failed_hosts().is_empty() && prompt::has_terminal() {
-        output::line("");
         output::line("    One or more hosts failed to connect, continue?");
         if let prompt::Answer::Other(v) = prompt::press_enter("    Press enter to continue...") {
             output::line(&format!("    Unexpected user input: {v}"));
@@ -274,8 +282,9 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     }
     let work = async {
         match calls {
-            None => commands::fact::run(&state, rest, args.json).await,
+            None => commands::fact::run(&state, fact_requests, args.json).await,
             Some(mut calls) => {
+                preparing.start();
                 if let Some(deploy) = deploy_loaded.take() {
                     calls = commands::deploy::evaluate(
                         &state,
@@ -286,10 +295,10 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
                     )
                     .await?;
                     if state.active_hosts().is_empty() {
-                        output::error("No hosts remaining!");
-                        return Ok(1);
+                        return Err(CliError::run_failed("No hosts remaining!"));
                     }
                 }
+                preparing.finish(&state);
                 let mode = commands::run::RunMode {
                     exec: is_exec,
                     dry: args.dry,
@@ -317,7 +326,8 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     result
 }
 
-/// A boolean environment variable as click reads one (`PYINFRA_YES`): unset or empty is false.
+/// A boolean environment variable as click reads one (`PYINFRA_YES`, and `RINFRA_YES` the same
+/// way): unset or empty is false.
 fn env_flag(name: &str) -> Result<bool, CliError> {
     let Ok(v) = std::env::var(name) else {
         return Ok(false);
@@ -348,9 +358,9 @@ fn deploy_file_under_chdir(file: &str, chdir: Option<&str>) -> String {
     file.to_string()
 }
 
-/// `--support`: what a bug report needs (pyinfra's `--support`, with rinfra's versions).
+/// `--support`: what a bug report needs, on stdout in pyinfra's layout (with rinfra's version,
+/// the version of pyinfra's API it implements and the embedded Python).
 fn print_support() {
-    section("Support information:");
     let uname = |flag: &str| {
         std::process::Command::new("uname")
             .arg(flag)
@@ -359,21 +369,32 @@ fn print_support() {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default()
     };
-    output::line("    If you are having issues with rinfra, include the following in the report:");
-    output::line(&format!("    System: {}", uname("-s")));
-    output::line(&format!("      Release: {}", uname("-r")));
-    output::line(&format!("      Machine: {}", uname("-m")));
-    output::line(&format!("    rinfra: v{}", env!("CARGO_PKG_VERSION")));
-    let exe = std::env::args().next().unwrap_or_default();
-    output::line(&format!("    Executable: {exe}"));
     let (facts, ops) = registries::facts_and_ops();
     let python = python::start(&ops, &facts, 0, false)
-        .and_then(|()| rinfra_python::python_version().map_err(python::python_error))
-        .unwrap_or_else(|e| format!("unavailable ({})", e.message));
-    output::line(&format!(
-        "    Python (embedded): {}",
-        python.replace('\n', " ")
-    ));
+        .and_then(|()| rinfra_python::support_info().map_err(python::python_error));
+    let unavailable = |e: &CliError| format!("unavailable ({})", e.one_line().replace('\n', " "));
+    let mut text = String::from(
+        "\n    If you are having issues with rinfra or wish to make feature requests, please\n    \
+         include the following in the report:\n\n",
+    );
+    text.push_str(&format!("    System: {}\n", uname("-s")));
+    if let Ok(info) = &python {
+        text.push_str(&format!("      Platform: {}\n", info.platform));
+    }
+    text.push_str(&format!("      Release: {}\n", uname("-r")));
+    text.push_str(&format!("      Machine: {}\n", uname("-m")));
+    text.push_str(&format!("    rinfra: v{}\n", env!("CARGO_PKG_VERSION")));
+    match &python {
+        Ok(info) => text.push_str(&format!("      pyinfra API: v{}\n", info.pyinfra_api)),
+        Err(e) => text.push_str(&format!("      pyinfra API: {}\n", unavailable(e))),
+    }
+    let exe = std::env::args().next().unwrap_or_default();
+    text.push_str(&format!("    Executable: {exe}\n"));
+    match &python {
+        Ok(info) => text.push_str(&format!("    Python (embedded): {}", info.python)),
+        Err(e) => text.push_str(&format!("    Python (embedded): {}", unavailable(e))),
+    }
+    output::stdout(&text);
 }
 
 /// `--config FILE`, else `config.py` next to the first deploy file, else in the working
@@ -405,7 +426,10 @@ fn load_config(
         .chain(std::iter::once(cwd.join("config.py")));
     for c in candidates {
         if c.is_file() {
-            let map = rinfra_python::load_config_file(&c).map_err(python::python_error)?;
+            let shown = c.strip_prefix(cwd).unwrap_or(&c).display().to_string();
+            let map = rinfra_python::load_config_file(&c).map_err(python::python_cause(
+                format!("cannot load the config file `{shown}`"),
+            ))?;
             return Ok((map, Some(c)));
         }
     }
@@ -435,7 +459,8 @@ fn connect_timeout(
         });
         return Err(CliError::usage(format!(
             "{file}: CONNECT_TIMEOUT must be a number of seconds, not {v}"
-        )));
+        ))
+        .with_hint("e.g. `CONNECT_TIMEOUT = 10`, or `None` for the connector's default"));
     };
     Ok((args.connect_timeout.is_none() && seconds > 0.0).then_some(seconds))
 }

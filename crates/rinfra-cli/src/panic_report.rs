@@ -15,7 +15,11 @@ pub(crate) fn install() {
             .location()
             .map(|l| format!(" (at {}:{})", l.file(), l.line()))
             .unwrap_or_default();
-        // Straight to stderr: the panic may have happened while `output` held its lock.
-        eprintln!("--> rinfra internal error (a bug in rinfra, please report it): {message}{at}");
+        // Straight to stderr: the panic may have happened while `output` held its lock. In
+        // the shape of the CLI's other errors (`output::print_error`), without colour.
+        eprintln!(
+            "error: internal error (a bug in rinfra): {message}{at}\n\n\
+             hint: please report it, with the output of `rinfra --support`"
+        );
     }));
 }

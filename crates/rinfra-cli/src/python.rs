@@ -27,15 +27,35 @@ pub(crate) fn start(
     Ok(())
 }
 
-/// A Python error: located (`deploy.py:3: NameError: ...`), exit 2, the traceback with `-v`.
+/// A Python error on its own (the interpreter could not start): its message, its hints and,
+/// with `-v`, the traceback; exit 2.
 pub(crate) fn python_error(e: rinfra_python::PythonError) -> CliError {
-    let mut err = CliError::usage(e.to_string());
-    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) >= 1 && !e.traceback().is_empty() {
-        err.details = Some(e.traceback().trim_end().to_string());
+    let err = hinted(CliError::usage(e.to_string()), &e);
+    with_traceback(err, &e)
+}
+
+/// A Python error as the cause of `context` (`cannot load the config file ...`), located
+/// (`config.py:3: NameError: ...`), with its hints and, with `-v`, the traceback; exit 2.
+pub(crate) fn python_cause(
+    context: impl Into<String>,
+) -> impl FnOnce(rinfra_python::PythonError) -> CliError {
+    let context = context.into();
+    move |e| {
+        let err = with_traceback(CliError::usage(context), &e);
+        err.caused_by_hinted(e)
     }
-    match e.hint() {
-        Some(h) => err.with_hint(h),
-        None => err,
+}
+
+fn hinted(err: CliError, e: &rinfra_python::PythonError) -> CliError {
+    use rinfra_connectors::Hint;
+    e.hints().into_iter().fold(err, CliError::with_hint)
+}
+
+fn with_traceback(err: CliError, e: &rinfra_python::PythonError) -> CliError {
+    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) >= 1 && !e.traceback().is_empty() {
+        err.with_details(e.traceback().trim_end())
+    } else {
+        err
     }
 }
 
@@ -65,7 +85,10 @@ pub(crate) fn load_group_data(
             let Some(group) = file.file_stem().and_then(|s| s.to_str()) else {
                 continue;
             };
-            let data = rinfra_python::load_group_data_file(file).map_err(python_error)?;
+            let data = rinfra_python::load_group_data_file(file).map_err(python_cause(format!(
+                "cannot load the group data file `{}`",
+                file.display()
+            )))?;
             out.entry(group.to_string()).or_default().extend(data);
         }
     }
@@ -83,7 +106,9 @@ pub(crate) fn add_connectors(
     registry: &mut rinfra_connectors::ConnectorRegistry,
 ) -> Result<(), CliError> {
     let builtin: Vec<String> = registry.iter().map(|c| c.name().to_string()).collect();
-    for c in rinfra_python::python_connectors(&builtin).map_err(python_error)? {
+    for c in rinfra_python::python_connectors(&builtin)
+        .map_err(python_cause("cannot load the Python connectors"))?
+    {
         registry.register(c);
     }
     Ok(())

@@ -15,8 +15,13 @@ pub(crate) fn connectors(templates: Option<&Path>) -> Result<ConnectorRegistry, 
     registry.register(Arc::new(rinfra_ssh::SshInventory::default()));
     rinfra_ssh::DockerSshInventory::register_both(&mut registry);
     if let Some(path) = templates {
-        let loaded = rinfra_connectors::load_exec_templates(path)
-            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+        let loaded = rinfra_connectors::load_exec_templates(path).map_err(|e| {
+            CliError::usage(format!(
+                "cannot load the connector templates `{}`",
+                path.display()
+            ))
+            .caused_by(e)
+        })?;
         for t in loaded {
             if registry.get(t.name()).is_some() {
                 return Err(CliError::usage(format!(

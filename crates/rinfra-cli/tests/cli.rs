@@ -16,8 +16,9 @@ fn unknown_connector_is_a_usage_error_with_a_hint() {
     let r = TestDir::new().run(&["@nope/x", "exec", "--", "true"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
-        r.stderr
-            .contains("rinfra error: invalid inventory `@nope/x`: unknown connector `@nope`"),
+        r.stderr.contains(
+            "error: invalid inventory `@nope/x`\n  Caused by: unknown connector `@nope`\n"
+        ),
         "{r:?}"
     );
     assert!(r.stderr.contains("hint: known connectors: "), "{r:?}");
@@ -214,14 +215,16 @@ fn dzdo_and_dzdo_user_wrap_commands() {
 fn support_prints_versions_and_exits() {
     let r = TestDir::new().run(&["--support"]);
     assert_eq!(r.code, 0, "{r:?}");
+    // On stdout, as pyinfra's: it is the data asked for.
     assert!(
-        r.stderr
+        r.stdout
             .contains(&format!("rinfra: v{}", env!("CARGO_PKG_VERSION"))),
         "{r:?}"
     );
-    assert!(r.stderr.contains("Python (embedded): 3."), "{r:?}");
-    assert!(r.stderr.contains("System: Linux"), "{r:?}");
-    assert!(r.stderr.contains("Machine: "), "{r:?}");
+    assert!(r.stdout.contains("Python (embedded): 3."), "{r:?}");
+    assert!(r.stdout.contains("pyinfra API: v3."), "{r:?}");
+    assert!(r.stdout.contains("System: Linux"), "{r:?}");
+    assert!(r.stdout.contains("Machine: "), "{r:?}");
 }
 
 const TOUCH_DEPLOY: &str = "from pyinfra.operations import server\n\
@@ -243,7 +246,11 @@ fn chdir_changes_the_local_directory_first() {
     assert!(dir.join("sub/made").exists(), "{r:?}");
     let r = dir.run(&["--chdir", "nowhere", "@local", "deploy.py", "-y"]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("--chdir `nowhere`"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("cannot change to the directory `nowhere` (`--chdir`)"),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -306,6 +313,24 @@ fn pyinfra_yes_environment_variable() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(dir.join("made").exists());
+    // RINFRA_YES reads the same values (clap's own parsing refused `0` and ``).
+    std::fs::remove_file(dir.join("made")).unwrap();
+    for (value, runs) in [
+        ("0", false),
+        ("", false),
+        ("no", false),
+        ("1", true),
+        ("yes", true),
+    ] {
+        let out = dir
+            .cmd(&["@local", "deploy.py"])
+            .env("RINFRA_YES", value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.success(), runs, "RINFRA_YES={value:?}: {out:?}");
+        assert_eq!(dir.join("made").exists(), runs, "RINFRA_YES={value:?}");
+        let _ = std::fs::remove_file(dir.join("made"));
+    }
 }
 
 #[test]
@@ -426,7 +451,7 @@ fn require_packages_checks_installed_distributions_and_their_dependencies() {
     }
     assert!(
         r.stderr
-            .contains("config.py: REQUIRE_PACKAGES: Deploy requirements (['fakepkg>=1.0']) not met: missing otherfake>=2"),
+            .contains("error: cannot load the config file `config.py`\n  Caused by: PyinfraError: REQUIRE_PACKAGES: Deploy requirements (['fakepkg>=1.0']) not met: missing otherfake>=2"),
         "{r:?}"
     );
     dir.write(
@@ -486,7 +511,7 @@ fn did_you_mean_for_operation_and_fact_names_only_when_close_in_meaning() {
     assert!(
         r.stderr.contains(
             "deploy.py:2: AttributeError: module 'pyinfra.operations.server' has no attribute \
-             'shel' (did you mean `shell`?)"
+             'shel'\n\nhint: did you mean `shell`?\n"
         ),
         "{r:?}"
     );
@@ -504,7 +529,7 @@ fn did_you_mean_for_operation_and_fact_names_only_when_close_in_meaning() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
         r.stderr
-            .contains("(did you mean `pyinfra.operations.server`?)"),
+            .contains("hint: did you mean `pyinfra.operations.server`?"),
         "{r:?}"
     );
 }

@@ -96,7 +96,8 @@ fn dry_run_detects_without_changing() {
     );
     let r = t.run(&["@local", "deploy.py", "--dry", "--json"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("--> Detected changes:"), "{r:?}");
+    // As pyinfra: with --json the changes are on stdout only, no table on stderr.
+    assert!(!r.stderr.contains("--> Detected changes:"), "{r:?}");
     let v = json(&r.stdout);
     assert_eq!(v["plan"][0]["hosts_with_change"][0], "@local", "{r:?}");
     assert!(!dir.exists(), "--dry must not change the host");

@@ -1158,7 +1158,7 @@ fn retry_and_timeout_messages() {
 
 /// An exception in the deploy code: nothing runs. pyinfra prints the traceback and exits 1.
 #[test]
-#[ignore = "rinfra exits 2 for an exception in deploy code (`--> rinfra error: [@local] deploy.py:3: NameError: ...`); pyinfra exits 1 (`--> An exception occurred in: deploy.py:` and the traceback)"]
+#[ignore = "rinfra exits 2 for an exception in deploy code (`error: the deploy failed on `@local``, `Caused by: deploy.py:3: NameError: ...`); pyinfra exits 1 (`--> An exception occurred in: deploy.py:` and the traceback)"]
 fn exception_in_deploy_code() {
     let case = Case::deploy(
         "from pyinfra.operations import files\nfiles.directory(path=\"@ROOT@/out\")\nundefined_name + 1\n",

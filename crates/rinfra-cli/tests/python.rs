@@ -405,10 +405,7 @@ fn deploy_functions_and_inventory_functions() {
 
     let list = dir.run(&["inventories.local_hosts", "debug-inventory"]);
     assert_eq!(list.code, 0, "{list:?}");
-    assert!(
-        list.stdout.contains("\"@local\"") || list.stderr.contains("\"@local\""),
-        "{list:?}"
-    );
+    assert!(list.stderr.contains("\n[@local]\n--> Groups: "), "{list:?}");
 
     let missing = dir.run(&["@local", "tasks.nope", "-y"]);
     assert_eq!(missing.code, 2, "{missing:?}");

@@ -115,7 +115,7 @@ fn deploy_code_errors_are_located_and_nothing_runs() {
         ),
         (
             "def f():\n    return host.data.prot\n\nx = f()\n",
-            &["[@local] d.py:7: AttributeError: Host `@local` has no data `prot`"],
+            &["the deploy failed on `@local`\n  Caused by: d.py:7: AttributeError: Host `@local` has no data `prot`"],
         ),
         (
             "server.shell(f'port {host.data.prot}')\n",
@@ -193,7 +193,7 @@ fn errors_in_included_files_point_into_them() {
     );
     t.write("tasks/syntax.py", "x = (\n");
     for (include, expect) in [
-        ("tasks/bad.py", "[@local] tasks/bad.py:3: TypeError"),
+        ("tasks/bad.py", "Caused by: tasks/bad.py:3: TypeError"),
         ("tasks/syntax.py", "tasks/syntax.py:1:5: SyntaxError"),
     ] {
         t.write(

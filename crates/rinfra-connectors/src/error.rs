@@ -82,3 +82,23 @@ pub enum InventoryError {
     #[error("{0}")]
     Other(String),
 }
+
+impl crate::Hint for InventoryError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            InventoryError::UnknownConnector { known, .. } => vec![format!(
+                "known connectors: {}; or put an executable `{}NAME` on PATH",
+                known
+                    .iter()
+                    .map(|k| format!("`@{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                crate::EXTERNAL_CONNECTOR_PREFIX
+            )],
+            InventoryError::NotAvailable(_) => {
+                vec!["use `@local`, `@fake/NAME` or another `@connector/arg` host".to_string()]
+            }
+            InventoryError::InvalidHost { .. } | InventoryError::Other(_) => Vec::new(),
+        }
+    }
+}

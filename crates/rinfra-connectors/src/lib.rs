@@ -49,6 +49,7 @@ mod error;
 mod exec_template;
 mod external;
 mod fake;
+mod hint;
 mod local;
 mod local_shell;
 mod output;
@@ -82,6 +83,7 @@ pub use external::{
     EXTERNAL_CONNECTOR_PREFIX, EXTERNAL_PROTOCOL_VERSION,
 };
 pub use fake::{FakeConnector, FakeInventory};
+pub use hint::Hint;
 pub use local::{LocalConnector, LocalInventory};
 pub use local_shell::{run_local_shell, shell_and_command, COMMAND_ENV_VAR, SH_COMMAND_FROM_ENV};
 pub use output::{CommandOutput, OutputLine, Stream};

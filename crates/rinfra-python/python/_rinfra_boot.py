@@ -44,7 +44,8 @@ class RinfraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
     def _module_hint(self, fullname):
-        """` (did you mean ...?)` for an unknown `pyinfra.operations.X`/`pyinfra.facts.X`."""
+        """`did you mean ...?` for an unknown `pyinfra.operations.X`/`pyinfra.facts.X`, or
+        None."""
         for kind, table in (("operations", self.ops), ("facts", self.facts)):
             prefix = f"pyinfra.{kind}."
             if fullname.startswith(prefix):
@@ -52,19 +53,21 @@ class RinfraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 modules = [f"{m}._" for m in table]
                 best = _rinfra.suggest_name(f"{module}._", modules)
                 if best:
-                    return f" (did you mean `{prefix}{best[:-2]}`?)"
-        return ""
+                    return f"did you mean `{prefix}{best[:-2]}`?"
+        return None
 
     def find_spec(self, fullname, path=None, target=None):
         kind = self._kind(fullname)
         if kind is None:
             return None
         if kind == "missing":
-            raise ModuleNotFoundError(
+            error = ModuleNotFoundError(
                 f"No module named '{fullname}' (rinfra implements pyinfra's API; this part is "
-                f"not implemented){self._module_hint(fullname)}",
+                f"not implemented)",
                 name=fullname,
             )
+            _add_hint(error, self._module_hint(fullname))
+            raise error
         if kind == "source":
             is_pkg = self.sources[fullname][1]
         else:
@@ -129,14 +132,20 @@ def _missing_member(fullname, module_name, names):
     name of this module is close in meaning (`server.shel` → `shell`)."""
 
     def __getattr__(attr):
-        hint = ""
+        error = AttributeError(f"module '{fullname}' has no attribute '{attr}'")
         if not attr.startswith("__"):
             best = _rinfra.suggest_name(f"{module_name}.{attr}", names)
             if best:
-                hint = f" (did you mean `{best.rsplit('.', 1)[1]}`?)"
-        raise AttributeError(f"module '{fullname}' has no attribute '{attr}'{hint}")
+                _add_hint(error, f"did you mean `{best.rsplit('.', 1)[1]}`?")
+        raise error
 
     return __getattr__
+
+
+def _add_hint(error, hint):
+    """A hint as a note on `error` (shown in tracebacks; the CLI prints it as `hint:`)."""
+    if hint:
+        error.add_note(_rinfra.HINT_NOTE + hint)
 
 
 def install(sources):

@@ -54,10 +54,13 @@ pub fn load_config_file(path: &Path) -> Result<ConfigMap, PythonError> {
                 if !crate::CONFIG_NAMES.contains(&k.as_str()) {
                     if let Some(best) = crate::did_you_mean(&k, crate::CONFIG_NAMES.iter().copied())
                     {
-                        return Err(pyo3::exceptions::PyNameError::new_err(format!(
-                            "unknown config name `{k}` in {} (did you mean `{best}`?)",
-                            crate::error::display_path(&path.display().to_string())
-                        )));
+                        return Err(crate::error::with_hint(
+                            py,
+                            pyo3::exceptions::PyNameError::new_err(format!(
+                                "unknown config name `{k}`"
+                            )),
+                            Some(format!("did you mean `{best}`?")),
+                        ));
                     }
                 }
                 out.insert(k.clone(), to_json(&v, &format!("config `{k}`"))?);

@@ -26,25 +26,29 @@ pub enum PythonError {
         message: String,
         /// The whole traceback, for `-v`.
         traceback: String,
+        /// What to change: the exception's notes that start with [`HINT_NOTE`] (rinfra adds
+        /// them to the errors it raises in deploy code, so a suggestion shows in a Python
+        /// traceback too without being part of the message).
+        hints: Vec<String>,
     },
 }
 
-impl PythonError {
-    /// What to change, where there is something to say.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            PythonError::Start { hint, .. } => hint.clone(),
-            PythonError::Raised { kind, message, .. } => match kind.as_str() {
-                "ModuleNotFoundError" if !message.contains("pyinfra") => Some(
-                    "install the package into the Python environment rinfra runs in (the active \
-                     virtualenv, or the one rinfra is installed in)"
-                        .into(),
-                ),
-                _ => None,
-            },
-        }
-    }
+/// The start of an exception note (PEP 678's `add_note`) that is a hint: rinfra's own
+/// suggestions, such as `hint: did you mean `shell`?`.
+pub(crate) const HINT_NOTE: &str = "hint: ";
 
+/// `err` with `hint` as a note (see [`HINT_NOTE`]), when there is one.
+pub(crate) fn with_hint(py: Python<'_>, err: PyErr, hint: Option<String>) -> PyErr {
+    if let Some(h) = hint {
+        // A failing add_note only loses the hint, never the error.
+        let _ = err
+            .value(py)
+            .call_method1("add_note", (format!("{HINT_NOTE}{h}"),));
+    }
+    err
+}
+
+impl PythonError {
     /// Whether this is a fact that could not be loaded (`FactError` from `host.get_fact`): it
     /// fails that host only, as in pyinfra, rather than the run.
     pub fn is_fact_error(&self) -> bool {
@@ -95,11 +99,43 @@ impl PythonError {
                 location = innermost_user_frame(&tb);
             }
         }
+        let hints = value
+            .getattr("__notes__")
+            .and_then(|n| n.extract::<Vec<String>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|n| n.strip_prefix(HINT_NOTE).map(str::to_string))
+            .collect();
         PythonError::Raised {
             location,
             kind,
             message,
             traceback,
+            hints,
+        }
+    }
+}
+
+impl rinfra_connectors::Hint for PythonError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            PythonError::Start { hint, .. } => hint.iter().cloned().collect(),
+            PythonError::Raised {
+                kind,
+                message,
+                hints,
+                ..
+            } => {
+                let mut out = hints.clone();
+                if kind == "ModuleNotFoundError" && !message.contains("pyinfra") {
+                    out.push(
+                        "install the package into the Python environment rinfra runs in (the \
+                         active virtualenv, or the one rinfra is installed in)"
+                            .into(),
+                    );
+                }
+                out
+            }
         }
     }
 }

@@ -233,10 +233,34 @@ unsafe fn init() -> Result<(), String> {
     .map_err(|e| Python::attach(|py| PythonError::from_py(py, &e).to_string()))
 }
 
-/// The embedded interpreter's `sys.version` (after [`start`]).
-pub fn python_version() -> Result<String, PythonError> {
-    Python::attach(|py| py.import("sys")?.getattr("version")?.extract::<String>())
-        .map_err(|e| Python::attach(|py| PythonError::from_py(py, &e)))
+/// What `--support` reports about the embedded Python (after [`start`]).
+pub fn support_info() -> Result<SupportInfo, PythonError> {
+    Python::attach(|py| -> PyResult<SupportInfo> {
+        let platform = py.import("platform")?;
+        let call = |name: &str| -> PyResult<String> { platform.call_method0(name)?.extract() };
+        Ok(SupportInfo {
+            python: format!(
+                "{} ({}, {})",
+                call("python_version")?,
+                call("python_implementation")?,
+                call("python_compiler")?
+            ),
+            platform: call("platform")?,
+            pyinfra_api: py.import("pyinfra")?.getattr("__version__")?.extract()?,
+        })
+    })
+    .map_err(|e| Python::attach(|py| PythonError::from_py(py, &e)))
+}
+
+/// What `--support` reports about the embedded Python, as pyinfra's `--support` does.
+#[derive(Clone, Debug)]
+pub struct SupportInfo {
+    /// `3.11.7 (CPython, GCC 12.2.0)`.
+    pub python: String,
+    /// Python's `platform.platform()`: `Linux-6.1.0-x86_64-with-glibc2.36`.
+    pub platform: String,
+    /// The version of pyinfra's API rinfra implements (`pyinfra.__version__`).
+    pub pyinfra_api: String,
 }
 
 /// Send what deploy code prints (`print(...)`) to stderr: with `--json`, stdout is the JSON

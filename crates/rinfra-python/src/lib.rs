@@ -53,7 +53,7 @@ pub use data_files::{
 };
 pub use deploy::{Deploy, InventoryHost};
 pub use error::PythonError;
-pub use interpreter::{print_to_stderr, python_version, start};
+pub use interpreter::{print_to_stderr, start, support_info, SupportInfo};
 pub use inventory::{
     group_data_dirs, merge_host_data, Data, DataLayers, GroupSpec, HostEntry, InventorySpec,
     InventoryView,

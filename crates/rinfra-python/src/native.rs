@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::callables::{PyFunction, PyOperation};
 use crate::convert::{display_json, to_json, to_python};
+use crate::error::with_hint;
 use crate::scope::{ask, with_current, Request, Scope};
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -34,6 +35,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(log, m)?)?;
     m.add_function(wrap_pyfunction!(make_unix_command, m)?)?;
     m.add_class::<RustCommand>()?;
+    // The boot code's hints are notes with the same prefix as the ones raised from Rust.
+    m.add("HINT_NOTE", crate::error::HINT_NOTE)?;
     Ok(())
 }
 
@@ -168,16 +171,17 @@ fn config_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 }
 
 #[pyfunction]
-fn check_config_name(name: &str) -> PyResult<()> {
+fn check_config_name(py: Python<'_>, name: &str) -> PyResult<()> {
     if crate::CONFIG_NAMES.contains(&name) {
         return Ok(());
     }
     let hint = crate::did_you_mean(name, crate::CONFIG_NAMES.iter().copied())
-        .map(|b| format!(" (did you mean `{b}`?)"))
-        .unwrap_or_default();
-    Err(PyValueError::new_err(format!(
-        "unknown config name `{name}`{hint}"
-    )))
+        .map(|b| format!("did you mean `{b}`?"));
+    Err(with_hint(
+        py,
+        PyValueError::new_err(format!("unknown config name `{name}`")),
+        hint,
+    ))
 }
 
 /// A close-in-meaning suggestion for a mistyped `module.name` among `candidates`
@@ -205,12 +209,13 @@ fn split_globals<'py>(
         } else if k.starts_with('_') {
             let all: Vec<&str> = rinfra_core::all_global_arguments().collect();
             let hint = crate::did_you_mean(&k, all.iter().copied())
-                .map(|b| format!(" (did you mean `{b}`?)"))
-                .unwrap_or_default();
-            return Err(PyTypeError::new_err(format!(
-                "unknown global argument `{k}` for `{op}`{hint}; global arguments: {}",
-                all.join(", ")
-            )));
+                .map(|b| format!("did you mean `{b}`?"))
+                .unwrap_or_else(|| format!("global arguments: {}", all.join(", ")));
+            return Err(with_hint(
+                kwargs.py(),
+                PyTypeError::new_err(format!("unknown global argument `{k}` for `{op}`")),
+                Some(hint),
+            ));
         } else {
             rest.push((k, v));
         }
@@ -249,12 +254,13 @@ fn bind_args(
                 .copied()
                 .chain(rinfra_core::all_global_arguments());
             let hint = crate::did_you_mean(&k, candidates)
-                .map(|b| format!(" (did you mean `{b}`?)"))
-                .unwrap_or_default();
-            return Err(PyTypeError::new_err(format!(
-                "unknown argument `{k}` for `{name}`{hint}; arguments: {}",
-                valid.join(", ")
-            )));
+                .map(|b| format!("did you mean `{b}`?"))
+                .unwrap_or_else(|| format!("arguments of `{name}`: {}", valid.join(", ")));
+            return Err(with_hint(
+                args.py(),
+                PyTypeError::new_err(format!("unknown argument `{k}` for `{name}`")),
+                Some(hint),
+            ));
         }
         if out.contains_key(&k) {
             return Err(PyTypeError::new_err(format!(

@@ -1,10 +1,22 @@
 //! "Did you mean" for names the user mistyped (operation arguments, global arguments, config
 //! names).
 
-/// The closest candidate within a small edit distance.
+/// The closest candidate within a small edit distance that starts like `word` (the same first
+/// letter, ignoring case and leading underscores: `sudo` → `_sudo`, `dset` → `dest`). Typos
+/// keep the first letter far more often than not, while two different names of one operation
+/// or config often differ by a letter or two at the start (`mode` is no typo of `node`).
 pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let first = |s: &str| {
+        s.trim_start_matches('_')
+            .chars()
+            .next()
+            .map(|c| c.to_ascii_lowercase())
+    };
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
+        if first(word).is_none() || first(word) != first(c) {
+            continue;
+        }
         let d = edit_distance(word, c);
         let limit = (word.len().max(c.len()) / 3).max(1);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
@@ -14,8 +26,27 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -
     best.map(|(_, c)| c)
 }
 
+/// Words for what an operation does that users bring from other tools (package managers,
+/// Ansible, the shell), and pyinfra's name for it: `apt.install` means `apt.packages`. Only
+/// suggested when the module has that operation.
+const MEANINGS: &[(&str, &str)] = &[
+    ("install", "packages"),
+    ("package", "packages"),
+    ("pkg", "packages"),
+    ("command", "shell"),
+    ("cmd", "shell"),
+    ("run", "shell"),
+    ("exec", "shell"),
+    ("mkdir", "directory"),
+    ("dir", "directory"),
+    ("upload", "put"),
+    ("useradd", "user"),
+    ("groupadd", "group"),
+];
+
 /// A suggestion for a mistyped operation or fact name (`module.name`), only when it is close
-/// in meaning and not just in spelling: a name of the same module that starts alike
+/// in meaning and not just in spelling: pyinfra's name for a word of the same meaning
+/// ([`MEANINGS`]: `apt.install` → `apt.packages`); a name of the same module that starts alike
 /// (`server.shel` → `server.shell`, `server.hostname` → `server.Hostname`); for an unknown
 /// module, a module spelled alike that starts alike and is not a short tool name (`sever.shell`
 /// → `server.shell`, never `yum` for `sum`); for a bare name, the one name of any module
@@ -51,6 +82,13 @@ pub fn did_you_mean_name<'a>(
         }
         best?.1.to_string()
     };
+    let meaning = MEANINGS
+        .iter()
+        .find(|(w, _)| w.eq_ignore_ascii_case(name))
+        .and_then(|(_, n)| candidates.iter().find(|(_, m, cn)| *m == module && cn == n));
+    if let Some((c, _, _)) = meaning {
+        return Some(c);
+    }
     let mut best: Option<(usize, &str)> = None;
     for (c, m, n) in &candidates {
         if *m != module {
@@ -124,6 +162,22 @@ mod tests {
             Some("dest")
         );
         assert_eq!(did_you_mean("zzzzzz", ["src", "dest"].into_iter()), None);
+        assert_eq!(
+            did_you_mean("pth", ["path", "user"].into_iter()),
+            Some("path")
+        );
+        assert_eq!(
+            did_you_mean("SUDOO", ["SUDO", "SU_USER"].into_iter()),
+            Some("SUDO")
+        );
+        assert_eq!(
+            did_you_mean("_sudo_usr", ["_sudo_user"].into_iter()),
+            Some("_sudo_user")
+        );
+        // One letter apart, but not at the start: another name, not a typo.
+        assert_eq!(did_you_mean("node", ["mode", "user"].into_iter()), None);
+        assert_eq!(did_you_mean("sum", ["yum"].into_iter()), None);
+        assert_eq!(did_you_mean("_", ["_sudo"].into_iter()), None);
     }
 
     #[test]
@@ -144,6 +198,14 @@ mod tests {
         assert_eq!(s("sever.shell"), Some("server.shell"));
         assert_eq!(s("files.directroy"), Some("files.directory"));
         assert_eq!(s("hostname"), Some("server.Hostname"));
+        // The same meaning in other tools' words.
+        assert_eq!(s("apt.install"), Some("apt.packages"));
+        assert_eq!(s("yum.install"), Some("yum.packages"));
+        assert_eq!(s("server.command"), Some("server.shell"));
+        assert_eq!(s("files.mkdir"), Some("files.directory"));
+        assert_eq!(s("sever.run"), Some("server.shell"));
+        // Only where the module has that operation.
+        assert_eq!(s("files.install"), None);
         // Spelt alike, different in meaning.
         assert_eq!(s("sum.packages"), None);
         assert_eq!(s("apt.hex"), None);

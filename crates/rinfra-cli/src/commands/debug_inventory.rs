@@ -26,13 +26,22 @@ pub(crate) fn run(hosts: &[InventoryHost], as_json: bool) {
             json!({"groups": h.groups, "data": data, "connector": h.connector}),
         );
     }
-    let v = Value::Object(out);
     if as_json {
-        output::json_stdout(&v);
-    } else {
-        output::section("Inventory:");
-        for l in serde_json::to_string_pretty(&v).unwrap_or_default().lines() {
-            output::line(&format!("    {l}"));
-        }
+        output::json_stdout(&Value::Object(out));
+        return;
+    }
+    // pyinfra's layout: each host, its groups and its data (the connector is in --json).
+    for (name, host) in &out {
+        output::line("");
+        output::line(&format!("[{name}]"));
+        let groups: Vec<&str> = host["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        output::line(&format!("--> Groups: {}", groups.join(", ")));
+        output::line("--> Data:");
+        output::line(&output::json_indented(&host["data"]));
     }
 }

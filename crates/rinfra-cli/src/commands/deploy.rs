@@ -12,7 +12,7 @@ use rinfra_python::{Deploy, FactSource, InventoryHost};
 use serde_json::{Map, Value};
 
 use crate::error::CliError;
-use crate::python::python_error;
+use crate::python::python_cause;
 
 /// `host.get_fact(...)` in deploy code: blocks the evaluating thread on the host's connection.
 struct HostFacts {
@@ -46,7 +46,12 @@ pub(crate) fn load_files(files: &[String]) -> Result<Deploy, CliError> {
             missing.display()
         )));
     }
-    Deploy::load(&paths).map_err(python_error)
+    let names: Vec<String> = files.iter().map(|f| format!("`{f}`")).collect();
+    Deploy::load(&paths).map_err(python_cause(format!(
+        "cannot load the deploy {} {}",
+        if names.len() == 1 { "file" } else { "files" },
+        names.join(", ")
+    )))
 }
 
 /// `rinfra INVENTORY tasks.install ARG... key=value...`: a deploy function and its arguments
@@ -62,7 +67,9 @@ pub(crate) fn function(path: &str, cwd: &Path, raw: &[String]) -> Result<Option<
             None => args.push(crate::settings::parse_cli_value(item)),
         }
     }
-    Deploy::function(path, cwd, &args, &kwargs).map_err(python_error)
+    Deploy::function(path, cwd, &args, &kwargs).map_err(python_cause(format!(
+        "cannot load the deploy function `{path}`"
+    )))
 }
 
 /// Deploy evaluations running at once. Each holds a blocking thread while it runs, including
@@ -92,7 +99,9 @@ pub(crate) async fn evaluate(
         .iter()
         .map(|(g, members)| (g.clone(), members.clone()))
         .collect();
-    Deploy::setup(&hosts, &groups, cwd, config).map_err(python_error)?;
+    Deploy::setup(&hosts, &groups, cwd, config).map_err(python_cause(
+        "cannot set up the deploy's inventory and config",
+    ))?;
 
     let limit = Arc::new(tokio::sync::Semaphore::new(
         state.parallel().min(MAX_PARALLEL_EVALUATIONS),
@@ -125,11 +134,21 @@ pub(crate) async fn evaluate(
             (i, result)
         });
     }
-    let mut calls = vec![Vec::new(); state.hosts.len()];
+    let mut results = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        let (i, result) =
-            done.map_err(|e| CliError::usage(format!("deploy evaluation crashed: {e}")))?;
-        let host_calls = result.map_err(|e| CliError::usage(format!("evaluation failed: {e}")))?;
+        let (i, result) = done.map_err(|e| {
+            CliError::run_failed("a deploy evaluation stopped unexpectedly").caused_by(e)
+        })?;
+        let host_calls = result.map_err(|e| {
+            CliError::run_failed("a deploy evaluation stopped unexpectedly").caused_by(e)
+        })?;
+        results.push((i, host_calls));
+    }
+    // In inventory order, so which host's error ends the run does not depend on which
+    // evaluation finished first.
+    results.sort_by_key(|(i, _)| *i);
+    let mut calls = vec![Vec::new(); state.hosts.len()];
+    for (i, host_calls) in results {
         calls[i] = match host_calls {
             Ok(c) => c,
             // A fact that cannot be loaded fails its host; the others go on (pyinfra's way).
@@ -143,9 +162,8 @@ pub(crate) async fn evaluate(
                 Vec::new()
             }
             Err(e) => {
-                let mut err = python_error(e);
-                err.message = format!("[{}] {}", state.hosts[i].name, err.message);
-                return Err(err);
+                let host = &state.hosts[i].name;
+                return Err(python_cause(format!("the deploy failed on `{host}`"))(e));
             }
         };
     }

@@ -9,8 +9,9 @@ use crate::error::CliError;
 use crate::output;
 use crate::settings::parse_key_value;
 
-/// Gather each requested fact on every active host; returns the exit code.
-pub(crate) async fn run(state: &Arc<State>, raw: &[String], json: bool) -> Result<u8, CliError> {
+/// The facts asked for on the command line, with their bound arguments, checked before
+/// connecting to any host: `key=value` binds to the fact before it.
+pub(crate) fn requests(state: &State, raw: &[String]) -> Result<Vec<(String, FactArgs)>, CliError> {
     // `key=value` binds to the fact before it.
     let mut requests: Vec<(String, FactArgs)> = Vec::new();
     for item in raw {
@@ -25,28 +26,39 @@ pub(crate) async fn run(state: &Arc<State>, raw: &[String], json: bool) -> Resul
         }
     }
     if requests.is_empty() {
-        return Err(
-            CliError::usage("no fact given").with_hint("e.g. rinfra @local fact server.Hostname")
-        );
+        return Err(CliError::usage("no fact given")
+            .with_hint("name one or more facts, e.g. `rinfra @local fact server.Hostname`"));
     }
-    let globals = GlobalArguments::resolve(&[&state.config.global_defaults])
-        .map_err(|e| CliError::usage(e.to_string()))?;
     let mut bound = Vec::new();
     for (name, args) in requests {
         let fact = state.facts.get(&name).map_err(|e| {
-            let err = CliError::usage(e.to_string());
-            match rinfra_python::did_you_mean_name(&name, state.facts.names()) {
-                Some(best) => err.with_hint(format!("did you mean `{best}`?")),
-                None => err
-                    .with_hint("facts are written module.Name, e.g. server.Hostname or files.File"),
-            }
+            CliError::usage(e.to_string()).with_hint(crate::unknown_name::hint(
+                "fact",
+                "server.Hostname or files.File",
+                &name,
+                &state.facts.names().collect::<Vec<_>>(),
+            ))
         })?;
         let args = bind_fact_args(fact.as_ref(), &[], &args)
             .map_err(|e| CliError::usage(e.to_string()))?;
         bound.push((name, args));
     }
+    Ok(bound)
+}
+
+/// Gather each requested fact on every active host; returns the exit code.
+pub(crate) async fn run(
+    state: &Arc<State>,
+    bound: Vec<(String, FactArgs)>,
+    json: bool,
+) -> Result<u8, CliError> {
+    let globals = GlobalArguments::resolve(&[&state.config.global_defaults])
+        .map_err(|e| CliError::usage("invalid global arguments for the facts").caused_by(e))?;
 
     output::section("Gathering facts...");
+    // As pyinfra: every fact loads (`[host] Loaded fact ...`), then each is printed, keyed by
+    // its name and arguments (`files.File (path=/etc/hosts)`: the same fact with other
+    // arguments is another entry).
     let mut all = Map::new();
     let mut failed = false;
     for (name, args) in &bound {
@@ -79,15 +91,22 @@ pub(crate) async fn run(state: &Arc<State>, raw: &[String], json: bool) -> Resul
             .into_iter()
             .map(|(i, v)| (state.hosts[i].name.clone(), v))
             .collect();
-        let text = serde_json::to_string_pretty(&obj).unwrap_or_default();
-        output::section(&format!("Fact data for: {name}"));
-        for l in text.lines() {
-            output::line(l);
-        }
-        all.insert(name.clone(), Value::Object(obj));
+        let key = if args.is_empty() {
+            name.clone()
+        } else {
+            format!("{name} ({})", output::kwargs_str(args))
+        };
+        all.insert(key, Value::Object(obj));
     }
     if json {
         output::json_stdout(&Value::Object(all));
+    } else {
+        for (key, obj) in &all {
+            output::line("");
+            output::section(&format!("Fact data for: {}", output::bold(key)));
+            output::line(&output::json_indented(obj));
+        }
+        output::line("");
     }
     Ok(if failed || !state.failed_hosts().is_empty() {
         1

@@ -15,21 +15,12 @@ pub(crate) fn calls(
     raw: &[String],
 ) -> Result<Vec<Vec<OpCall>>, CliError> {
     let op = ops.get(name).ok_or_else(|| {
-        let module = name.split('.').next().unwrap_or("");
-        let similar: Vec<&str> = ops
-            .names()
-            .filter(|n| n.starts_with(&format!("{module}.")))
-            .collect();
-        let err = CliError::usage(format!("unknown operation `{name}`"));
-        if let Some(best) = rinfra_python::did_you_mean_name(name, ops.names()) {
-            err.with_hint(format!("did you mean `{best}`?"))
-        } else if similar.is_empty() {
-            err.with_hint(
-                "operations are written module.name, e.g. files.directory or server.shell",
-            )
-        } else {
-            err.with_hint(format!("operations in `{module}`: {}", similar.join(", ")))
-        }
+        CliError::usage(format!("unknown operation `{name}`")).with_hint(crate::unknown_name::hint(
+            "operation",
+            "files.directory or server.shell",
+            name,
+            &ops.names().collect::<Vec<_>>(),
+        ))
     })?;
     let mut args = Map::new();
     let mut globals = Map::new();
@@ -58,6 +49,22 @@ pub(crate) fn calls(
             positional += 1;
         }
     }
+    let valid: Vec<&str> = op.params().iter().map(|p| p.name).collect();
+    if let Some(unknown) = args
+        .keys()
+        .find(|k| !op.accepts_extra_kwargs() && !valid.contains(&k.as_str()))
+    {
+        let err = CliError::usage(format!("unknown argument `{unknown}` for `{name}`"));
+        let candidates = valid
+            .iter()
+            .copied()
+            .chain(rinfra_core::all_global_arguments());
+        return Err(match rinfra_python::did_you_mean(unknown, candidates) {
+            Some(best) => err.with_hint(format!("did you mean `{best}`?")),
+            None => err.with_hint(format!("arguments of `{name}`: {}", valid.join(", "))),
+        });
+    }
+    // What is left: required arguments that are missing (the message names them).
     rinfra_core::validate_op_args(op.as_ref(), &args)
         .map_err(|e| CliError::usage(e.to_string()))?;
     Ok(state

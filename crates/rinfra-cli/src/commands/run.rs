@@ -26,11 +26,17 @@ pub(crate) async fn run_calls(
     calls: Vec<Vec<OpCall>>,
     mode: RunMode,
 ) -> Result<u8, CliError> {
-    let mut plan = build_plan(state, calls).map_err(|e| CliError::usage(e.to_string()))?;
+    let mut plan = build_plan(state, calls)
+        .map_err(|e| CliError::usage("cannot prepare the operations").caused_by(e))?;
 
     if !mode.exec && (!mode.yes || mode.dry) {
         detect_changes(state, &mut plan).await;
-        output::print_plan(state, &plan);
+        // As pyinfra: with --json, stderr has no table (the plan is on stdout).
+        if !mode.json {
+            output::print_plan(state, &plan);
+        }
+    } else if !mode.exec && !mode.json {
+        section("Skipping change detection");
     }
     if mode.stop_before_execute {
         // pyinfra's --debug-facts/--debug-operations: after preparing, print and exit.
@@ -44,8 +50,9 @@ pub(crate) async fn run_calls(
         });
     }
 
-    // --dry stops here for `exec` too, as in pyinfra.
-    if mode.dry {
+    // --dry stops here for `exec` too, as in pyinfra; so does --json without -y (pyinfra's
+    // non-interactive JSON run: the proposed changes, nothing executed).
+    if mode.dry || (mode.json && !mode.yes) {
         if mode.json {
             output::json_stdout(&serde_json::to_value(plan.to_json(state)).unwrap_or_default());
         }
@@ -69,8 +76,9 @@ pub(crate) async fn run_calls(
                 });
             }
             crate::prompt::Answer::NoTerminal => {
-                return Err(CliError::usage("no terminal to confirm on")
-                    .with_hint("pass -y to execute without confirming"));
+                return Err(CliError::usage("no terminal to confirm on").with_hint(
+                    "pass `-y` to execute without confirming, or `--dry` to only see the changes",
+                ));
             }
         }
     }

@@ -2,6 +2,7 @@
 //! `--json` and nothing else, so it can be piped.
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
+mod diagnostic;
 mod style;
 mod table;
 
@@ -11,6 +12,7 @@ use std::sync::Mutex;
 use rinfra_connectors::{CommandOutput, OutputLine, Reporter, Secret, Stream};
 use rinfra_core::{Events, FileDiff, HostOpStatus, Plan, Results, State};
 
+pub(crate) use diagnostic::{error, print_error};
 pub(crate) use style::{bold, red};
 
 /// Verbosity and modes that change what is printed.
@@ -23,9 +25,16 @@ pub(crate) struct Printer {
     /// Ask whether to go on when hosts fail during execution (no `-y`, no `--json`; on a
     /// terminal), as pyinfra does.
     pub(crate) ask_on_failure: bool,
+    /// Show each fact as it loads without `-v` (the `fact` command, as pyinfra's
+    /// `print_fact_info`).
+    pub(crate) print_fact_info: bool,
 }
 
 static LOCK: Mutex<()> = Mutex::new(());
+
+/// Whether an operation has started printing (the blank line that ends its host lines is
+/// printed when the next one starts, or before the results).
+static OPERATION_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The one aggregate progress bar of the execute phase, on a terminal only (one bar for the
 /// whole run, not one per host: many bars flicker and cost CPU at 1,000 hosts).
@@ -73,9 +82,42 @@ pub(crate) fn section(title: &str) {
     line(&format!("--> {}", bold(title)));
 }
 
-/// An error line for the operator: `--> rinfra error: ...`.
-pub(crate) fn error(msg: &str) {
-    line(&format!("--> {} {msg}", red("rinfra error:")));
+/// `    [host] Ready: name`: pyinfra's line once a host's operations are prepared.
+pub(crate) fn ready(host: &str, name: &str) {
+    line(&format!(
+        "    [{host}] {} {}",
+        style::green("Ready:"),
+        style::bold(name)
+    ));
+}
+
+/// pyinfra's `get_kwargs_str`: `key=value` sorted by key, each value as Python's `str`.
+pub(crate) fn kwargs_str(args: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut items: Vec<(&String, &serde_json::Value)> = args.iter().collect();
+    items.sort_by_key(|(k, _)| *k);
+    items
+        .iter()
+        .map(|(k, v)| format!("{k}={}", rinfra_core::py_str(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// JSON indented by four spaces, as pyinfra prints data for people.
+pub(crate) fn json_indented(v: &serde_json::Value) -> String {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    match v.serialize(&mut ser) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(_) => v.to_string(),
+    }
+}
+
+/// Write text (data, not progress) to stdout.
+pub(crate) fn stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
 }
 
 /// Write JSON to stdout.
@@ -155,13 +197,17 @@ impl Events for Printer {
     }
 
     fn fact_loaded(&self, host: &str, fact: &str, args: &str) {
-        if self.verbose >= 1 {
-            let args = if args == "{}" {
-                String::new()
-            } else {
-                format!(" ({args})")
-            };
-            line(&format!("    [{host}] Loaded fact {fact}{args}"));
+        if self.verbose >= 1 || self.print_fact_info {
+            let args =
+                match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(args) {
+                    Ok(map) if map.is_empty() => String::new(),
+                    Ok(map) => format!(" ({})", kwargs_str(&map)),
+                    Err(_) => format!(" ({args})"),
+                };
+            line(&format!(
+                "    [{host}] Loaded fact {}{args}",
+                style::bold(fact)
+            ));
         }
     }
 
@@ -177,7 +223,9 @@ impl Events for Printer {
         } else {
             "Will create"
         };
-        line(&format!("    [{host}] {verb} {}", style::bold(&d.path)));
+        // One write for the whole block: hosts detect changes in parallel, and two hosts'
+        // diffs must not interleave. A blank line ends it, as in pyinfra.
+        let mut block = format!("    [{host}] {verb} {}", style::bold(&d.path));
         for l in crate::diff::unified(d.old.as_deref().unwrap_or(""), &d.new) {
             let painted = if l.starts_with('+') {
                 style::green(&l)
@@ -188,8 +236,10 @@ impl Events for Printer {
             } else {
                 l
             };
-            line(&format!("    {painted}"));
+            block.push_str(&format!("\n    {painted}"));
         }
+        block.push('\n');
+        line(&block);
     }
 
     fn host_prepare_error(&self, host: &str, op: &str, message: &str) {
@@ -197,6 +247,10 @@ impl Events for Printer {
     }
 
     fn op_start(&self, op: &str) {
+        // As pyinfra: a blank line after each operation's host lines.
+        if OPERATION_STARTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            line("");
+        }
         section(&format!("Starting operation: {op}"));
     }
 
@@ -232,13 +286,16 @@ impl Events for Printer {
                 )
             }
         };
-        line(&format!("    [{host}] {text}"));
-        // Without -vvv the output was not streamed: show the failed command's output.
+        // Without -vvv the output was not streamed: show the failed command's output, before
+        // the status as pyinfra does, in one write so another host's lines cannot come between.
+        let mut block = String::new();
         if let (Some(out), false) = (output, self.streams_output) {
             for l in &out.combined_lines {
-                line(&format!("    [{host}] {}", red(&l.line)));
+                block.push_str(&format!("    [{host}] {}\n", red(&l.line)));
             }
         }
+        block.push_str(&format!("    [{host}] {text}"));
+        line(&block);
     }
 
     fn progress(&self, done: usize, total: usize) {
@@ -279,6 +336,9 @@ pub(crate) fn print_plan(state: &State, plan: &Plan) {
 
 /// The "Results" table.
 pub(crate) fn print_results(results: &Results) {
+    if OPERATION_STARTED.load(std::sync::atomic::Ordering::Relaxed) {
+        line("");
+    }
     section("Results:");
     let mut rows = vec![vec![
         "Operation".into(),
@@ -322,4 +382,5 @@ pub(crate) fn print_results(results: &Results) {
         dash(tn),
     ]);
     eprint!("{}", table::render(&rows));
+    line("");
 }

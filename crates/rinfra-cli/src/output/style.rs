@@ -31,3 +31,9 @@ pub(crate) fn cyan(s: &str) -> String {
 pub(crate) fn bold(s: &str) -> String {
     paint("1", s)
 }
+pub(crate) fn bold_red(s: &str) -> String {
+    paint("1;31", s)
+}
+pub(crate) fn bold_cyan(s: &str) -> String {
+    paint("1;36", s)
+}

@@ -126,7 +126,8 @@ def exec_config_file(path):
             except Exception as e:
                 from pyinfra.api.exceptions import PyinfraError
 
-                raise PyinfraError(f"{os.path.relpath(path)}: {key}: {e}") from None
+                # The caller names the file (`cannot load the config file ...`).
+                raise PyinfraError(f"{key}: {e}") from None
     return config.get_changed(), names
 
 
