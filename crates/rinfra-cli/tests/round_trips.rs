@@ -1,0 +1,177 @@
+//! Consecutive operations in one exec (`rinfra-core/src/batch.rs`), end to end over SSH on the
+//! last testbed host: what users see and what lands on the target must be what running them one
+//! by one gives. Each test works under its own `/srv/rinfra-e2e-batch-<name>`.
+//!
+//! Needs the project testbed (`scripts/testbed up`, then `. /tmp/rinfra-testbed/env`).
+
+mod util;
+
+use util::target::{assert_host_error, ssh_host};
+use util::TestDir;
+
+/// Uploads, a template, lines, links and files in one batch: applied with the right bytes
+/// (any byte survives the `printf` upload), then a second run changes nothing.
+#[test]
+fn file_operations_in_one_batch_apply_and_then_change_nothing() {
+    let t = ssh_host();
+    let root = t.fresh_dir("batch-apply");
+    let dir = TestDir::new();
+    // Every byte value, `%`, `\`, quotes and no final newline: what a shell could mangle.
+    let payload: Vec<u8> = (0..=255u8)
+        .chain(*b"100% \\n 'q' \"d\" $HOME `x`")
+        .collect();
+    std::fs::write(dir.path().join("payload.bin"), &payload).unwrap();
+    std::fs::write(
+        dir.path().join("app.conf.j2"),
+        "name={{ host.name }}\nport={{ port }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("deploy.py"),
+        format!(
+            r#"
+from pyinfra.operations import files
+root = "{root}"
+files.directory(name="app dir", path=f"{{root}}/app", mode="755")
+files.directory(name="logs dir", path=f"{{root}}/app/logs", mode="750")
+files.put(name="upload payload", src="payload.bin", dest=f"{{root}}/app/payload.bin", mode="640")
+files.template(name="render", src="app.conf.j2", dest=f"{{root}}/app/app.conf", port=8080)
+files.line(name="ensure line", path=f"{{root}}/app/extra.conf", line="managed=yes")
+files.link(name="symlink", path=f"{{root}}/app/current", target=f"{{root}}/app/payload.bin")
+"#
+        ),
+    )
+    .unwrap();
+    let first = t.rinfra(&dir, &["deploy.py"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    for op in [
+        "app dir",
+        "logs dir",
+        "upload payload",
+        "render",
+        "ensure line",
+        "symlink",
+    ] {
+        assert!(
+            first
+                .stderr
+                .contains(&format!("--> Starting operation: {op}")),
+            "{op}: {first:?}"
+        );
+    }
+    assert_eq!(
+        first
+            .stderr
+            .matches(&format!("[{}] Success", t.addr))
+            .count(),
+        6,
+        "{first:?}"
+    );
+    let sum = |bytes: &[u8]| {
+        let out = std::process::Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(bytes)?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let remote = t.check(&format!("sha256sum {root}/app/payload.bin | cut -d' ' -f1"));
+    assert_eq!(remote, sum(&payload), "uploaded bytes differ");
+    assert_eq!(
+        t.check(&format!(
+            "stat -c %a {root}/app/payload.bin {root}/app/logs"
+        )),
+        "640\n750"
+    );
+    assert_eq!(
+        t.check(&format!("cat {root}/app/app.conf")),
+        format!("name={}\nport=8080", t.addr)
+    );
+    assert_eq!(
+        t.check(&format!("cat {root}/app/extra.conf")),
+        "managed=yes"
+    );
+    assert_eq!(
+        t.check(&format!("readlink {root}/app/current")),
+        format!("{root}/app/payload.bin")
+    );
+    // Nothing half-written left beside the files.
+    assert_eq!(
+        t.check(&format!("ls {root}/app | grep -c rinfra-tmp || true")),
+        "0"
+    );
+
+    let second = t.rinfra(&dir, &["deploy.py"]);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(
+        second
+            .stderr
+            .matches(&format!("[{}] No changes", t.addr))
+            .count(),
+        6,
+        "{second:?}"
+    );
+    assert!(
+        !second.stderr.contains(&format!("[{}] Success", t.addr)),
+        "{second:?}"
+    );
+}
+
+/// An operation failing in the middle of a batch: the operations before it are applied and
+/// reported as successes, the error names it with its command's output, and the ones after it
+/// never run, exactly as one by one.
+#[test]
+fn a_failure_in_a_batch_names_its_operation_and_stops_there() {
+    let t = ssh_host();
+    let root = t.fresh_dir("batch-fail");
+    // A file where the failing operation wants a directory.
+    t.check(&format!("mkdir -p {root} && echo x > {root}/blocker"));
+    let dir = TestDir::new();
+    std::fs::write(
+        dir.path().join("deploy.py"),
+        format!(
+            r#"
+from pyinfra.operations import files
+root = "{root}"
+files.directory(name="before", path=f"{{root}}/before")
+files.line(name="breaks", path=f"{{root}}/blocker/inside.conf", line="x=1")
+files.directory(name="after", path=f"{{root}}/after")
+"#
+        ),
+    )
+    .unwrap();
+    let r = t.rinfra(&dir, &["deploy.py"]);
+    // The failed command's own error (dash's words for writing under a file).
+    assert_host_error(&r, &t.addr, &["Directory nonexistent"]);
+    assert_host_error(&r, &t.addr, &["Error: command failed"]);
+    let starts: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("--> Starting operation: "))
+        .collect();
+    assert_eq!(starts, ["before", "breaks"], "{r:?}");
+    assert!(r.stderr.contains(&format!("[{}] Success", t.addr)), "{r:?}");
+    assert!(
+        !r.stderr.contains("@@RINFRA"),
+        "markers leak into the output: {r:?}"
+    );
+    assert_eq!(
+        t.ssh(&format!("test -d {root}/before")).0,
+        0,
+        "the first operation ran"
+    );
+    assert_ne!(
+        t.ssh(&format!("test -e {root}/after")).0,
+        0,
+        "the last one must not run"
+    );
+}
