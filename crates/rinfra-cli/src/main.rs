@@ -306,6 +306,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
                     json: args.json,
                     debug_operations: args.debug_operations,
                     stop_before_execute: args.debug_facts || args.debug_operations,
+                    host_stats: args.verbose >= 1,
                 };
                 commands::run::run_calls(&state, calls, mode).await
             }

@@ -175,3 +175,59 @@ files.directory(name="after", path=f"{{root}}/after")
         "the last one must not run"
     );
 }
+
+/// `-v` and `--json` say, per host, how many round trips its connection made and where the
+/// time went; a second run of the same deploy costs fewer round trips than the first.
+#[test]
+fn verbose_and_json_report_round_trips_and_time_per_phase() {
+    let t = ssh_host();
+    let root = t.fresh_dir("batch-stats");
+    let dir = TestDir::new();
+    std::fs::write(
+        dir.path().join("deploy.py"),
+        format!(
+            r#"
+from pyinfra.operations import files
+files.directory(name="a", path="{root}/a")
+files.file(name="b", path="{root}/a/b")
+"#
+        ),
+    )
+    .unwrap();
+    let trips = |args: &[&str]| -> u64 {
+        let mut all = vec!["deploy.py", "--json"];
+        all.extend_from_slice(args);
+        let r = t.rinfra(&dir, &all);
+        assert_eq!(r.code, 0, "{r:?}");
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON on stdout");
+        let host = &v["results"]["hosts"][0];
+        assert_eq!(host["name"], t.addr.as_str(), "{v}");
+        for phase in ["connect_s", "facts_s", "execute_s"] {
+            assert!(
+                host[phase].as_f64().is_some_and(|s| s >= 0.0),
+                "{phase}: {v}"
+            );
+        }
+        assert!(host["connect_s"].as_f64().unwrap() > 0.0, "{v}");
+        host["round_trips"]
+            .as_u64()
+            .expect("SSH counts round trips")
+    };
+    let first = trips(&[]);
+    let second = trips(&[]);
+    // Connect (a handful), facts, then at least one exec in the first run only.
+    assert!(second >= 3, "{second}");
+    assert!(first > second, "first {first}, second {second}");
+
+    let r = t.rinfra(&dir, &["deploy.py", "-v"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let line = r
+        .stderr
+        .lines()
+        .find(|l| l.contains(&format!("[{}] round trips: ", t.addr)))
+        .unwrap_or_else(|| panic!("no round-trip line: {r:?}"));
+    assert!(
+        line.contains(", connect ") && line.contains("s, facts ") && line.contains("s, execute "),
+        "{line}"
+    );
+}

@@ -97,6 +97,12 @@ impl Snap {
         if let Ok(key) = std::env::var("RINFRA_TB_SSH_KEY") {
             settings.add_filter(&regex::escape(&key), "[SSH_KEY]");
         }
+        // Time per phase (`--json`'s `results.hosts`) and round trips over SSH.
+        settings.add_filter(
+            r#""(connect|facts|execute)_s": [0-9.e-]+"#,
+            r#""${1}_s": [SECONDS]"#,
+        );
+        settings.add_filter(r#""round_trips": [0-9]+"#, r#""round_trips": [N]"#);
         settings.bind(|| insta::assert_snapshot!(name, rendered));
     }
 }

@@ -342,6 +342,12 @@ pub trait Connector: Send + Sync {
     /// through a temp file.
     async fn get_file(&self, request: GetFile<'_>) -> Result<bool, ConnectorError>;
 
+    /// How many round trips the connection has made so far (a request the controller then
+    /// waited on), when the connector counts them (SSH does). `None` by default.
+    fn round_trips(&self) -> Option<u64> {
+        None
+    }
+
     /// Remove the askpass scripts this connector created on the host (pyinfra does this at
     /// disconnect). Call it before [`disconnect`](Self::disconnect).
     async fn remove_askpass_files(&self) {

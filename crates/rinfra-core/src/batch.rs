@@ -281,10 +281,12 @@ async fn flush(
     let hp = &plan.ops[first.op].host_plans(i)[0];
     let command = batch_command(&with_commands);
     let host = &state.hosts[i];
+    let start = std::time::Instant::now();
     let result = host
         .connector
         .run_shell_command(&command, false, false, &hp.globals.connector)
         .await;
+    host.timings.since(crate::timings::Phase::Execute, start);
     let failure = match result {
         Ok((true, _)) => None,
         Ok((false, out)) => {

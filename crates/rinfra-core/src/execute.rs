@@ -48,6 +48,8 @@ pub struct ResultsJson {
     pub totals: TotalsJson,
     /// `[host, reason]` for hosts out of the run.
     pub failed_hosts: Vec<(String, String)>,
+    /// Per host: round trips and where the time went.
+    pub hosts: Vec<crate::timings::HostStatsJson>,
 }
 
 /// One operation's results in `--json`.
@@ -108,6 +110,7 @@ impl Results {
             operations,
             totals,
             failed_hosts: state.failed_hosts(),
+            hosts: state.host_stats(),
         }
     }
 }
@@ -236,6 +239,20 @@ fn split_join_failure(out: Option<CommandOutput>) -> (usize, Option<CommandOutpu
 
 /// Run one command; `Err` carries the reason and the failed command's output.
 async fn run_command(
+    state: &Arc<State>,
+    i: usize,
+    hp: &HostPlan,
+    command: &OpCommand,
+) -> Result<Option<CommandOutput>, (String, Option<CommandOutput>)> {
+    let start = std::time::Instant::now();
+    let result = run_command_untimed(state, i, hp, command).await;
+    state.hosts[i]
+        .timings
+        .since(crate::timings::Phase::Execute, start);
+    result
+}
+
+async fn run_command_untimed(
     state: &Arc<State>,
     i: usize,
     hp: &HostPlan,

@@ -21,6 +21,8 @@ pub struct Host {
     /// How commands reach it.
     pub connector: Arc<dyn Connector>,
     facts: Mutex<HashMap<String, Cached>>,
+    /// Where its time went (`-v`, `--json`).
+    pub timings: crate::timings::HostTimings,
 }
 
 /// A cached fact value, with what path-scoped invalidation needs to know about it.
@@ -135,6 +137,7 @@ impl Host {
             data,
             connector,
             facts: Mutex::new(HashMap::new()),
+            timings: Default::default(),
         }
     }
 
@@ -253,7 +256,8 @@ impl Host {
             fact.command(args)?,
             fact.requires_command(args).as_deref(),
         );
-        let (_, output) = self
+        let start = std::time::Instant::now();
+        let ran = self
             .connector
             .run_shell_command(
                 &command,
@@ -261,11 +265,12 @@ impl Host {
                 print_input,
                 &Self::fact_run_args(connector_args),
             )
-            .await
-            .map_err(|e| FactError::CommandFailed {
-                fact: fact.name().into(),
-                reason: e.to_string(),
-            })?;
+            .await;
+        self.timings.since(crate::timings::Phase::Facts, start);
+        let (_, output) = ran.map_err(|e| FactError::CommandFailed {
+            fact: fact.name().into(),
+            reason: e.to_string(),
+        })?;
         let stdout: Vec<String> = output
             .stdout_lines()
             .into_iter()
@@ -348,7 +353,8 @@ impl Host {
             );
         }
         let script = rinfra_connectors::StringCommand::new(bits);
-        let Ok((_, output)) = self
+        let start = std::time::Instant::now();
+        let ran = self
             .connector
             .run_shell_command(
                 &script,
@@ -356,8 +362,9 @@ impl Host {
                 print_input,
                 &Self::fact_run_args(connector_args),
             )
-            .await
-        else {
+            .await;
+        self.timings.since(crate::timings::Phase::Facts, start);
+        let Ok((_, output)) = ran else {
             return;
         };
         let parsed = parse_batch(&output, &nonce, sections.len());

@@ -27,6 +27,7 @@ mod prefetch;
 mod pyrepr;
 mod secret_args;
 mod state;
+mod timings;
 
 pub use arguments::{
     all_global_arguments, apply_overrides, global_argument, is_global_argument, ArgumentError,
@@ -54,3 +55,4 @@ pub use plan::{
 pub use pyrepr::{py_repr, py_str};
 pub use secret_args::{is_secret_argument, shown_argument, shown_arguments_json};
 pub use state::State;
+pub use timings::{HostStatsJson, HostTimings, Phase};

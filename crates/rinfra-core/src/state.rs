@@ -113,7 +113,10 @@ impl State {
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("never closed");
                 let host = &state.hosts[i];
-                match host.connector.connect().await {
+                let start = std::time::Instant::now();
+                let connected = host.connector.connect().await;
+                host.timings.since(crate::timings::Phase::Connect, start);
+                match connected {
                     Ok(()) => state.events.host_connected(&host.name),
                     Err(e) => {
                         state.events.host_connect_error(&host.name, &e.to_string());
@@ -123,6 +126,21 @@ impl State {
             });
         }
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// Per host: round trips of its connection and seconds per phase (`-v`, `--json`).
+    pub fn host_stats(&self) -> Vec<crate::timings::HostStatsJson> {
+        use crate::timings::Phase;
+        self.hosts
+            .iter()
+            .map(|h| crate::timings::HostStatsJson {
+                name: h.name.clone(),
+                round_trips: h.connector.round_trips(),
+                connect_s: h.timings.seconds(Phase::Connect),
+                facts_s: h.timings.seconds(Phase::Facts),
+                execute_s: h.timings.seconds(Phase::Execute),
+            })
+            .collect()
     }
 
     /// Disconnect every host (including failed ones, which may hold a half-open connection),

@@ -115,6 +115,8 @@ pub struct SshConnector {
     verifier: Arc<dyn HostKeyVerifier>,
     jumps: Arc<JumpPool>,
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
+    /// Round trips of this host's connections (see `round_trips.rs`).
+    round_trips: Arc<crate::round_trips::RoundTrips>,
 }
 
 impl std::fmt::Debug for SshConnector {
@@ -143,6 +145,7 @@ impl SshConnector {
             verifier,
             jumps: Arc::default(),
             connection: tokio::sync::Mutex::new(None),
+            round_trips: Arc::default(),
         })
     }
 
@@ -168,7 +171,15 @@ impl SshConnector {
             tracing::debug!(host = %self.host.name, "connection lost, reconnecting");
         }
         let target = Arc::new(self.target()?);
-        let conn = Arc::new(session::connect(target, self.verifier.clone(), &self.jumps).await?);
+        let conn = Arc::new(
+            session::connect(
+                target,
+                self.verifier.clone(),
+                &self.jumps,
+                &self.round_trips,
+            )
+            .await?,
+        );
         *slot = Some(conn.clone());
         Ok(conn)
     }
@@ -288,6 +299,10 @@ impl Connector for SshConnector {
             !arguments.escalates() && (remote.starts_with('/') || arguments.chdir.is_none());
         (direct && data.len() <= rinfra_connectors::MAX_INLINE_UPLOAD)
             .then(|| rinfra_connectors::write_file_command(data, remote))
+    }
+
+    fn round_trips(&self) -> Option<u64> {
+        Some(self.round_trips.get())
     }
 
     async fn disconnect(&self) {

@@ -64,6 +64,7 @@ mod exec;
 mod host_keys;
 mod jumps;
 mod resolver;
+mod round_trips;
 mod session;
 mod shell;
 mod target;

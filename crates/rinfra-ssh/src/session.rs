@@ -242,10 +242,11 @@ pub(crate) async fn connect(
     target: Arc<ResolvedTarget>,
     verifier: Arc<dyn HostKeyVerifier>,
     pool: &JumpPool,
+    trips: &Arc<crate::round_trips::RoundTrips>,
 ) -> Result<Connection, ConnectFailure> {
     let mut attempt = 0;
     loop {
-        match connect_once(target.clone(), verifier.clone(), pool).await {
+        match connect_once(target.clone(), verifier.clone(), pool, trips).await {
             Ok(c) => return Ok(c),
             Err(e) if e.is_transient() && attempt < target.retries.count => {
                 attempt += 1;
@@ -293,6 +294,7 @@ async fn connect_once(
     target: Arc<ResolvedTarget>,
     verifier: Arc<dyn HostKeyVerifier>,
     pool: &JumpPool,
+    trips: &Arc<crate::round_trips::RoundTrips>,
 ) -> Result<Connection, ConnectFailure> {
     let mut hops: Vec<Hop> = Vec::new();
     let mut proxy_child = None;
@@ -327,6 +329,10 @@ async fn connect_once(
             )
         }
     };
+    let stream: Box<dyn Transport> = Box::new(crate::round_trips::Counted {
+        inner: stream,
+        trips: Arc::clone(trips),
+    });
     let handle = handshake_and_auth(target.clone(), verifier, stream).await?;
     Ok(Connection {
         handle,

@@ -18,6 +18,8 @@ pub(crate) struct RunMode {
     pub(crate) debug_operations: bool,
     /// `--debug-facts`/`--debug-operations`: prepare, then exit without executing.
     pub(crate) stop_before_execute: bool,
+    /// `-v`: after the results, each host's round trips and time per phase.
+    pub(crate) host_stats: bool,
 }
 
 /// Run `calls` (one list per host of `state`); returns the exit code.
@@ -91,6 +93,9 @@ pub(crate) async fn run_calls(
         output::error(&stop.to_string());
     }
     output::print_results(&results);
+    if mode.host_stats {
+        output::print_host_stats(&state.host_stats());
+    }
     if mode.json {
         let v = serde_json::json!({
             "plan": plan.to_json(state).plan,

@@ -335,6 +335,21 @@ pub(crate) fn print_plan(state: &State, plan: &Plan) {
 }
 
 /// The "Results" table.
+/// `-v`: per host, the round trips of its connection and where its time went ("why is this
+/// slow"), after the results table.
+pub(crate) fn print_host_stats(stats: &[rinfra_core::HostStatsJson]) {
+    section("Round trips and time per host:");
+    for s in stats {
+        let trips = s
+            .round_trips
+            .map_or_else(|| "-".to_string(), |n| n.to_string());
+        line(&format!(
+            "    [{}] round trips: {trips}, connect {:.2}s, facts {:.2}s, execute {:.2}s",
+            s.name, s.connect_s, s.facts_s, s.execute_s
+        ));
+    }
+}
+
 pub(crate) fn print_results(results: &Results) {
     if OPERATION_STARTED.load(std::sync::atomic::Ordering::Relaxed) {
         line("");
