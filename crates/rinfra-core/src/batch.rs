@@ -29,7 +29,7 @@ use rinfra_connectors::{CommandOutput, ConnectorArguments, StringCommand};
 
 use crate::context::OpContext;
 use crate::events::HostOpStatus;
-use crate::execute::run_outcome;
+use crate::execute::{joinable, push_stopping_at_failure, run_outcome};
 use crate::operation::{OpCommand, OpOutcome};
 use crate::plan::{HostPlan, Plan, PlannedOp};
 use crate::prefetch::Recorder;
@@ -65,11 +65,7 @@ fn host_eligible(op: &PlannedOp, hp: &HostPlan) -> bool {
         && g.retries == 0
         && !g.ignore_errors
         && !g.run_once
-        && a.stdin.is_none()
-        && a.timeout.is_none()
-        && a.success_exit_codes.is_none()
-        && !a.get_pty
-        && a.shell_executable.is_some()
+        && joinable(a)
         && hp.operation(op).touched_paths(&hp.call.args).is_some()
 }
 
@@ -345,14 +341,7 @@ fn batch_command(queued: &[&Queued]) -> StringCommand {
     for (k, q) in queued.iter().enumerate() {
         bits.push(format!("echo '{OP_MARKER} {k}' >&2;").into());
         for (j, c) in q.commands.iter().enumerate() {
-            bits.push("( :;".into());
-            bits.push(c.clone().into());
-            bits.push(
-                format!(
-                    "\n) || {{ rinfra_rc=$?; echo '{FAIL_MARKER} {j}' >&2; exit $rinfra_rc; }};"
-                )
-                .into(),
-            );
+            push_stopping_at_failure(&mut bits, c, FAIL_MARKER, j);
         }
     }
     StringCommand::new(bits)

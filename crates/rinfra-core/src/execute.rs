@@ -169,6 +169,31 @@ async fn conditions_hold(
 /// Marks, on stderr, which of several joined commands failed (see [`join_shell_commands`]).
 const JOIN_FAIL_MARKER: &str = "@@RINFRA-JOINED-FAILED";
 
+/// Whether an operation's arguments let its commands run joined with others in one command:
+/// none gives each command its own stdin, timeout, success codes, pty or no shell.
+pub(crate) fn joinable(args: &rinfra_connectors::ConnectorArguments) -> bool {
+    args.stdin.is_none()
+        && args.timeout.is_none()
+        && args.success_exit_codes.is_none()
+        && !args.get_pty
+        && args.shell_executable.is_some()
+}
+
+/// Append `command` in its own subshell (`:;` keeps it valid when it is only a comment); on
+/// failure the joined command prints `marker index` on stderr and exits with its code.
+pub(crate) fn push_stopping_at_failure(
+    bits: &mut Vec<rinfra_connectors::Bit>,
+    command: &rinfra_connectors::StringCommand,
+    marker: &str,
+    index: usize,
+) {
+    bits.push("( :;".into());
+    bits.push(command.clone().into());
+    bits.push(
+        format!("\n) || {{ rinfra_rc=$?; echo '{marker} {index}' >&2; exit $rinfra_rc; }};").into(),
+    );
+}
+
 /// Join an operation's consecutive shell commands into one command, each in its own subshell
 /// (so a `cd` or variable does not leak into the next, as with pyinfra's one `sh -c` each),
 /// stopping at the first failure, which reports its index. One round trip instead of one per
@@ -179,11 +204,7 @@ fn join_shell_commands(
     commands: &[OpCommand],
     args: &rinfra_connectors::ConnectorArguments,
 ) -> Vec<(OpCommand, usize)> {
-    let joinable_args = args.stdin.is_none()
-        && args.timeout.is_none()
-        && args.success_exit_codes.is_none()
-        && !args.get_pty
-        && args.shell_executable.is_some();
+    let joinable_args = joinable(args);
     let mut out: Vec<(OpCommand, usize)> = Vec::new();
     let mut run: Vec<&rinfra_connectors::StringCommand> = Vec::new();
     let flush = |run: &mut Vec<&rinfra_connectors::StringCommand>,
@@ -194,9 +215,7 @@ fn join_shell_commands(
             n => {
                 let mut bits: Vec<rinfra_connectors::Bit> = Vec::new();
                 for (k, c) in run.iter().enumerate() {
-                    bits.push("( :;".into());
-                    bits.push((*c).clone().into());
-                    bits.push(format!("\n) || {{ rinfra_rc=$?; echo '{JOIN_FAIL_MARKER} {k}' >&2; exit $rinfra_rc; }};").into());
+                    push_stopping_at_failure(&mut bits, c, JOIN_FAIL_MARKER, k);
                 }
                 out.push((
                     OpCommand::shell(rinfra_connectors::StringCommand::new(bits)),
