@@ -53,7 +53,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{json, Value};
 
 use util::target::env;
-use util::{Run, TestDir};
+use util::{fact_entry, Run, TestDir};
 
 /// The testbed's engine for one test: plain `docker` calls, `rinfra @local` runs, and the
 /// objects to remove at the end.
@@ -234,7 +234,7 @@ impl Dockerd {
     fn fact_value(name: &str, run: &Run) -> Value {
         let out: Value = serde_json::from_str(&run.stdout)
             .unwrap_or_else(|e| panic!("fact {name} printed no JSON ({e}): {run:?}"));
-        out[name]["@local"].clone()
+        fact_entry(&out, name)["@local"].clone()
     }
 
     /// A fact listing every object of the engine. Other tests add and remove objects on the

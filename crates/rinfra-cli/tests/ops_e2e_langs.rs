@@ -54,7 +54,7 @@ use std::sync::Once;
 
 use serde_json::{json, Map, Value};
 use util::target::{apt_lock, assert_host_error, langs_ssh_host, Target};
-use util::{Run, TestDir};
+use util::{fact_entry, Run, TestDir};
 
 /// uv from PyPI, pinned.
 const UV_VERSION: &str = "0.13.9";
@@ -175,7 +175,7 @@ fn fact(t: &Target, name: &str, args: &[&str]) -> Value {
     let r = t.rinfra(&dir, &all);
     assert_eq!(r.code, 0, "fact {name}: {r:?}");
     let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
-    v[name][&t.addr].clone()
+    fact_entry(&v, name)[&t.addr].clone()
 }
 
 /// `{name: [version]}` from `name version` lines.

@@ -10,7 +10,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
 use rinfra_connectors::{CommandOutput, OutputLine, Reporter, Secret, Stream};
-use rinfra_core::{Events, FileDiff, HostOpStatus, Plan, Results, State};
+use rinfra_core::{shown_argument, Events, FileDiff, HostOpStatus, Plan, Results, State};
 
 pub(crate) use diagnostic::{error, print_error};
 pub(crate) use style::{bold, red};
@@ -91,13 +91,14 @@ pub(crate) fn ready(host: &str, name: &str) {
     ));
 }
 
-/// pyinfra's `get_kwargs_str`: `key=value` sorted by key, each value as Python's `str`.
+/// pyinfra's `get_kwargs_str`: `key=value` sorted by key, each value as Python's `str`;
+/// secret arguments (passwords) masked, since this text is shown.
 pub(crate) fn kwargs_str(args: &serde_json::Map<String, serde_json::Value>) -> String {
     let mut items: Vec<(&String, &serde_json::Value)> = args.iter().collect();
     items.sort_by_key(|(k, _)| *k);
     items
         .iter()
-        .map(|(k, v)| format!("{k}={}", rinfra_core::py_str(v)))
+        .map(|(k, v)| format!("{k}={}", rinfra_core::py_str(&shown_argument(k, v))))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::util::target::env;
-use crate::util::{Run, TestDir};
+use crate::util::{fact_entry, Run, TestDir};
 use serde_json::Value;
 
 /// The image with iptables, made from the testbed's `rinfra-deb`.
@@ -150,7 +150,7 @@ impl Netns {
         let r = self.rinfra(&dir, &all);
         assert_eq!(r.code, 0, "fact {name}: {r:?}");
         let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
-        v[name][self.target()].clone()
+        fact_entry(&v, name)[self.target()].clone()
     }
 }
 

@@ -39,7 +39,7 @@ mod servers;
 
 use serde_json::Value;
 use util::target::Target;
-use util::TestDir;
+use util::{fact_entry, TestDir};
 
 /// `rinfra ADDR fact NAME ARGS... --json`: the fact's value on the host.
 pub(crate) fn fact(t: &Target, name: &str, args: &[&str]) -> Value {
@@ -50,5 +50,5 @@ pub(crate) fn fact(t: &Target, name: &str, args: &[&str]) -> Value {
     let r = t.rinfra(&dir, &all);
     assert_eq!(r.code, 0, "fact {name}: {r:?}");
     let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
-    v[name][&t.addr].clone()
+    fact_entry(&v, name)[&t.addr].clone()
 }

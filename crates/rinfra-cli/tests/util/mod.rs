@@ -142,3 +142,17 @@ impl TestbedHost {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 }
+
+/// The one entry of a `rinfra fact NAME [k=v ...] --json` result. Its key is the fact's name,
+/// followed by its arguments (`files.File (path=/etc/hosts)`) when it was given some, as
+/// pyinfra keys it.
+pub fn fact_entry<'a>(out: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    let obj = out.as_object().expect("fact --json prints an object");
+    let with_args = format!("{name} (");
+    let keys: Vec<&String> = obj
+        .keys()
+        .filter(|k| *k == name || k.starts_with(&with_args))
+        .collect();
+    assert_eq!(keys.len(), 1, "one entry for {name}: {out}");
+    &obj[keys[0]]
+}
