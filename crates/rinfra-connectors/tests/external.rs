@@ -272,8 +272,7 @@ async fn broken_connectors_are_explained() {
     let dir = tempfile::tempdir().unwrap();
     let script = |name: &str, body: &str| {
         let path = dir.path().join(format!("rinfra-connector-{name}"));
-        std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        write_executable(&path, &format!("#!/bin/sh\n{body}"));
         ExternalInventory::new(name, path)
     };
     let garbage = script("garbage", "read line; echo 'this is not json'\n");
@@ -307,4 +306,28 @@ done
     let conn = refuses.new_connector(host).unwrap();
     let err = conn.connect().await.unwrap_err().to_string();
     assert_eq!(err, "@refuses/x: host is powered off");
+}
+
+/// Write an executable script through a child process: a file this process had open for
+/// writing can still be open in a child another test thread is forking, and executing it then
+/// fails with "Text file busy".
+fn write_executable(path: &std::path::Path, text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "cannot write {}",
+        path.display()
+    );
 }

@@ -8,7 +8,6 @@
 //! `vagrant ssh-config VM` (an OpenSSH config block per machine), and record how they were
 //! called so the exact command lines are checked too.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -21,8 +20,7 @@ fn bin_dir() -> &'static Path {
         let dir = tempfile::tempdir().unwrap().keep();
         let script = |name: &str, body: &str| {
             let path = dir.join(name);
-            std::fs::write(&path, format!("#!/bin/sh\nhere=$(dirname \"$0\")\n{body}")).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            write_executable(&path, &format!("#!/bin/sh\nhere=$(dirname \"$0\")\n{body}"));
         };
         script(
             "terraform",
@@ -254,4 +252,28 @@ fn vagrant_machines() {
         .to_string();
     assert!(err.contains("`vagrant ssh-config ghost` failed"), "{err}");
     assert!(err.contains("was not found configured"), "{err}");
+}
+
+/// Write an executable script through a child process: a file this process had open for
+/// writing can still be open in a child another test thread is forking, and executing it then
+/// fails with "Text file busy".
+fn write_executable(path: &std::path::Path, text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "cannot write {}",
+        path.display()
+    );
 }
