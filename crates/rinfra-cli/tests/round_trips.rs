@@ -231,3 +231,119 @@ files.file(name="b", path="{root}/a/b")
         "{line}"
     );
 }
+
+/// Round trips of one `rinfra deploy.py --json` run (the whole run of the host: connecting,
+/// facts, operations).
+fn round_trips_of(t: &util::target::Target, dir: &TestDir, deploy: &str) -> u64 {
+    std::fs::write(dir.path().join("deploy.py"), deploy).unwrap();
+    let r = t.rinfra(dir, &["deploy.py", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON on stdout");
+    v["results"]["hosts"][0]["round_trips"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no round trips: {v}"))
+}
+
+/// `count` operations that are one command each and load no facts: what a run costs beyond
+/// connecting, in round trips, is one per command.
+fn plain_commands(count: usize) -> String {
+    let mut deploy = String::from("from pyinfra.operations import server\n");
+    for n in 0..count {
+        deploy += &format!("server.shell(name=\"plain {n}\", commands=[\"true\"])\n");
+    }
+    deploy
+}
+
+/// After a batch changed a directory, the next operation's fact about it loads in the batch's
+/// own command: creating a directory and putting a file in it costs the facts, the batch and
+/// the upload, as much as three plain commands (not a fourth round trip to reload the fact).
+#[test]
+fn facts_a_batch_made_stale_load_in_its_command() {
+    let t = ssh_host();
+    let root = t.fresh_dir("batch-stale-facts");
+    t.check(&format!("mkdir -p {root}"));
+    let dir = TestDir::new();
+    std::fs::write(dir.path().join("x.txt"), "x\n").unwrap();
+    let deploy = format!(
+        r#"
+from pyinfra.operations import files
+files.directory(name="dir", path="{root}/a", mode="750")
+files.put(name="put", src="x.txt", dest="{root}/a/x.txt")
+"#
+    );
+    let plain = round_trips_of(&t, &dir, &plain_commands(3));
+    let first = round_trips_of(&t, &dir, &deploy);
+    assert_eq!(
+        first, plain,
+        "first run: {first} round trips, 3 commands: {plain}"
+    );
+    assert_eq!(t.check(&format!("cat {root}/a/x.txt")), "x");
+    assert_eq!(t.check(&format!("stat -c %a {root}/a")), "750");
+}
+
+/// After an operation that may change anything (`server.shell`), the facts of the operations
+/// after it load in its command: a shell command then two files costs the facts, the shell
+/// command and the batch of the two files, as much as three plain commands.
+#[test]
+fn facts_after_a_shell_command_load_in_its_command() {
+    let t = ssh_host();
+    let root = t.fresh_dir("shell-then-facts");
+    t.check(&format!("mkdir -p {root}"));
+    let dir = TestDir::new();
+    let deploy = format!(
+        r#"
+from pyinfra.operations import files, server
+server.shell(name="shell", commands=["echo made > {root}/made"])
+files.file(name="one", path="{root}/one", mode="600")
+files.file(name="two", path="{root}/two", mode="640")
+"#
+    );
+    let plain = round_trips_of(&t, &dir, &plain_commands(3));
+    let first = round_trips_of(&t, &dir, &deploy);
+    assert_eq!(
+        first, plain,
+        "first run: {first} round trips, 3 commands: {plain}"
+    );
+    assert_eq!(
+        t.check(&format!("stat -c '%n %a' {root}/one {root}/two")),
+        format!("{root}/one 600\n{root}/two 640")
+    );
+    assert_eq!(t.check(&format!("cat {root}/made")), "made");
+}
+
+/// While deploy code waits for a fact, the facts of the operations it made so far load in the
+/// same command: a deploy that ensures two files and then asks about a third path costs, on
+/// its second run, as much as one asking only about that path.
+#[test]
+fn a_fact_the_deploy_waits_for_brings_the_planned_operations_facts() {
+    let t = ssh_host();
+    let root = t.fresh_dir("deploy-fact-ahead");
+    t.check(&format!("mkdir -p {root}"));
+    let dir = TestDir::new();
+    let ask = format!(
+        r#"
+from pyinfra import host
+from pyinfra.facts.files import File
+if host.get_fact(File, path="{root}/marker"):
+    raise Exception("no marker was made")
+"#
+    );
+    let deploy = format!(
+        r#"
+from pyinfra import host
+from pyinfra.facts.files import File
+from pyinfra.operations import files
+files.file(name="one", path="{root}/one")
+files.directory(name="two", path="{root}/two")
+if host.get_fact(File, path="{root}/marker"):
+    raise Exception("no marker was made")
+"#
+    );
+    round_trips_of(&t, &dir, &deploy);
+    let alone = round_trips_of(&t, &dir, &ask);
+    let second = round_trips_of(&t, &dir, &deploy);
+    assert_eq!(
+        second, alone,
+        "second run: {second}, the fact alone: {alone}"
+    );
+}

@@ -12,7 +12,11 @@
 //! * pyinfra's ordering: such operations neither read nor change anything but their own
 //!   host's files, so no host can tell whether another host's operation ran before or after.
 //!   The run still waits for every host at the end of the batch, and operations that may look
-//!   elsewhere (`server.shell`, deploy code, `_if`) run alone, as before.
+//!   elsewhere (`server.shell`, ...) are batches of their own; deploy code and `_if` run
+//!   alone, as before.
+//! * The facts the next operations will ask for, made stale by a batch, load in the batch's
+//!   own command after its operations succeeded (recorded as `prefetch.rs` does), not in a
+//!   round trip of their own.
 //! * Commands come from facts as fresh as when operations run one by one: an operation is
 //!   generated from the cache while earlier ones wait to run, and the facts a waiting
 //!   operation may change are dropped when it is queued; one that needs such a fact runs the
@@ -30,9 +34,11 @@ use rinfra_connectors::{CommandOutput, ConnectorArguments, StringCommand};
 use crate::context::OpContext;
 use crate::events::HostOpStatus;
 use crate::execute::{joinable, push_stopping_at_failure, run_outcome};
+use crate::fact::{Fact, FactArgs};
+use crate::fact_batch::FactBatch;
 use crate::operation::{OpCommand, OpOutcome};
 use crate::plan::{HostPlan, Plan, PlannedOp};
-use crate::prefetch::Recorder;
+use crate::prefetch::{same_escalation, Recorder, Request};
 use crate::state::State;
 
 /// Marks, on stderr, where an operation's commands start in a batch.
@@ -49,24 +55,32 @@ pub(crate) fn enabled(state: &State) -> bool {
         && !state.events.may_ask_after_failures()
 }
 
-/// Whether `op` may run in a batch with its neighbours.
+/// Whether `op` may run in a batch with its neighbours: it changes only paths of its own host.
 pub(crate) fn eligible(op: &PlannedOp) -> bool {
-    !op.serial && op.parallel.is_none() && op.hosts.iter().all(|hp| host_eligible(op, hp))
+    one_command(op)
+        && op
+            .hosts
+            .iter()
+            .all(|hp| hp.operation(op).touched_paths(&hp.call.args).is_some())
 }
 
-fn host_eligible(op: &PlannedOp, hp: &HostPlan) -> bool {
-    let a = &hp.globals.connector;
-    let g = &hp.globals;
-
-    hp.call.callback.is_none()
-        && hp.call.operation.is_none()
-        && hp.call.conditions.is_empty()
-        && hp.call.retry_until.is_none()
-        && g.retries == 0
-        && !g.ignore_errors
-        && !g.run_once
-        && joinable(a)
-        && hp.operation(op).touched_paths(&hp.call.args).is_some()
+/// Whether `op` may run through a batch, alone if not with its neighbours: its commands, then
+/// the facts the next operations need, in one command. Its own generator and commands decide
+/// everything (no deploy code, conditions, retries), and its arguments let commands be joined.
+pub(crate) fn one_command(op: &PlannedOp) -> bool {
+    !op.serial
+        && op.parallel.is_none()
+        && op.hosts.iter().all(|hp| {
+            let g = &hp.globals;
+            hp.call.callback.is_none()
+                && hp.call.operation.is_none()
+                && hp.call.conditions.is_empty()
+                && hp.call.retry_until.is_none()
+                && g.retries == 0
+                && !g.ignore_errors
+                && !g.run_once
+                && joinable(&g.connector)
+        })
 }
 
 /// One operation's result on a host, reported once the batch is done.
@@ -106,7 +120,7 @@ pub(crate) async fn run_host(
         let args = &hp.globals.connector;
         // Operations in one command share its escalation and environment.
         if queue_args.as_ref().is_some_and(|q| q != args) {
-            if !flush(state, plan, i, &mut queue, &mut done).await {
+            if !flush(state, plan, i, &mut queue, &mut done, &[]).await {
                 return done;
             }
             changed = true;
@@ -120,10 +134,12 @@ pub(crate) async fn run_host(
             Some(outcome) => outcome,
             None => {
                 if !queue.is_empty() {
-                    if !flush(state, plan, i, &mut queue, &mut done).await {
+                    // What the queued operations made stale loads in their own command, after
+                    // them; what depends on those values, in batches after that.
+                    let after = crate::prefetch::record(state, plan, i, o).await;
+                    if !flush(state, plan, i, &mut queue, &mut done, &after).await {
                         return done;
                     }
-                    // Load again, in one batch, what the queued operations made stale.
                     crate::prefetch::prefetch_host(state, plan, i, o).await;
                 }
                 let ctx = OpContext {
@@ -141,7 +157,7 @@ pub(crate) async fn run_host(
         let outcome: OpOutcome = match outcome {
             Ok(outcome) => outcome,
             Err(message) => {
-                if !flush(state, plan, i, &mut queue, &mut done).await {
+                if !flush(state, plan, i, &mut queue, &mut done, &[]).await {
                     return done;
                 }
                 done.push(Done {
@@ -182,7 +198,7 @@ pub(crate) async fn run_host(
             }
             None => {
                 // A transfer of its own (a large file, an escalated upload): run it alone.
-                if !flush(state, plan, i, &mut queue, &mut done).await {
+                if !flush(state, plan, i, &mut queue, &mut done, &[]).await {
                     return done;
                 }
                 let ran = run_outcome(state, i, hp, op, &outcome.commands, 0).await;
@@ -201,7 +217,12 @@ pub(crate) async fn run_host(
         }
     }
     let ran_queue = queue.iter().any(|q| !q.commands.is_empty());
-    if !flush(state, plan, i, &mut queue, &mut done).await {
+    let after = if ran_queue {
+        crate::prefetch::record(state, plan, i, ops.end).await
+    } else {
+        Vec::new()
+    };
+    if !flush(state, plan, i, &mut queue, &mut done, &after).await {
         return done;
     }
     if (changed || ran_queue) && state.is_active(i) {
@@ -261,13 +282,15 @@ fn as_shell_commands(
 }
 
 /// Run the queued operations as one command and turn its outcome into each one's result.
-/// False when one failed (the host is then out of the run).
+/// The facts of `after` that run with the queue's escalation load in the same command, once
+/// the operations succeeded. False when one failed (the host is then out of the run).
 async fn flush(
     state: &Arc<State>,
     plan: &Plan,
     i: usize,
     queue: &mut Vec<Queued>,
     done: &mut Vec<Done>,
+    after: &[Request],
 ) -> bool {
     let queued = std::mem::take(queue);
     let with_commands: Vec<&Queued> = queued.iter().filter(|q| !q.commands.is_empty()).collect();
@@ -275,16 +298,34 @@ async fn flush(
         return true;
     };
     let hp = &plan.ops[first.op].host_plans(i)[0];
-    let command = batch_command(&with_commands);
+    let args = &hp.globals.connector;
     let host = &state.hosts[i];
+    let facts: Vec<(&dyn Fact, FactArgs)> = after
+        .iter()
+        .filter(|(_, _, conn)| same_escalation(conn, args))
+        .map(|(fact, args, _)| (fact.as_ref(), args.clone()))
+        .collect();
+    let facts = FactBatch::new(host, &facts, args);
+    let mut command = batch_command(&with_commands);
+    if let Some(facts) = &facts {
+        let bits: Vec<rinfra_connectors::Bit> = vec![command.into(), facts.script().into()];
+        command = StringCommand::new(bits);
+    }
     let start = std::time::Instant::now();
     let result = host
         .connector
-        .run_shell_command(&command, false, false, &hp.globals.connector)
+        .run_shell_command(&command, false, false, args)
         .await;
     host.timings.since(crate::timings::Phase::Execute, start);
     let failure = match result {
-        Ok((true, _)) => None,
+        Ok((true, out)) => {
+            if let Some(facts) = &facts {
+                let loaded =
+                    |fact: &str, args: &str| state.events.fact_loaded(&host.name, fact, args);
+                facts.store(host, &out, &loaded);
+            }
+            None
+        }
         Ok((false, out)) => {
             let code = out.exit_code.map_or("none".into(), |c| c.to_string());
             Some((format!("command failed (exit code {code})"), Some(out)))

@@ -782,31 +782,45 @@ pub async fn execute(state: &Arc<State>, plan: Arc<Plan>) -> Results {
                 continue;
             }
             next = o + 1;
-            if batching && crate::batch::eligible(op) {
-                let end = (o..plan.ops.len())
-                    .find(|e| !crate::batch::eligible(&plan.ops[*e]))
-                    .unwrap_or(plan.ops.len());
-                if end - o >= 2 {
-                    next = end;
-                    for (b, hosts) in run_batch(state, &plan, o..end).await {
-                        let op = &plan.ops[b];
-                        state.events.op_start(&op.name);
-                        for (i, d) in hosts {
-                            let hp = &op.host_plans(i)[0];
-                            if let Some(reason) = &d.noop {
-                                state.events.noop(&state.hosts[i].name, reason);
-                            }
-                            record_status(state, op, hp, &statuses, &d.status, d.output.as_ref());
-                            collected.lock().expect("not poisoned")[b].push((i, d.status));
-                            bump(&done);
-                        }
-                    }
-                    if let Some(stop) = check_stop(state, &mut asked, end < plan.ops.len()).await {
-                        results.stopped = Some(stop);
-                        break;
-                    }
-                    continue;
+            if batching && crate::batch::one_command(op) {
+                // A run of operations that change only their own paths, or one alone.
+                let end = if crate::batch::eligible(op) {
+                    (o..plan.ops.len())
+                        .find(|e| !crate::batch::eligible(&plan.ops[*e]))
+                        .unwrap_or(plan.ops.len())
+                } else {
+                    o + 1
+                };
+                next = end;
+                // Its first operation is announced before it runs, as when run alone (a long
+                // command shows what it is waiting for); the others when their results are in.
+                let announced = state
+                    .active_hosts()
+                    .into_iter()
+                    .any(|i| !op.host_plans(i).is_empty());
+                if announced {
+                    state.events.op_start(&op.name);
                 }
+                for (b, hosts) in run_batch(state, &plan, o..end).await {
+                    let op = &plan.ops[b];
+                    if b != o || !announced {
+                        state.events.op_start(&op.name);
+                    }
+                    for (i, d) in hosts {
+                        let hp = &op.host_plans(i)[0];
+                        if let Some(reason) = &d.noop {
+                            state.events.noop(&state.hosts[i].name, reason);
+                        }
+                        record_status(state, op, hp, &statuses, &d.status, d.output.as_ref());
+                        collected.lock().expect("not poisoned")[b].push((i, d.status));
+                        bump(&done);
+                    }
+                }
+                if let Some(stop) = check_stop(state, &mut asked, end < plan.ops.len()).await {
+                    results.stopped = Some(stop);
+                    break;
+                }
+                continue;
             }
             let hosts: Vec<usize> = (0..op.hosts.len())
                 .filter(|h| state.is_active(op.hosts[*h].host))

@@ -3,12 +3,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rinfra_connectors::{Connector, ConnectorArguments, HostData, StringCommand};
+use rinfra_connectors::{Connector, ConnectorArguments, HostData};
 use serde_json::Value;
 
-use crate::fact::{
-    fact_command_with_requirement, Fact, FactArgs, FactError, SharedLoad, NO_COMMAND_MARKER,
-};
+use crate::fact::{fact_command_with_requirement, Fact, FactArgs, FactError, NO_COMMAND_MARKER};
+use crate::fact_batch::FactBatch;
 
 /// One host of the inventory, connected (or about to be) through its connector.
 pub struct Host {
@@ -20,13 +19,13 @@ pub struct Host {
     pub data: HostData,
     /// How commands reach it.
     pub connector: Arc<dyn Connector>,
-    facts: Mutex<HashMap<String, Cached>>,
+    pub(crate) facts: Mutex<HashMap<String, Cached>>,
     /// Where its time went (`-v`, `--json`).
     pub timings: crate::timings::HostTimings,
 }
 
 /// A cached fact value, with what path-scoped invalidation needs to know about it.
-struct Cached {
+pub(crate) struct Cached {
     value: Value,
     /// The remote path the fact describes, for the facts about one path (`files.File`...).
     path: Option<String>,
@@ -48,7 +47,7 @@ const PATH_FACTS: &[&str] = &[
 ];
 
 impl Cached {
-    fn new(fact: &dyn Fact, args: &FactArgs, value: Value) -> Self {
+    pub(crate) fn new(fact: &dyn Fact, args: &FactArgs, value: Value) -> Self {
         let path = PATH_FACTS
             .contains(&fact.name())
             .then(|| args.get("path").and_then(Value::as_str))
@@ -163,7 +162,7 @@ impl Host {
             .retain(|_, c| !touched.iter().any(|t| stale(c, t, below)));
     }
 
-    fn cache_key(fact: &dyn Fact, args_text: &str, c: &ConnectorArguments) -> String {
+    pub(crate) fn cache_key(fact: &dyn Fact, args_text: &str, c: &ConnectorArguments) -> String {
         format!(
             "{}|{args_text}|{}|{:?}|{:?}|{:?}",
             fact.name(),
@@ -176,7 +175,7 @@ impl Host {
 
     /// The arguments a fact command runs with: the operation's escalation, never its stdin or
     /// success codes.
-    fn fact_run_args(connector_args: &ConnectorArguments) -> ConnectorArguments {
+    pub(crate) fn fact_run_args(connector_args: &ConnectorArguments) -> ConnectorArguments {
         let mut run_args = connector_args.clone();
         run_args.stdin = None;
         run_args.success_exit_codes = None;
@@ -184,7 +183,7 @@ impl Host {
     }
 
     /// Turn one fact command's result into the fact's value (pyinfra's `get_fact` rules).
-    fn fact_value(
+    pub(crate) fn fact_value(
         fact: &dyn Fact,
         args: &FactArgs,
         connector_args: &ConnectorArguments,
@@ -297,11 +296,10 @@ impl Host {
         Ok(value)
     }
 
-    /// Load several facts in ONE command (pyinfra runs one command per fact): each fact's
-    /// command runs in its own subshell between marker lines, and its stdout, stderr and exit
-    /// code are split back out. Successful values go into the cache, so the `get_fact` calls
-    /// that follow are free; a fact that failed is left out, and its `get_fact` runs it again
-    /// on its own and reports the error with the usual context.
+    /// Load several facts in ONE command (pyinfra runs one command per fact), see
+    /// [`FactBatch`]. Successful values go into the cache, so the `get_fact` calls that follow
+    /// are free; a fact that failed is left out, and its `get_fact` runs it again on its own and
+    /// reports the error with the usual context.
     ///
     /// All facts run with the same `connector_args` (callers group requests by escalation).
     pub async fn prefetch_facts(
@@ -311,220 +309,26 @@ impl Host {
         print_input: bool,
         loaded: &(dyn Fn(&str, &str) + Send + Sync),
     ) {
-        let mut todo = Vec::new();
-        {
-            let cache = self.facts.lock().expect("not poisoned");
-            let mut seen = std::collections::HashSet::new();
-            for (fact, args) in requests {
-                let args_text = serde_json::to_string(args).unwrap_or_default();
-                let key = Self::cache_key(*fact, &args_text, connector_args);
-                if cache.contains_key(&key) || !seen.insert(key.clone()) {
-                    continue;
-                }
-                let Ok(command) = fact.command(args) else {
-                    continue;
-                };
-                let command =
-                    fact_command_with_requirement(command, fact.requires_command(args).as_deref());
-                todo.push((*fact, args, args_text, key, command));
-            }
-        }
-        if todo.len() < 2 {
-            // Nothing to gain over the plain path; `get_fact` will load a single one.
+        // One fact alone gains nothing over the plain path: `get_fact` will load it.
+        let Some(batch) = FactBatch::new(self, requests, connector_args).filter(|b| b.len() >= 2)
+        else {
             return;
-        }
-        let sections = sections(&todo);
-        let nonce = format!("{:x}{:x}", std::process::id(), todo.as_ptr() as usize);
-        let mut bits: Vec<rinfra_connectors::Bit> = Vec::new();
-        for (n, section) in sections.iter().enumerate() {
-            let command = match section {
-                Section::Alone(t) => todo[*t].4.clone(),
-                Section::Shared { loader, items, .. } => loader.command(items),
-            };
-            // `:;` keeps the subshell valid when the command is only a comment.
-            bits.push(
-                format!("echo '@@RINFRA-{nonce}-{n}'; echo '@@RINFRA-{nonce}-{n}' >&2; ( :;")
-                    .into(),
-            );
-            bits.push(command.into());
-            bits.push(
-                format!("\n); rinfra_rc=$?; echo; echo \"@@RINFRA-{nonce}-END-{n} $rinfra_rc\";")
-                    .into(),
-            );
-        }
-        let script = rinfra_connectors::StringCommand::new(bits);
+        };
         let start = std::time::Instant::now();
         let ran = self
             .connector
             .run_shell_command(
-                &script,
+                &batch.script(),
                 false,
                 print_input,
                 &Self::fact_run_args(connector_args),
             )
             .await;
         self.timings.since(crate::timings::Phase::Facts, start);
-        let Ok((_, output)) = ran else {
-            return;
-        };
-        let parsed = parse_batch(&output, &nonce, sections.len());
-        // (todo index, exit code, stdout, stderr) of each fact that has a result.
-        let mut results: Vec<(usize, i32, Vec<String>, Vec<String>)> = Vec::new();
-        for (section, (exit, stdout, stderr)) in sections.iter().zip(parsed) {
-            let Some(exit) = exit else { continue };
-            match section {
-                Section::Alone(t) => results.push((*t, exit, stdout, stderr)),
-                Section::Shared {
-                    loader,
-                    items,
-                    members,
-                } => {
-                    // When the output cannot be attributed, each fact loads alone later.
-                    let Some(split) = loader.split(items, exit, &stdout) else {
-                        continue;
-                    };
-                    if split.len() != items.len() {
-                        continue;
-                    }
-                    // Several facts may ask about one item (`File` and `Directory` of a path).
-                    for (t, k) in members {
-                        results.push((*t, 0, split[*k].clone(), Vec::new()));
-                    }
-                }
-            }
-        }
-        let mut cache = self.facts.lock().expect("not poisoned");
-        for (t, exit, stdout, stderr) in results {
-            let (fact, args, _, key, _) = &todo[t];
-            if let Ok(value) =
-                Self::fact_value(*fact, args, connector_args, Some(exit), stdout, &stderr)
-            {
-                loaded(fact.name(), &crate::shown_arguments_json(args));
-                cache.insert(key.clone(), Cached::new(*fact, args, value));
-            }
+        if let Ok((_, output)) = ran {
+            batch.store(self, &output, loaded);
         }
     }
-}
-
-/// A fact to load in a batch: the fact, its arguments, their JSON text, its cache key and its
-/// own command.
-type Todo<'a> = (&'a dyn Fact, &'a FactArgs, String, String, StringCommand);
-
-/// One part of a batch, between its own markers.
-enum Section {
-    /// A fact's own command (index into the batch's facts).
-    Alone(usize),
-    /// One command for several facts that share a loader.
-    Shared {
-        loader: &'static dyn SharedLoad,
-        /// The loader's distinct items.
-        items: Vec<String>,
-        /// (index into the batch's facts, index into `items`) of each fact it loads.
-        members: Vec<(usize, usize)>,
-    },
-}
-
-/// Split a batch's facts into sections: facts that share a loader with at least one other fact
-/// of the batch go into one section per loader, the rest run their own commands.
-fn sections(todo: &[Todo<'_>]) -> Vec<Section> {
-    let mut alone = Vec::new();
-    // One (loader, its distinct items, its members) per loader key, in first-seen order.
-    type Group = (&'static dyn SharedLoad, Vec<String>, Vec<(usize, usize)>);
-    let mut groups: Vec<Group> = Vec::new();
-    for (t, (fact, args, ..)) in todo.iter().enumerate() {
-        let item = fact.shared_load().and_then(|l| Some((l, l.item(args)?)));
-        // A fact with a required command runs alone: its own command checks for it.
-        let Some((loader, item)) = item.filter(|_| fact.requires_command(args).is_none()) else {
-            alone.push(Section::Alone(t));
-            continue;
-        };
-        let g = match groups.iter().position(|g| g.0.key() == loader.key()) {
-            Some(g) => g,
-            None => {
-                groups.push((loader, Vec::new(), Vec::new()));
-                groups.len() - 1
-            }
-        };
-        let (_, items, members) = &mut groups[g];
-        let k = match items.iter().position(|i| *i == item) {
-            Some(k) => k,
-            None => {
-                items.push(item);
-                items.len() - 1
-            }
-        };
-        members.push((t, k));
-    }
-    for (loader, items, members) in groups {
-        if members.len() < 2 {
-            // Nothing shared: the fact's own command is as cheap.
-            alone.extend(members.into_iter().map(|(t, _)| Section::Alone(t)));
-        } else {
-            alone.push(Section::Shared {
-                loader,
-                items,
-                members,
-            });
-        }
-    }
-    alone
-}
-
-/// Split a batch's output back into `(exit code, stdout lines, stderr lines)` per fact. A fact
-/// whose end marker is missing (the batch died) has no exit code.
-fn parse_batch(
-    output: &rinfra_connectors::CommandOutput,
-    nonce: &str,
-    count: usize,
-) -> Vec<(Option<i32>, Vec<String>, Vec<String>)> {
-    let mut out: Vec<(Option<i32>, Vec<String>, Vec<String>)> =
-        vec![(None, Vec::new(), Vec::new()); count];
-    let start = format!("@@RINFRA-{nonce}-");
-    let end = format!("@@RINFRA-{nonce}-END-");
-    let mut current_out: Option<usize> = None;
-    let mut current_err: Option<usize> = None;
-    for line in &output.combined_lines {
-        let text = line.line.as_str();
-        match line.stream {
-            rinfra_connectors::Stream::Stdout => {
-                if let Some(rest) = text.strip_prefix(&end) {
-                    let mut it = rest.split(' ');
-                    let (Some(n), Some(code)) = (it.next(), it.next()) else {
-                        continue;
-                    };
-                    if let (Ok(n), Ok(code)) = (n.parse::<usize>(), code.parse::<i32>()) {
-                        if n < count {
-                            // `echo` before the marker ends a last line without a newline; the
-                            // empty line it leaves is ours, not the fact's.
-                            if out[n].1.last().is_some_and(String::is_empty) {
-                                out[n].1.pop();
-                            }
-                            out[n].0 = Some(code);
-                        }
-                    }
-                    current_out = None;
-                } else if let Some(n) = text
-                    .strip_prefix(&start)
-                    .and_then(|n| n.parse::<usize>().ok())
-                {
-                    current_out = Some(n).filter(|n| *n < count);
-                } else if let Some(n) = current_out {
-                    out[n].1.push(text.to_string());
-                }
-            }
-            rinfra_connectors::Stream::Stderr => {
-                if let Some(n) = text
-                    .strip_prefix(&start)
-                    .and_then(|n| n.parse::<usize>().ok())
-                {
-                    current_err = Some(n).filter(|n| *n < count);
-                } else if let Some(n) = current_err {
-                    out[n].2.push(text.to_string());
-                }
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -655,85 +459,6 @@ mod tests {
         assert!(!cached(&file, &p("/srv/app/a")));
         host.invalidate_facts_touching(None, true);
         assert!(!cached(&file, &p("/srv/other")));
-    }
-
-    /// Facts sharing a loader go into one section per loader, one item per distinct path; a
-    /// loader with a single fact, a fact whose item cannot share, and other facts run alone.
-    #[test]
-    fn shared_loaders_make_one_section_each() {
-        struct Paths;
-        impl SharedLoad for Paths {
-            fn key(&self) -> &'static str {
-                "paths"
-            }
-            fn item(&self, args: &FactArgs) -> Option<String> {
-                args.get("path")?.as_str().map(str::to_string)
-            }
-            fn command(&self, items: &[String]) -> StringCommand {
-                StringCommand::from(items.join(" ").as_str())
-            }
-            fn split(&self, _: &[String], _: i32, _: &[String]) -> Option<Vec<Vec<String>>> {
-                None
-            }
-        }
-        static PATHS: Paths = Paths;
-        struct Stat(&'static str);
-        impl Fact for Stat {
-            fn name(&self) -> &'static str {
-                self.0
-            }
-            fn command(&self, _: &FactArgs) -> Result<StringCommand, FactError> {
-                Ok(StringCommand::from("stat"))
-            }
-            fn process(&self, _: &[String], _: &FactArgs) -> Result<Value, FactError> {
-                Ok(Value::Null)
-            }
-            fn shared_load(&self) -> Option<&'static dyn SharedLoad> {
-                Some(&PATHS)
-            }
-        }
-        let (file, dir) = (Stat("files.File"), Stat("files.Directory"));
-        let p = |path: &str| {
-            serde_json::json!({ "path": path })
-                .as_object()
-                .unwrap()
-                .clone()
-        };
-        let (a, b, none, cat) = (p("/a"), p("/b"), FactArgs::new(), args("x"));
-        let todo = |list: Vec<(&'static dyn Fact, &'static FactArgs)>| -> Vec<Todo<'static>> {
-            list.into_iter()
-                .map(|(f, a)| (f, a, String::new(), String::new(), StringCommand::from("x")))
-                .collect()
-        };
-        let leak = |a: FactArgs| -> &'static FactArgs { Box::leak(Box::new(a)) };
-        let file: &'static dyn Fact = Box::leak(Box::new(file));
-        let dir: &'static dyn Fact = Box::leak(Box::new(dir));
-        let (a, b, none, cat) = (leak(a), leak(b), leak(none), leak(cat));
-        let shape = |s: &[Section]| -> Vec<String> {
-            s.iter()
-                .map(|s| match s {
-                    Section::Alone(t) => format!("alone {t}"),
-                    Section::Shared { items, members, .. } => format!("{items:?} {members:?}"),
-                })
-                .collect()
-        };
-        let got = sections(&todo(vec![
-            (file, a),
-            (&Cat, cat),
-            (dir, a),
-            (file, b),
-            (file, none),
-        ]));
-        assert_eq!(
-            shape(&got),
-            [
-                "alone 1",
-                "alone 4",
-                r#"["/a", "/b"] [(0, 0), (2, 0), (3, 1)]"#
-            ]
-        );
-        let got = sections(&todo(vec![(file, a), (&Cat, cat)]));
-        assert_eq!(shape(&got), ["alone 1", "alone 0"]);
     }
 
     /// A batch gives each fact exactly what running it alone gives: trailing newlines or not,

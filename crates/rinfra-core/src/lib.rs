@@ -18,6 +18,7 @@ mod deep_stack;
 mod events;
 mod execute;
 mod fact;
+mod fact_batch;
 mod fnmatch;
 mod host;
 mod operation;

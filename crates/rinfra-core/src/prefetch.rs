@@ -8,9 +8,8 @@
 //! costs nothing but a fact loaded for nothing: operations are still run for real afterwards,
 //! and a fact that failed in a batch is loaded again on its own, with its error reported.
 //!
-//! Inside a batch, facts that can load together ([`crate::SharedLoad`]: `File`, `Directory` and
-//! `Link` of many paths) share one command, so a batch of seven paths starts one `stat` on the
-//! target, not seven.
+//! How a batch loads is [`crate::fact_batch`]'s business; operations that ran in one command
+//! load the facts recorded for the operations after them in that same command (`batch.rs`).
 
 use std::sync::{Arc, Mutex};
 
@@ -18,10 +17,12 @@ use async_trait::async_trait;
 use rinfra_connectors::{ConnectorArguments, HostData};
 use serde_json::{Map, Value};
 
+use crate::arguments::GlobalArguments;
+use crate::call::OpCall;
 use crate::context::OpContext;
 use crate::fact::{Fact, FactArgs, FactError};
 use crate::host::Host;
-use crate::operation::OpHost;
+use crate::operation::{validate_op_args, OpHost, Operation};
 use crate::plan::Plan;
 use crate::state::State;
 
@@ -114,39 +115,7 @@ impl OpHost for Recorder<'_> {
 pub(crate) async fn prefetch_host(state: &State, plan: &Plan, i: usize, from: usize) {
     let host: &Host = &state.hosts[i];
     for _ in 0..WAVES {
-        let asked_all = Mutex::new(Vec::new());
-        for guess in 0..GUESSES {
-            for op in plan.ops.iter().skip(from) {
-                // Calls with an operation of their own run deploy code (Python): recording
-                // their facts would run the user's generator once more for a guess.
-                for hp in op
-                    .host_plans(i)
-                    .iter()
-                    .filter(|h| h.call.callback.is_none() && h.call.operation.is_none())
-                {
-                    let recorder = Recorder {
-                        inner: OpContext {
-                            state,
-                            index: i,
-                            args: &hp.globals.connector,
-                            location: &hp.call.location,
-                        },
-                        asked: &asked_all,
-                        guess,
-                    };
-                    let _ = hp.operation(op).generate(&hp.call.args, &recorder).await;
-                }
-            }
-        }
-        // Each guess asks for the same facts again.
-        let mut asked: Vec<Request> = Vec::new();
-        for r in asked_all.into_inner().expect("not poisoned") {
-            let same =
-                |a: &Request| a.0.name() == r.0.name() && a.1 == r.1 && same_escalation(&a.2, &r.2);
-            if !asked.iter().any(same) {
-                asked.push(r);
-            }
-        }
+        let asked = record(state, plan, i, from).await;
         if asked.len() < 2 {
             return;
         }
@@ -166,7 +135,100 @@ pub(crate) async fn prefetch_host(state: &State, plan: &Plan, i: usize, from: us
     }
 }
 
-fn same_escalation(a: &ConnectorArguments, b: &ConnectorArguments) -> bool {
+/// The facts not cached that host `i`'s operations in `plan` (from operation `from` on) ask
+/// for, tried with each guess (one wave: not those that depend on the answers), each once.
+pub(crate) async fn record(state: &State, plan: &Plan, i: usize, from: usize) -> Vec<Request> {
+    let asked = Mutex::new(Vec::new());
+    for guess in 0..GUESSES {
+        for op in plan.ops.iter().skip(from) {
+            // Calls with an operation of their own run deploy code (Python): recording
+            // their facts would run the user's generator once more for a guess.
+            for hp in op
+                .host_plans(i)
+                .iter()
+                .filter(|h| h.call.callback.is_none() && h.call.operation.is_none())
+            {
+                let (call, connector) = (&hp.call, &hp.globals.connector);
+                try_with_guess(state, i, hp.operation(op), call, connector, &asked, guess).await;
+            }
+        }
+    }
+    distinct(asked)
+}
+
+/// The same for calls deploy code made so far, before there is a plan: what to load with a
+/// fact the deploy waits for, so these operations find their facts cached. Calls that would
+/// not make it into a plan (unknown operation, bad arguments) are left out.
+pub(crate) async fn record_calls(state: &State, i: usize, calls: &[OpCall]) -> Vec<Request> {
+    let host = &state.hosts[i];
+    let mut resolved = Vec::new();
+    for call in calls {
+        if call.callback.is_some() || call.operation.is_some() {
+            continue;
+        }
+        let Some(op) = state.ops.get(&call.op) else {
+            continue;
+        };
+        let globals = GlobalArguments::for_host(
+            &[&call.global_args, &call.deploy_args],
+            &host.data,
+            &state.config.global_defaults,
+            &call.config_args,
+        );
+        if let Ok(globals) = globals {
+            if validate_op_args(op.as_ref(), &call.args).is_ok() {
+                resolved.push((op, call, globals.connector));
+            }
+        }
+    }
+    let asked = Mutex::new(Vec::new());
+    for guess in 0..GUESSES {
+        for (op, call, connector) in &resolved {
+            try_with_guess(state, i, op, call, connector, &asked, guess).await;
+        }
+    }
+    distinct(asked)
+}
+
+/// Generate `call` of `op` from the cache, recording in `asked` what it asks for that is not
+/// cached, answered with its `guess`.
+async fn try_with_guess(
+    state: &State,
+    i: usize,
+    op: &Arc<dyn Operation>,
+    call: &OpCall,
+    connector: &ConnectorArguments,
+    asked: &Mutex<Vec<Request>>,
+    guess: usize,
+) {
+    let recorder = Recorder {
+        inner: OpContext {
+            state,
+            index: i,
+            args: connector,
+            location: &call.location,
+        },
+        asked,
+        guess,
+    };
+    let _ = op.generate(&call.args, &recorder).await;
+}
+
+/// Each request once (every guess asks for the same facts again).
+fn distinct(asked: Mutex<Vec<Request>>) -> Vec<Request> {
+    let mut out: Vec<Request> = Vec::new();
+    for r in asked.into_inner().expect("not poisoned") {
+        let same =
+            |a: &Request| a.0.name() == r.0.name() && a.1 == r.1 && same_escalation(&a.2, &r.2);
+        if !out.iter().any(same) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// Whether facts asked for with `a` and with `b` run alike, so they can share a command.
+pub(crate) fn same_escalation(a: &ConnectorArguments, b: &ConnectorArguments) -> bool {
     a.sudo == b.sudo
         && a.sudo_user == b.sudo_user
         && a.su_user == b.su_user

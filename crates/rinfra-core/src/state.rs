@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 use rinfra_connectors::ConnectorArguments;
 use serde_json::{Map, Value};
 
+use crate::call::OpCall;
 use crate::config::RunConfig;
 use crate::events::Events;
-use crate::fact::{FactArgs, FactError, FactRegistry};
+use crate::fact::{Fact, FactArgs, FactError, FactRegistry};
 use crate::host::Host;
 use crate::operation::OperationRegistry;
 
@@ -178,5 +179,36 @@ impl State {
             &loaded,
         )
         .await
+    }
+
+    /// [`get_fact`](Self::get_fact) for deploy code that has made the operation `calls` since
+    /// it last waited for a fact: when the fact must be loaded, the facts those operations
+    /// will ask for (with the same escalation) load in the same command, so the deploy's
+    /// waits carry the plan's facts instead of costing round trips of their own later.
+    pub async fn get_fact_ahead(
+        &self,
+        i: usize,
+        name: &str,
+        fact_args: &FactArgs,
+        args: &ConnectorArguments,
+        calls: &[OpCall],
+    ) -> Result<Value, FactError> {
+        let fact = self.facts.get(name)?;
+        let host = &self.hosts[i];
+        if !calls.is_empty() && host.cached_fact(fact.as_ref(), fact_args, args).is_none() {
+            let ahead = crate::prefetch::record_calls(self, i, calls).await;
+            let mut list: Vec<(&dyn Fact, FactArgs)> = vec![(fact.as_ref(), fact_args.clone())];
+            list.extend(
+                ahead
+                    .iter()
+                    .filter(|(_, _, conn)| crate::prefetch::same_escalation(conn, args))
+                    .map(|(f, a, _)| (f.as_ref(), a.clone())),
+            );
+            let loaded = |f: &str, a: &str| self.events.fact_loaded(&host.name, f, a);
+            host.prefetch_facts(&list, args, self.config.print_input, &loaded)
+                .await;
+        }
+        // Cached now, or (when it failed in the batch) loaded alone with its error reported.
+        self.get_fact(i, name, fact_args, args).await
     }
 }

@@ -135,6 +135,7 @@ impl Deploy {
             host_index: index,
             file_index: 0,
             calls: Vec::new(),
+            ahead: 0,
             seen: HashMap::new(),
             facts,
         };

@@ -456,17 +456,24 @@ fn load_fact(
     shown_as: &str,
 ) -> PyResult<Value> {
     enum Via {
-        Source(Arc<dyn crate::scope::FactSource>),
+        /// With the calls made since the deploy last waited for a fact.
+        Source(Arc<dyn crate::scope::FactSource>, Vec<rinfra_core::OpCall>),
         Bridge,
     }
     let via = with_current(|s| {
         Ok(match s {
-            Scope::Evaluating(e) => Via::Source(Arc::clone(&e.facts)),
+            Scope::Evaluating(e) => {
+                let calls = e.calls[e.ahead..].to_vec();
+                e.ahead = e.calls.len();
+                Via::Source(Arc::clone(&e.facts), calls)
+            }
             Scope::Bridged(_) => Via::Bridge,
         })
     })?;
     let result = match via {
-        Via::Source(facts) => py.detach(|| facts.get_fact(name, &args, &globals)),
+        Via::Source(facts, calls) => {
+            py.detach(|| facts.get_fact_ahead(name, &args, &globals, &calls))
+        }
         Via::Bridge => ask(py, |reply| Request::Fact {
             name: name.to_string(),
             args,

@@ -28,6 +28,19 @@ pub trait FactSource: Send + Sync {
         args: &FactArgs,
         globals: &Map<String, Value>,
     ) -> Result<Value, String>;
+
+    /// The same, told the operation `calls` the deploy made since it last waited for a fact:
+    /// a source may load their facts in the same round trip (see `State::get_fact_ahead`).
+    fn get_fact_ahead(
+        &self,
+        fact: &str,
+        args: &FactArgs,
+        globals: &Map<String, Value>,
+        calls: &[OpCall],
+    ) -> Result<Value, String> {
+        let _ = calls;
+        self.get_fact(fact, args, globals)
+    }
 }
 
 /// One host's deploy evaluation.
@@ -35,6 +48,8 @@ pub(crate) struct Evaluation {
     pub(crate) host_index: usize,
     pub(crate) file_index: u64,
     pub(crate) calls: Vec<OpCall>,
+    /// How many of `calls` went with a fact the deploy waited for (their facts are loaded).
+    pub(crate) ahead: usize,
     /// How many calls produced each ordering key so far (pyinfra's duplicate op hashes).
     pub(crate) seen: HashMap<Vec<u64>, u64>,
     pub(crate) facts: Arc<dyn FactSource>,

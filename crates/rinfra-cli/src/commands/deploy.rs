@@ -35,6 +35,23 @@ impl FactSource for HostFacts {
             .block_on(self.state.get_fact(self.index, fact, args, &connector))
             .map_err(|e| e.to_string())
     }
+
+    fn get_fact_ahead(
+        &self,
+        fact: &str,
+        args: &Map<String, Value>,
+        globals: &Map<String, Value>,
+        calls: &[OpCall],
+    ) -> Result<Value, String> {
+        let connector =
+            rinfra_core::apply_overrides(&self.args, globals).map_err(|e| e.to_string())?;
+        self.runtime
+            .block_on(
+                self.state
+                    .get_fact_ahead(self.index, fact, args, &connector, calls),
+            )
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Compile every deploy file (before connecting: a syntax error must not touch any host).
