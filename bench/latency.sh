@@ -1,8 +1,10 @@
 #!/bin/bash
 # latency.sh [N=20] : the bench workload at WAN latencies, as multiples of the floor.
 # For each RTT in $RTTS (ms, default "0 50 100") and each of $REPS repetitions (default 3), in
-# turn: the floor (one plain OpenSSH `ssh host true` to one host on its own, wall time),
-# rinfra first run, verify, rinfra second run, then pyinfra's (TOOLS="rinfra pyinfra"). Hosts
+# turn: the floor (one plain OpenSSH `ssh host true` to one host on its own, wall time), the
+# parallel floor (N such commands at once, one per host: what N connections cost this machine's
+# 2 cores, which the N targets share), rinfra first run, verify, rinfra second run, then
+# pyinfra's (TOOLS="rinfra pyinfra"). Hosts
 # h1..hN (./hosts-up.sh N first) are reached through delayline.py (127.0.(NET0+10).K, half the
 # RTT added each way); RTT 0 connects directly. Rows go to state/latency.tsv; the table of
 # medians (seconds, and multiples of that RTT's floor) to state/latency.md.
@@ -34,6 +36,12 @@ for rtt in $RTTS; do
     t0=$(now)
     ssh "${SSH_OPTS[@]/#UserKnownHostsFile=*/UserKnownHostsFile=$kh}" "root@$net.$rep" true
     printf 'floor\t%s\t%s\t-\t%s\t0\n' "$n" "$rtt" "$(secs "$t0" "$(now)")" >>"$tsv"
+    t0=$(now)
+    for k in $(seq "$n"); do
+      ssh "${SSH_OPTS[@]/#UserKnownHostsFile=*/UserKnownHostsFile=$kh}" "root@$net.$k" true &
+    done
+    wait
+    printf 'pfloor\t%s\t%s\t-\t%s\t0\n' "$n" "$rtt" "$(secs "$t0" "$(now)")" >>"$tsv"
     for tool in $TOOLS; do
       if [ "$tool" = rinfra ]; then cmd=("${RINFRA_BIN:-$RINFRA_DEFAULT}"); else cmd=("$VENV/bin/pyinfra"); fi
       reset_targets "$n"
@@ -54,13 +62,14 @@ rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 t = collections.defaultdict(list); bad = collections.Counter()
 for tool, n, rtt, run, s, rc in rows:
     t[(tool, n, int(rtt), run)].append(float(s)); bad[(tool, n, int(rtt), run)] += rc != "0"
-print("| N | RTT | floor (ssh true) | tool | first run | x floor | second run | x floor | failed runs |")
-print("|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+print("| N | RTT | floor (ssh true) | parallel floor | tool | first run | x floor | x parallel | second run | x floor | x parallel | failed runs |")
+print("|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 for (tool, n, rtt, run), v in sorted(t.items(), key=lambda kv: (kv[0][2], kv[0][0])):
-    if tool == "floor" or run != "first":
+    if tool in ("floor", "pfloor") or run != "first":
         continue
     f = statistics.median(t[("floor", n, rtt, "-")]); a = statistics.median(v)
+    p = statistics.median(t[("pfloor", n, rtt, "-")])
     b = statistics.median(t[(tool, n, rtt, "second")])
-    print(f"| {n} | {rtt} ms | {f:.2f} s | {tool} | {a:.2f} s | {a / f:.1f}x | {b:.2f} s | {b / f:.1f}x | {bad[(tool, n, rtt, 'first')] + bad[(tool, n, rtt, 'second')]} |")
+    print(f"| {n} | {rtt} ms | {f:.2f} s | {p:.2f} s | {tool} | {a:.2f} s | {a / f:.2f}x | {a / p:.2f}x | {b:.2f} s | {b / f:.2f}x | {b / p:.2f}x | {bad[(tool, n, rtt, 'first')] + bad[(tool, n, rtt, 'second')]} |")
 PY
 cat "$STATE/latency.md"

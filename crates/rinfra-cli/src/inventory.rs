@@ -79,7 +79,7 @@ pub(crate) struct LoadedInventory {
 
 /// Load `arg` (a file or a host list) with the extra `--group-data` dirs and `--data` overrides.
 pub(crate) fn load(
-    registry: &ConnectorRegistry,
+    registry: &mut ConnectorRegistry,
     arg: &str,
     cwd: &std::path::Path,
     extra_group_data: &[std::path::PathBuf],
@@ -122,6 +122,14 @@ pub(crate) fn load(
     spec.apply_group_data(group_data);
     let view = spec.view();
 
+    // (Python runs whenever the inventory is a file, a function or names such a connector.)
+    if spec
+        .host_entries()
+        .iter()
+        .any(|e| crate::python::names_unknown_connector(registry, &e.name))
+    {
+        crate::python::add_connectors(registry)?;
+    }
     let mut hosts = Vec::new();
     for entry in spec.host_entries() {
         let (connector, names) = registry

@@ -120,7 +120,11 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
         || python::may_be_inventory_function(&inventory_arg)
     {
         python::start(&ops, &facts, args.verbose, args.json)?;
-        python::add_connectors(&mut connectors)?;
+        // Finding Python connectors reads every installed package's entry points: only when
+        // a host names a connector rinfra does not have (here, or in the inventory file).
+        if python::names_unknown_connector(&connectors, &inventory_arg) {
+            python::add_connectors(&mut connectors)?;
+        }
     }
 
     section("Loading config...");
@@ -163,7 +167,7 @@ async fn run(mut args: Args) -> Result<u8, CliError> {
     let extra_group_data: Vec<std::path::PathBuf> =
         args.group_data.iter().map(Into::into).collect();
     let loaded = inventory::load(
-        &connectors,
+        &mut connectors,
         &inventory_arg,
         &cwd,
         &extra_group_data,

@@ -105,6 +105,11 @@ pub(crate) fn is_python_file(path: &str) -> bool {
 pub(crate) fn add_connectors(
     registry: &mut rinfra_connectors::ConnectorRegistry,
 ) -> Result<(), CliError> {
+    // Once per run, whoever asks first.
+    static ADDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if ADDED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Ok(());
+    }
     let builtin: Vec<String> = registry.iter().map(|c| c.name().to_string()).collect();
     for c in rinfra_python::python_connectors(&builtin)
         .map_err(python_cause("cannot load the Python connectors"))?

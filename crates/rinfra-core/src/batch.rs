@@ -306,7 +306,11 @@ async fn flush(
         .map(|(fact, args, _)| (fact.as_ref(), args.clone()))
         .collect();
     let facts = FactBatch::new(host, &facts, args);
-    let mut command = batch_command(&with_commands);
+    let mut command = match (&with_commands[..], &facts) {
+        // One command alone runs as itself, as it would outside a batch.
+        ([only], None) if only.commands.len() == 1 => only.commands[0].clone(),
+        _ => batch_command(&with_commands),
+    };
     if let Some(facts) = &facts {
         let bits: Vec<rinfra_connectors::Bit> = vec![command.into(), facts.script().into()];
         command = StringCommand::new(bits);
