@@ -122,11 +122,14 @@ pub(crate) fn load(
     spec.apply_group_data(group_data);
     let view = spec.view();
 
-    // (Python runs whenever the inventory is a file, a function or names such a connector.)
-    if spec
-        .host_entries()
-        .iter()
-        .any(|e| crate::python::names_unknown_connector(registry, &e.name))
+    // Hosts of an inventory file or function may name Python connectors (a host list's were
+    // looked for before Python started).
+    let from_python = file.is_some() || crate::python::may_be_inventory_function(arg);
+    if from_python
+        && spec
+            .host_entries()
+            .iter()
+            .any(|e| crate::python::names_unknown_connector(registry, &e.name))
     {
         crate::python::add_connectors(registry)?;
     }
@@ -170,10 +173,9 @@ mod tests {
 
     #[test]
     fn host_lists_and_limits() {
-        let r = ConnectorRegistry::with_builtins();
         let list = |s: &str| {
             load(
-                &r,
+                &mut ConnectorRegistry::with_builtins(),
                 s,
                 std::path::Path::new("/nonexistent"),
                 &[],

@@ -148,6 +148,16 @@ server.shell(commands=[f"echo {{host.name}} > {{OUT}}/name"], _env={{"GREETING":
         2,
         "directory and put change nothing the second time: {second}"
     );
+
+    // Named by an inventory file rather than on the command line: found all the same.
+    dir.write("inventory.py", "hosts = [\"@localpy/one\"]\n");
+    let (code, third) = run(&["inventory.py", "deploy.py", "-y"]);
+    assert_eq!(code, 0, "{third}");
+    assert_eq!(
+        third.matches("[@localpy/one] No changes").count(),
+        2,
+        "{third}"
+    );
 }
 
 #[test]
