@@ -34,13 +34,14 @@ for rtt in $RTTS; do
   for rep in $(seq "$REPS"); do
     # The floor: what one host costs on its own (not N at once, which measures 2 cores).
     t0=$(now)
-    ssh "${SSH_OPTS[@]/#UserKnownHostsFile=*/UserKnownHostsFile=$kh}" "root@$net.$rep" true
+    ssh "${SSH_OPTS[@]/#UserKnownHostsFile=*/UserKnownHostsFile=$kh}" "root@$net.$(( (rep - 1) % n + 1 ))" true
     printf 'floor\t%s\t%s\t-\t%s\t0\n' "$n" "$rtt" "$(secs "$t0" "$(now)")" >>"$tsv"
-    t0=$(now)
+    t0=$(now) pids=()
     for k in $(seq "$n"); do
       ssh "${SSH_OPTS[@]/#UserKnownHostsFile=*/UserKnownHostsFile=$kh}" "root@$net.$k" true &
+      pids+=($!)
     done
-    wait
+    wait "${pids[@]}"   # (not the delay line, also a child)
     printf 'pfloor\t%s\t%s\t-\t%s\t0\n' "$n" "$rtt" "$(secs "$t0" "$(now)")" >>"$tsv"
     for tool in $TOOLS; do
       if [ "$tool" = rinfra ]; then cmd=("${RINFRA_BIN:-$RINFRA_DEFAULT}"); else cmd=("$VENV/bin/pyinfra"); fi

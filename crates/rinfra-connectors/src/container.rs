@@ -3,7 +3,8 @@
 //!
 //! Everything container-specific is here, once: finding or starting the container
 //! (`docker container inspect`, `docker run -d --pull=never IMAGE tail -f /dev/null`), running a
-//! command in it (`docker exec -i ID sh -c '<wrapped command>'`), staged file transfers with
+//! command in it (`docker exec -i ID sh -c ...`, the command in the CLI's environment when the
+//! CLI runs here), staged file transfers with
 //! `docker cp` (see `staged.rs`), noticing a container that went away, and `docker commit` +
 //! `docker rm -f` at the end. Only the transport differs, behind [`ContainerEngine`]: running
 //! the CLI as a local process ([`LocalEngine`]) or over an SSH session, and moving a file
@@ -19,8 +20,9 @@ use tokio::sync::OnceCell;
 
 use crate::base::{Connector, GetFile, HostContext, PutFile, RawCommand};
 use crate::error::{ConnectError, ConnectorError};
+use crate::local_shell::{COMMAND_ENV_VAR, SH_COMMAND_FROM_ENV};
 use crate::output::CommandOutput;
-use crate::process::{run_local_process, LocalProcess};
+use crate::process::{run_local_process, run_local_process_with_env, LocalProcess};
 use crate::staged::{get_staged, put_staged, StagedTransfer};
 
 /// Which container CLI a connector drives.
@@ -155,14 +157,21 @@ impl ContainerEngine for LocalEngine {
         argv: &[&str],
         command: RawCommand<'_>,
     ) -> Result<CommandOutput, ConnectorError> {
+        // The command goes through the CLI's environment (`-e NAME` takes the value from
+        // there), not its argv: passwords in a command must not show in the controller's
+        // process list.
         let raw = command.command.get_raw_value();
         let (bin, args) = split_binary(argv)?;
-        let mut args = args.to_vec();
-        args.extend(["sh", "-c", raw.as_str()]);
-        run_local_process(
+        let Some((id, options)) = args.split_last() else {
+            return Err(ConnectorError::Other("no container to exec in".into()));
+        };
+        let mut args = options.to_vec();
+        args.extend(["-e", COMMAND_ENV_VAR, id, "sh", "-c", SH_COMMAND_FROM_ENV]);
+        run_local_process_with_env(
             host,
             bin,
             &args,
+            &[(COMMAND_ENV_VAR, raw.as_str())],
             LocalProcess {
                 stdin: command.stdin,
                 stdin_bytes: None,

@@ -11,8 +11,9 @@
 //!   `docker run -d --pull=never [--platform P] [--arch A] IMAGE tail -f /dev/null`. rinfra never
 //!   pulls implicitly (a mistyped name would otherwise reach out to a registry): a missing image
 //!   is an error naming it.
-//! * **commands**: `docker exec -i CID sh -c '<wrapped command>'`, through the local process
-//!   runner. `_get_pty` gives `docker exec -t` (pyinfra's `-it` is refused by docker when rinfra's
+//! * **commands**: `docker exec -i -e RINFRA_COMMAND CID sh -c 'eval "$RINFRA_COMMAND"'`, through
+//!   the local process runner: the wrapped command travels in the `docker` CLI's environment,
+//!   not its argv, so passwords in it do not show in the controller's process list. `_get_pty` gives `docker exec -t` (pyinfra's `-it` is refused by docker when rinfra's
 //!   own stdin is not a terminal; with `_stdin` the command gets `-i`, which a pty cannot go
 //!   with).
 //! * **files**: `docker cp` to a temp path inside the container, then moved into place inside the

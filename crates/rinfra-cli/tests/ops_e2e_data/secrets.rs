@@ -16,7 +16,6 @@
 //! overwrites it at start), which shows that the sampling sees passwords where they are; every
 //! other process under `rinfra` (the shell running the command) must not have it.
 
-use std::path::Path;
 use std::process::Stdio;
 
 use crate::servers::{mariadb, postgresql};
@@ -307,23 +306,53 @@ fn sample_local_run(dir: &TestDir, program: &str, args: &[&str], secret: &str) -
         dir.join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut all = vec!["@local"];
+    let started = dir.join(&format!("started-{program}"));
+    let stand_in_path = dir.join(&format!("bin/{program}"));
+    let stand_in_path = stand_in_path.to_string_lossy().into_owned();
+    let release = dir.join("release");
+    sample_run(
+        dir,
+        "@local",
+        &[("PATH", path.as_str())],
+        args,
+        secret,
+        &stand_in_path,
+        &|| started.exists(),
+        &|| std::fs::write(&release, "").unwrap(),
+    )
+}
+
+/// Run `rinfra INVENTORY ARGS -y` (with `env`); once `started()` says the stand-in runs, check
+/// the command line of every process under rinfra for `secret`, then `release()` it. Returns
+/// the argv and environment of the process whose argv holds `stand_in` (if one is under
+/// rinfra).
+#[allow(clippy::too_many_arguments)]
+fn sample_run(
+    dir: &TestDir,
+    inventory: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+    secret: &str,
+    stand_in: &str,
+    started: &dyn Fn() -> bool,
+    release: &dyn Fn(),
+) -> (String, String) {
+    let mut all = vec![inventory];
     all.extend_from_slice(args);
     all.push("-y");
     let mut child = dir
         .cmd(&all)
-        .env("PATH", path)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let root = child.id();
-    let started = dir.join(&format!("started-{program}"));
-    let stand_in_path = dir.join(&format!("bin/{program}"));
-    let stand_in_path = stand_in_path.to_string_lossy().into_owned();
     // Wait for the stand-in (rinfra exiting first fails below: it never started).
-    while !started.exists() {
-        if child.try_wait().unwrap().is_some() {
+    let mut running = false;
+    while !running {
+        running = started();
+        if !running && child.try_wait().unwrap().is_some() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -332,7 +361,7 @@ fn sample_local_run(dir: &TestDir, program: &str, args: &[&str], secret: &str) -
     let mut others = 0;
     for pid in descendants(root) {
         let cmdline = read_proc(pid, "cmdline");
-        if cmdline.contains(&stand_in_path) {
+        if cmdline.contains(stand_in) {
             stand_in_seen = (cmdline, read_proc(pid, "environ"));
             continue;
         }
@@ -345,20 +374,17 @@ fn sample_local_run(dir: &TestDir, program: &str, args: &[&str], secret: &str) -
             "the password shows in the argv of process {pid} under rinfra: {cmdline}"
         );
     }
-    std::fs::write(dir.join("release"), "").unwrap();
+    release();
     let out = child.wait_with_output().unwrap();
     let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
-    assert!(
-        Path::new(&started).exists(),
-        "the stand-in {program} never ran: {run:?}"
-    );
+    assert!(running, "the stand-in {stand_in} never ran: {run:?}");
     assert!(
         others > 0,
-        "no process between rinfra and {program} was seen"
+        "no process between rinfra and {stand_in} was seen"
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -366,6 +392,68 @@ fn sample_local_run(dir: &TestDir, program: &str, args: &[&str], secret: &str) -
         "{run:?}"
     );
     stand_in_seen
+}
+
+/// With `@docker`, the command travels to `docker exec` in its environment, not its argv: the
+/// stand-in `mysql` runs in a container of the testbed's image, and the `docker` process
+/// under rinfra must not show the password.
+#[test]
+fn mysql_password_not_in_the_controllers_process_list_with_docker() {
+    let docker_host = crate::util::target::env("RINFRA_TB_DOCKER_HOST");
+    let image = crate::util::target::env("RINFRA_TB_DOCKER_IMAGE");
+    let docker = |args: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .args(args)
+            .env("DOCKER_HOST", &docker_host)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run docker (install docker.io): {e}"));
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let name = format!("rinfra-e2e-secrets-{}", std::process::id());
+    let _ = docker(&["rm", "-f", &name]);
+    let (ok, err) = docker(&[
+        "run",
+        "-d",
+        "--init",
+        "--pull",
+        "never",
+        "--network",
+        "none",
+        "--name",
+        &name,
+        &image,
+        "sleep",
+        "infinity",
+    ]);
+    assert!(ok, "{err}");
+    let stand_in = "while [ ! -e /tmp/release ]; do sleep 0.05; done";
+    let script = format!(
+        "printf '#!/bin/sh\\ntouch /tmp/started\\n{stand_in}\\n' > /usr/local/bin/mysql && chmod 755 /usr/local/bin/mysql"
+    );
+    let (ok, err) = docker(&["exec", &name, "sh", "-c", &script]);
+    assert!(ok, "{err}");
+    let dir = TestDir::new();
+    let secret = "ProcSecretDocker-6pw3Vd";
+    let inventory = format!("@docker/{name}");
+    sample_run(
+        &dir,
+        &inventory,
+        &[("DOCKER_HOST", docker_host.as_str())],
+        &[
+            "mysql.sql",
+            "sql=SELECT 1",
+            "mysql_user=app",
+            &format!("mysql_password={secret}"),
+        ],
+        secret,
+        "/usr/local/bin/mysql",
+        &|| docker(&["exec", &name, "test", "-e", "/tmp/started"]).0,
+        &|| assert!(docker(&["exec", &name, "touch", "/tmp/release"]).0),
+    );
+    let _ = docker(&["rm", "-f", &name]);
 }
 
 #[test]

@@ -15,6 +15,17 @@ fn json_doc(lines: &[String]) -> super::ProcessResult {
     serde_json::from_str(&text).map_err(|e| format!("docker did not print JSON: {e}"))
 }
 
+/// `docker network inspect` prints `[]` for a missing network, which pyinfra's fact passes
+/// on; `docker.network` then tests the value against `None` and runs `docker network rm` on
+/// a network that is not there, which fails. Missing is None here, so the operation can test
+/// for `None` as pyinfra's does (its vectors) and be right on a real engine.
+fn missing_as_none(value: super::ProcessResult) -> super::ProcessResult {
+    value.map(|v| match v {
+        Value::Array(items) if items.is_empty() => Value::Null,
+        v => v,
+    })
+}
+
 /// One JSON document per non-empty line.
 fn json_lines(lines: &[String]) -> super::ProcessResult {
     lines
@@ -101,7 +112,7 @@ docker_facts! {
     DockerImage = "docker.DockerImage", "One image's `inspect` (None when missing).", ["object_id"],
         |args| inspect_one("image", args), |lines, _| json_doc(lines);
     DockerNetwork = "docker.DockerNetwork", "One network's `inspect` (None when missing).", ["object_id"],
-        |args| inspect_one("network", args), |lines, _| json_doc(lines);
+        |args| inspect_one("network", args), |lines, _| missing_as_none(json_doc(lines));
     DockerVolume = "docker.DockerVolume", "One volume's `inspect` (None when missing).", ["object_id"],
         |args| inspect_one("volume", args), |lines, _| json_doc(lines);
     DockerPlugin = "docker.DockerPlugin", "One plugin's `inspect` (None when missing).", ["object_id"],

@@ -384,8 +384,8 @@ async fn network(a: &Args<'_>, host: &dyn OpHost, out: &mut Out) -> Result<(), O
     )
     .await?;
     if !a.bool_or("present", true) {
-        // `docker network inspect` prints `[]` for a missing network (see `volume`).
-        if !truthy(&existing) {
+        // As pyinfra: absent is None (`DockerNetwork` turns docker's `[]` into None).
+        if existing.is_null() {
             out.noop(format!("Network {name} does not exist!"));
         } else {
             out.shell(cmd("docker network rm", [q(&name)]));
