@@ -9,7 +9,7 @@ use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use rinfra_connectors::*;
-use suite::Recorder;
+use suite::{write_executable, Recorder};
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/connectors")
@@ -306,28 +306,4 @@ done
     let conn = refuses.new_connector(host).unwrap();
     let err = conn.connect().await.unwrap_err().to_string();
     assert_eq!(err, "@refuses/x: host is powered off");
-}
-
-/// Write an executable script through a child process: a file this process had open for
-/// writing can still be open in a child another test thread is forking, and executing it then
-/// fails with "Text file busy".
-fn write_executable(path: &std::path::Path, text: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new("sh")
-        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
-        .arg(path)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    assert!(
-        child.wait().unwrap().success(),
-        "cannot write {}",
-        path.display()
-    );
 }

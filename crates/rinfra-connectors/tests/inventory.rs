@@ -8,10 +8,13 @@
 //! `vagrant ssh-config VM` (an OpenSSH config block per machine), and record how they were
 //! called so the exact command lines are checked too.
 
+mod suite;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use rinfra_connectors::*;
+use suite::write_executable;
 
 /// The stand-ins' directory, prepended to PATH once for the whole test binary.
 fn bin_dir() -> &'static Path {
@@ -252,28 +255,4 @@ fn vagrant_machines() {
         .to_string();
     assert!(err.contains("`vagrant ssh-config ghost` failed"), "{err}");
     assert!(err.contains("was not found configured"), "{err}");
-}
-
-/// Write an executable script through a child process: a file this process had open for
-/// writing can still be open in a child another test thread is forking, and executing it then
-/// fails with "Text file busy".
-fn write_executable(path: &std::path::Path, text: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new("sh")
-        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
-        .arg(path)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    assert!(
-        child.wait().unwrap().success(),
-        "cannot write {}",
-        path.display()
-    );
 }

@@ -34,11 +34,10 @@ use rinfra_connectors::{CommandOutput, ConnectorArguments, StringCommand};
 use crate::context::OpContext;
 use crate::events::HostOpStatus;
 use crate::execute::{joinable, push_stopping_at_failure, run_outcome};
-use crate::fact::{Fact, FactArgs};
 use crate::fact_batch::FactBatch;
 use crate::operation::{OpCommand, OpOutcome};
 use crate::plan::{HostPlan, Plan, PlannedOp};
-use crate::prefetch::{same_escalation, Recorder, Request};
+use crate::prefetch::{for_escalation, Recorder, Request};
 use crate::state::State;
 
 /// Marks, on stderr, where an operation's commands start in a batch.
@@ -300,11 +299,7 @@ async fn flush(
     let hp = &plan.ops[first.op].host_plans(i)[0];
     let args = &hp.globals.connector;
     let host = &state.hosts[i];
-    let facts: Vec<(&dyn Fact, FactArgs)> = after
-        .iter()
-        .filter(|(_, _, conn)| same_escalation(conn, args))
-        .map(|(fact, args, _)| (fact.as_ref(), args.clone()))
-        .collect();
+    let facts = for_escalation(after, args);
     let facts = FactBatch::new(host, &facts, args);
     let mut command = match (&with_commands[..], &facts) {
         // One command alone runs as itself, as it would outside a batch.

@@ -276,20 +276,8 @@ fn parse_batch(
 mod tests {
     use super::*;
     use crate::fact::FactError;
+    use crate::host::tests::{args, Cat};
     use serde_json::Value;
-
-    struct Cat;
-    impl Fact for Cat {
-        fn name(&self) -> &'static str {
-            "test.Cat"
-        }
-        fn command(&self, _: &FactArgs) -> Result<StringCommand, FactError> {
-            Ok(StringCommand::from("cat"))
-        }
-        fn process(&self, stdout: &[String], _: &FactArgs) -> Result<Value, FactError> {
-            Ok(serde_json::json!(stdout))
-        }
-    }
 
     /// Facts sharing a loader go into one section per loader, one item per distinct path; a
     /// loader with a single fact, a fact whose item cannot share, and other facts run alone.
@@ -333,7 +321,7 @@ mod tests {
                 .unwrap()
                 .clone()
         };
-        let (a, b, none, cat) = (p("/a"), p("/b"), FactArgs::new(), p("x"));
+        let (a, b, none, cat) = (p("/a"), p("/b"), FactArgs::new(), args("x"));
         let todo = |list: Vec<(&'static dyn Fact, &'static FactArgs)>| -> Vec<Todo<'static>> {
             list.into_iter()
                 .map(|(f, a)| (f, a, String::new(), StringCommand::from("x")))

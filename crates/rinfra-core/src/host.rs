@@ -332,11 +332,12 @@ impl Host {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rinfra_connectors::{ConnectorRegistry, HostContext, SilentReporter, StringCommand};
 
-    struct Cat;
+    /// A fact whose command is its `sh` argument, and whose value is its output lines.
+    pub(crate) struct Cat;
     impl Fact for Cat {
         fn name(&self) -> &'static str {
             "test.Cat"
@@ -364,7 +365,7 @@ mod tests {
         )
     }
 
-    fn args(sh: &str) -> FactArgs {
+    pub(crate) fn args(sh: &str) -> FactArgs {
         serde_json::json!({ "sh": sh }).as_object().unwrap().clone()
     }
 

@@ -227,6 +227,18 @@ fn distinct(asked: Mutex<Vec<Request>>) -> Vec<Request> {
     out
 }
 
+/// The requests that run with the escalation of `conn`, as a batch's list.
+pub(crate) fn for_escalation<'a>(
+    requests: &'a [Request],
+    conn: &ConnectorArguments,
+) -> Vec<(&'a dyn Fact, FactArgs)> {
+    requests
+        .iter()
+        .filter(|(_, _, c)| same_escalation(c, conn))
+        .map(|(fact, args, _)| (fact.as_ref(), args.clone()))
+        .collect()
+}
+
 /// Whether facts asked for with `a` and with `b` run alike, so they can share a command.
 pub(crate) fn same_escalation(a: &ConnectorArguments, b: &ConnectorArguments) -> bool {
     a.sudo == b.sudo

@@ -198,12 +198,7 @@ impl State {
         if !calls.is_empty() && host.cached_fact(fact.as_ref(), fact_args, args).is_none() {
             let ahead = crate::prefetch::record_calls(self, i, calls).await;
             let mut list: Vec<(&dyn Fact, FactArgs)> = vec![(fact.as_ref(), fact_args.clone())];
-            list.extend(
-                ahead
-                    .iter()
-                    .filter(|(_, _, conn)| crate::prefetch::same_escalation(conn, args))
-                    .map(|(f, a, _)| (f.as_ref(), a.clone())),
-            );
+            list.extend(crate::prefetch::for_escalation(&ahead, args));
             let loaded = |f: &str, a: &str| self.events.fact_loaded(&host.name, f, a);
             host.prefetch_facts(&list, args, self.config.print_input, &loaded)
                 .await;

@@ -13,32 +13,15 @@
 //! `--network host` container from `rinfra-deb` (Debian's registry only), then `docker commit`.
 //! Nothing is ever pulled.
 
-use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::util::target::env;
 use crate::util::{fact_entry, Run, TestDir};
+use crate::{docker, docker_ok};
 use serde_json::Value;
 
 /// The image with iptables, made from the testbed's `rinfra-deb`.
 const IMAGE: &str = "rinfra-e2e-iptables";
-
-fn docker(args: &[&str]) -> (bool, String) {
-    let out = Command::new("docker")
-        .args(args)
-        .env("DOCKER_HOST", env("RINFRA_TB_DOCKER_HOST"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run docker (install docker.io): {e}"));
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let (ok, out) = docker(args);
-    assert!(ok, "docker {args:?} failed: {out}");
-    out
-}
 
 /// Make [`IMAGE`] unless it exists.
 fn image() {

@@ -52,3 +52,22 @@ pub(crate) fn fact(t: &Target, name: &str, args: &[&str]) -> Value {
     let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
     fact_entry(&v, name)[&t.addr].clone()
 }
+
+/// `docker ARGS` against the testbed's dockerd: (success, stdout and stderr).
+pub(crate) fn docker(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .env("DOCKER_HOST", util::target::env("RINFRA_TB_DOCKER_HOST"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run docker (install docker.io): {e}"));
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// The same, checked.
+pub(crate) fn docker_ok(args: &[&str]) -> String {
+    let (ok, out) = docker(args);
+    assert!(ok, "docker {args:?} failed: {out}");
+    out
+}

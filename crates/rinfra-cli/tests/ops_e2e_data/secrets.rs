@@ -401,20 +401,10 @@ fn sample_run(
 fn mysql_password_not_in_the_controllers_process_list_with_docker() {
     let docker_host = crate::util::target::env("RINFRA_TB_DOCKER_HOST");
     let image = crate::util::target::env("RINFRA_TB_DOCKER_IMAGE");
-    let docker = |args: &[&str]| {
-        let out = std::process::Command::new("docker")
-            .args(args)
-            .env("DOCKER_HOST", &docker_host)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run docker (install docker.io): {e}"));
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let docker = crate::docker;
     let name = format!("rinfra-e2e-secrets-{}", std::process::id());
     let _ = docker(&["rm", "-f", &name]);
-    let (ok, err) = docker(&[
+    crate::docker_ok(&[
         "run",
         "-d",
         "--init",
@@ -428,13 +418,11 @@ fn mysql_password_not_in_the_controllers_process_list_with_docker() {
         "sleep",
         "infinity",
     ]);
-    assert!(ok, "{err}");
     let stand_in = "while [ ! -e /tmp/release ]; do sleep 0.05; done";
     let script = format!(
         "printf '#!/bin/sh\\ntouch /tmp/started\\n{stand_in}\\n' > /usr/local/bin/mysql && chmod 755 /usr/local/bin/mysql"
     );
-    let (ok, err) = docker(&["exec", &name, "sh", "-c", &script]);
-    assert!(ok, "{err}");
+    crate::docker_ok(&["exec", &name, "sh", "-c", &script]);
     let dir = TestDir::new();
     let secret = "ProcSecretDocker-6pw3Vd";
     let inventory = format!("@docker/{name}");

@@ -331,3 +331,27 @@ pub(crate) async fn timeout(conn: &Arc<dyn Connector>) {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert_eq!(out(conn, "echo still here").await, "still here");
 }
+
+/// Write an executable script through a child process: a file this process had open for
+/// writing can still be open in a child another test thread is forking, and executing it then
+/// fails with "Text file busy".
+pub(crate) fn write_executable(path: &std::path::Path, text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "cannot write {}",
+        path.display()
+    );
+}
