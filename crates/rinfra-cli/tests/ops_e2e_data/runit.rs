@@ -10,7 +10,7 @@
 //! `/srv/rinfra-e2e-runit/sv`), once per test binary; the operations get them as `svdir` and
 //! `sourcedir`. Each test uses services named after it, and stops and unlinks them at the end.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use crate::fact;
 use crate::servers::{apt_install, data_host};
@@ -20,6 +20,14 @@ use serde_json::Value;
 
 const SVDIR: &str = "/srv/rinfra-e2e-runit/service";
 const SOURCEDIR: &str = "/srv/rinfra-e2e-runit/sv";
+
+/// Held by each test while it runs: the tests share one `runsvdir`, and the facts of the whole
+/// service directory (`RunitStatus` without a service runs `sv status` on every service) fail
+/// while another test's service is still being set up (`supervise/ok` not there yet).
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The host with runit installed and our `runsvdir` running.
 fn runit() -> Target {
@@ -75,6 +83,7 @@ fn op<'a>(args: &[&'a str], dirs: &'a [String; 2]) -> Vec<&'a str> {
 
 #[test]
 fn runit_service_started_stopped_enabled_and_restarted() {
+    let _one = one_at_a_time();
     let t = runit();
     let name = "rinfra-e2e-service";
     let service = format!("service={name}");
@@ -141,6 +150,7 @@ fn runit_service_started_stopped_enabled_and_restarted() {
 
 #[test]
 fn runit_manage_and_wait_runsv() {
+    let _one = one_at_a_time();
     let t = runit();
     let name = "rinfra-e2e-manage";
     let service = format!("service={name}");
